@@ -1,0 +1,14 @@
+"""The training loop, early stopping, history, run control and the named presets.
+
+Uses ``digitlab.nn`` and plain data arrays; never imports Qt.
+"""
+
+from .config import SCHEDULES, TrainConfig
+from .presets import BEST, EXPERIMENTS, PRESETS, REPORT, REPORT_LAMBDA, preset
+from .schedules import learning_rate_at
+from .trainer import (CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, TrainResult,
+                      evaluate, train)
+
+__all__ = ["SCHEDULES", "TrainConfig", "BEST", "EXPERIMENTS", "PRESETS", "REPORT", "REPORT_LAMBDA",
+           "preset", "learning_rate_at", "CHECK_FIELDS", "STOP_REASONS", "Check", "History",
+           "RunControl", "TrainResult", "evaluate", "train"]

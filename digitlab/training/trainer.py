@@ -1,0 +1,284 @@
+"""The training loop: mini-batch descent with the report's early stopping, history and control.
+
+It is plain Python and NumPy so that the command line, the tests and the GUI's worker thread all
+run the very same loop; the GUI only listens to the callbacks and drives :class:`RunControl`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..nn import Network, make_optimizer
+from .config import TrainConfig
+from .schedules import learning_rate_at
+
+STOP_REASONS = ("early_stopping", "max_epochs", "cancelled", "diverged")
+
+
+class RunControl:
+    """Pause, resume and cancel a run from any thread.
+
+    The training thread calls :meth:`wait_if_paused` between steps; it blocks on an Event while
+    paused, so a paused run costs no CPU. Cancelling also releases a paused run.
+    """
+
+    def __init__(self):
+        self._running = threading.Event()
+        self._running.set()
+        self._cancelled = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def wait_if_paused(self) -> float:
+        """Block while paused; return the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - start
+
+
+@dataclass
+class Check:
+    """One validation check: what the live plots show and the history records."""
+
+    step: int
+    epoch: int
+    train_cost: float       # mean mini-batch cost since the previous check
+    val_cost: float
+    val_accuracy: float
+    elapsed: float          # seconds of training, pauses excluded
+    learning_rate: float
+
+
+CHECK_FIELDS = ("step", "epoch", "train_cost", "val_cost", "val_accuracy", "elapsed", "learning_rate")
+
+
+@dataclass
+class History:
+    """Every check of a run, in order."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in CHECK_FIELDS:
+            raise KeyError(f"no history column {name!r}; there are {CHECK_FIELDS}")
+        return np.array([getattr(c, name) for c in self.checks], dtype=float)
+
+    def steps(self) -> np.ndarray:
+        return self.column("step")
+
+    def as_array(self) -> np.ndarray:
+        """``(n_checks, 7)`` float array in the column order of ``CHECK_FIELDS``."""
+        if not self.checks:
+            return np.zeros((0, len(CHECK_FIELDS)))
+        return np.array([[getattr(c, f) for f in CHECK_FIELDS] for c in self.checks], dtype=float)
+
+    @classmethod
+    def from_array(cls, arr: np.ndarray) -> "History":
+        checks = []
+        for row in np.asarray(arr, dtype=float).reshape(-1, len(CHECK_FIELDS)):
+            values = dict(zip(CHECK_FIELDS, row))
+            values["step"], values["epoch"] = int(values["step"]), int(values["epoch"])
+            checks.append(Check(**values))
+        return cls(checks)
+
+    def __len__(self):
+        return len(self.checks)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced and why it ended."""
+
+    network: Network
+    config: TrainConfig
+    history: History
+    stop_reason: str
+    message: str
+    best_step: int
+    epochs: int
+    steps: int
+    elapsed: float
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def mean_abs_weights(self) -> list[float]:
+        return self.network.mean_abs_weights()
+
+
+def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None = None) -> dict:
+    """Cost and accuracy on the train, validation and test sets.
+
+    The cost is the training objective: cross-entropy plus the L2 term with m = the batch size
+    (when ``l2`` and ``batch_size`` are given), so it matches the curves of the run.
+    """
+    out = {}
+    for part in ("train", "val", "test"):
+        X, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
+        out[f"{part}_cost"] = network.cost(X, y, l2, m=batch_size)
+        out[f"{part}_accuracy"] = network.accuracy(X, y)
+    return out
+
+
+def train(config: TrainConfig, splits, *, control: RunControl | None = None,
+          on_check=None, on_epoch=None) -> TrainResult:
+    """Train a network with ``config`` on ``splits`` (a :class:`digitlab.data.Splits`).
+
+    Parameters
+    ----------
+    config : TrainConfig
+    splits : Splits
+        ``x_train`` (n, 784) float32 in [0, 1], ``y_train`` (n,) ints, and the same for val/test.
+    control : RunControl, optional
+        Pause, resume or cancel from another thread.
+    on_check : callable(Check), optional
+        Called after every validation check (every ``config.eval_every`` steps).
+    on_epoch : callable(epoch, step, max_epochs), optional
+        Called after every epoch.
+
+    The same config and data give the same run bit for bit: the initialisation and the per-epoch
+    shuffles come from independent streams of ``config.seed``.
+    """
+    config.validate()
+    control = control or RunControl()
+    x, y = splits.x_train, np.asarray(splits.y_train, dtype=np.intp)
+    x_val, y_val = splits.x_val, np.asarray(splits.y_val, dtype=np.intp)
+    n, features = x.shape
+    if features != config.layer_sizes[0]:
+        raise ValueError(f"the data has {features} features per image but the first layer has "
+                         f"{config.layer_sizes[0]} units; set layer_sizes to start with {features}")
+    n_classes = int(max(y.max(), y_val.max())) + 1
+    if n_classes > config.layer_sizes[-1]:
+        raise ValueError(f"the data has {n_classes} classes but the output layer has "
+                         f"{config.layer_sizes[-1]} units")
+
+    init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
+    network = Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
+                      init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]),
+                      dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float32)
+    optimizer = make_optimizer(config.optimizer, network.params, momentum=config.momentum)
+    rng = np.random.default_rng(shuffle_seed)
+
+    batch_size = min(config.batch_size, n)
+    steps_per_epoch = math.ceil(n / batch_size)
+    total_steps = steps_per_epoch * config.max_epochs
+    xb = np.empty((batch_size, features), dtype=network.dtype)   # reused batch buffer
+    l2 = float(config.l2)
+
+    history = History()
+    best_cost, best_step, best_state = math.inf, 0, None
+    since_best = 0
+    step = epoch = 0
+    cost_sum, cost_count = 0.0, 0
+    stop_reason, message = "max_epochs", ""
+    paused_time = 0.0
+    start = time.perf_counter()
+
+    def check_now() -> Check:
+        val_cost = network.cost(x_val, y_val, l2, m=batch_size)
+        val_acc = network.accuracy(x_val, y_val)
+        elapsed = time.perf_counter() - start - paused_time
+        return Check(step, epoch + 1, cost_sum / max(cost_count, 1), val_cost, val_acc, elapsed, lr)
+
+    lr = config.learning_rate
+    done = False
+    while epoch < config.max_epochs and not done:
+        order = rng.permutation(n)
+        for begin in range(0, n, batch_size):
+            idx = order[begin:begin + batch_size]
+            m = len(idx)
+            xm = xb[:m]
+            np.take(x, idx, axis=0, out=xm)
+            cost = network.loss_and_grad(xm, y[idx], l2)
+            if not math.isfinite(cost):
+                stop_reason = "diverged"
+                message = (f"Training diverged at step {step + 1} (epoch {epoch + 1}): the cost became "
+                           f"{cost}. The learning rate {config.learning_rate:g} is too large for this "
+                           f"setting; try a smaller one (for example {config.learning_rate / 10:g}).")
+                done = True
+                break
+            lr = learning_rate_at(config.schedule, config.learning_rate, step, total_steps, steps_per_epoch)
+            optimizer.step(network.grads, lr)
+            step += 1
+            cost_sum += cost
+            cost_count += 1
+
+            if step % config.eval_every == 0:
+                check = check_now()
+                cost_sum, cost_count = 0.0, 0
+                if not math.isfinite(check.val_cost):
+                    stop_reason = "diverged"
+                    message = (f"Training diverged at step {step} (epoch {epoch + 1}): the validation "
+                               f"cost became {check.val_cost}. Try a smaller learning rate than "
+                               f"{config.learning_rate:g}.")
+                    done = True
+                    break
+                history.checks.append(check)
+                if on_check:
+                    on_check(check)
+                if check.val_cost < best_cost - config.tol:
+                    best_cost, best_step, best_state = check.val_cost, step, network.state()
+                    since_best = 0
+                else:
+                    since_best += config.eval_every
+                    if since_best >= config.patience:
+                        stop_reason = "early_stopping"
+                        message = (f"Stopped early at step {step} (epoch {epoch + 1}): the validation "
+                                   f"cost had not improved for {since_best} steps. The best weights, "
+                                   f"from step {best_step}, were restored.")
+                        done = True
+                        break
+
+            if control.paused:
+                paused_time += control.wait_if_paused()
+            if control.cancelled:
+                stop_reason, done = "cancelled", True
+                break
+        epoch += 1      # epochs started, so a run stopped mid-epoch counts that epoch
+        if on_epoch:
+            on_epoch(epoch, step, config.max_epochs)
+
+    if stop_reason == "max_epochs":
+        message = f"Reached the maximum of {config.max_epochs} epochs ({step} steps)."
+        if best_state is not None:
+            message += f" The best weights, from step {best_step}, were kept."
+    elif stop_reason == "cancelled":
+        message = f"Stopped by you at step {step} (epoch {epoch})."
+
+    # Keep what the run learned: the best weights seen on the validation set, unless the current
+    # ones (of a cancelled or exhausted run) are better still.
+    if best_state is not None:
+        current_ok = np.all(np.isfinite(network.params))
+        current_cost = network.cost(x_val, y_val, l2, m=batch_size) if current_ok else math.inf
+        if stop_reason == "diverged" or current_cost >= best_cost:
+            network.load_state(best_state)
+        else:
+            best_step = step
+    elif stop_reason == "diverged":
+        message += " No validation check had passed yet, so there are no usable weights."
+    elapsed = time.perf_counter() - start - paused_time
+    metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
+    return TrainResult(network, config, history, stop_reason, message, best_step,
+                       epoch, step, elapsed, metrics)
