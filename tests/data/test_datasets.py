@@ -34,9 +34,13 @@ def test_bundled_mnist_matches_published_figures(mnist):
     assert mnist.test_images.shape == (10000, 28, 28) and mnist.test_images.dtype == np.uint8
     assert mnist.train_labels.shape == (60000,) and mnist.train_labels.dtype == np.uint8
     assert mnist.test_labels.shape == (10000,) and mnist.test_labels.dtype == np.uint8
-    pixels = mnist.train_images.astype(np.float64)
-    assert pixels.mean() == pytest.approx(33.318421, abs=1e-6)
-    assert pixels.std() == pytest.approx(78.567490, abs=1e-6)
+    # Exact moments from the histogram of the 47M pixel values (faster than a float64 copy).
+    hist = np.bincount(mnist.train_images.ravel(), minlength=256)
+    values = np.arange(256.0)
+    mean = hist @ values / hist.sum()
+    std = np.sqrt(hist @ (values - mean) ** 2 / hist.sum())
+    assert mean == pytest.approx(33.318421, abs=1e-6)
+    assert std == pytest.approx(78.567490, abs=1e-6)
     assert np.bincount(mnist.train_labels).tolist() == TRAIN_COUNTS
     assert np.bincount(mnist.test_labels).tolist() == TEST_COUNTS
 
