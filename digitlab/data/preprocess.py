@@ -155,9 +155,11 @@ def to_mnist_steps(image, *, ink_is_dark: bool | None = None) -> dict:
 
     # Whole-pixel shift, as MNIST did: no extra blur. Clamped so no ink leaves the field (only
     # lopsided shapes whose centre of mass is far from their box's middle are affected).
+    # Symmetric shapes sit exactly half-way between two shifts; rounding the offset to 1e-6 first
+    # breaks that tie the same way for the same picture however it was given (inverted, uint8...).
     cy, cx = _centre_of_mass(scaled)
-    top = min(max(int(np.floor(CENTRE - cy + 0.5)), 0), FIELD_SIZE - out_h)
-    left = min(max(int(np.floor(CENTRE - cx + 0.5)), 0), FIELD_SIZE - out_w)
+    top = min(max(int(np.floor(round(CENTRE - cy, 6) + 0.5)), 0), FIELD_SIZE - out_h)
+    left = min(max(int(np.floor(round(CENTRE - cx, 6) + 0.5)), 0), FIELD_SIZE - out_w)
     field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
     field[top:top + out_h, left:left + out_w] = scaled
     steps["centred"] = field

@@ -1,7 +1,6 @@
 """IDX reading and writing: every element type and rank, gzip by content, and clear errors."""
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
