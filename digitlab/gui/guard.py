@@ -12,6 +12,16 @@ process with no traceback (see ../shared/docs/QT-NOTES.md). Every overridden eve
         @guarded(default=False)          # handlers that must return a value
         def eventFilter(self, obj, event): ...
 
+A second defect of the same PySide6 builds on Python 3.11 is handled here as well, because it
+takes the app down just as surely: every call of a Qt method that returns ``void`` drops one
+reference to ``None`` that it never took, and every ``Signal.emit`` drops one reference to
+``True`` (measured with ``sys.getrefcount``: -1 per call). Python 3.11 starts with only a few
+thousand references to each, so after a few thousand Qt calls (a few seconds of drawing) the
+interpreter aborts with "Fatal Python error: none_dealloc: deallocating None" or "bool_dealloc".
+Python 3.12 made these singletons immortal; on 3.11 :func:`protect_singletons` (run when this
+module is imported) gives them 2**40 extra references so the stray decrements can never reach
+zero. Import ``digitlab.gui.guard`` before any heavy Qt use (``digitlab.gui`` modules do).
+
 A failing handler is caught, logged with its traceback (``logging``, logger ``digitlab.gui``),
 reported to the person through :func:`report_error` and returns ``default`` instead of raising.
 
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 import traceback
 from typing import Any, Callable, TypeVar, overload
@@ -45,7 +56,38 @@ __all__ = [
     "ErrorReporter",
     "last_error",
     "reset_reported",
+    "protect_singletons",
 ]
+
+_BOOST = 1 << 40       # a million stray decrements a second would need 12 days to use it up
+
+
+def protect_singletons() -> bool:
+    """Make ``None``, ``True`` and ``False`` effectively immortal on CPython < 3.12.
+
+    Works around PySide6 6.12 (abi3 wheels) dropping a reference to ``None`` on every call of a
+    ``void`` Qt method and to ``True`` on every ``Signal.emit`` when run on Python 3.11, which
+    otherwise aborts the process after a few thousand calls. Returns True if it acted. Safe to
+    call repeatedly; a no-op on Python 3.12+ (immortal objects) and on other implementations.
+    """
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
+        return False
+    import ctypes
+
+    acted = False
+    for obj in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(obj))
+        # check the layout first: ob_refcnt is the object's first field in a release build
+        if abs(count.value - sys.getrefcount(obj)) > 16 and count.value < _BOOST // 2:
+            log.warning("Unexpected object layout; not protecting %r's reference count", obj)
+            continue
+        if count.value < _BOOST // 2:
+            count.value += _BOOST
+            acted = True
+    return acted
+
+
+protect_singletons()
 
 
 class ErrorReporter(QObject):

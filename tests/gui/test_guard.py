@@ -151,3 +151,47 @@ def test_guard_prevents_the_real_crash_in_a_fresh_process(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "alive" in out.stdout
     assert "ZeroDivisionError" in out.stderr  # logged with its traceback
+
+
+_REFCOUNT_SCRIPT = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import digitlab.gui.guard  # noqa: F401  (protects None/True/False on Python 3.11)
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication([])
+w = QWidget()
+class O(QObject):
+    s = Signal()
+o = O()
+o.s.connect(lambda: None)
+for i in range(50000):
+    w.setObjectName("x")   # void method: drops a reference to None in PySide6 6.12 on 3.11
+    o.s.emit()             # emit: drops a reference to True
+print("alive")
+"""
+
+
+def test_many_qt_calls_do_not_exhaust_none_or_true(tmp_path):
+    """50 000 void calls and emits would abort Python 3.11 ("deallocating None") unprotected."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", _REFCOUNT_SCRIPT], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "alive" in out.stdout
+
+
+def test_protect_singletons_is_idempotent():
+    import sys
+
+    from digitlab.gui.guard import protect_singletons
+
+    before = sys.getrefcount(None)
+    protect_singletons()
+    assert abs(sys.getrefcount(None) - before) < 1000
