@@ -232,16 +232,25 @@ class Network:
             out.append(A)
         return out
 
-    def cost(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, m: int | None = None) -> float:
-        """Cross-entropy in inference mode plus the L2 term ``l2 / (2 m) * sum W^2``.
+    def cost_and_accuracy(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0,
+                          m: int | None = None) -> tuple[float, float]:
+        """Cost and accuracy in inference mode from one forward pass.
 
-        ``m`` defaults to ``len(X)``; the trainer passes the batch size so that the validation
-        cost measures the same objective as the training cost.
+        The cost is the cross-entropy plus the L2 term ``l2 / (2 m) * sum W^2``; ``m`` defaults to
+        ``len(X)``; the trainer passes the batch size so that the validation cost measures the
+        same objective as the training cost.
         """
-        ce = cross_entropy_from_logits(self.logits(X), np.asarray(y))
+        y = np.asarray(y)
+        Z = self.logits(X)
+        accuracy = float(np.mean(np.argmax(Z, axis=1) == y))
+        cost = cross_entropy_from_logits(Z, y)
         if l2:
-            ce += l2 / (2 * (m or len(X))) * self.l2_sum()
-        return float(ce)
+            cost += l2 / (2 * (m or len(X))) * self.l2_sum()
+        return float(cost), accuracy
+
+    def cost(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, m: int | None = None) -> float:
+        """See :meth:`cost_and_accuracy`."""
+        return self.cost_and_accuracy(X, y, l2, m)[0]
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(np.argmax(self.logits(X), axis=1) == np.asarray(y)))

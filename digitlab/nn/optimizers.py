@@ -70,7 +70,8 @@ class Adam:
         np.multiply(grads, grads, out=self._tmp)
         self.v *= b2
         self.v += (1 - b2) * self._tmp
-        # Fold both bias corrections into the step size: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+        # Fold both bias corrections into the step size: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+        # (the paper's efficient form; eps then sits next to the uncorrected sqrt(v)).
         lr_t = lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
         np.sqrt(self.v, out=self._tmp)
         self._tmp += self.eps

@@ -128,6 +128,52 @@ class TrainResult:
         return self.network.mean_abs_weights()
 
 
+class _BatchSource:
+    """Copies a batch's rows into one reused buffer.
+
+    MNIST pixels are bytes scaled by 1/255. When the training images are exactly that, the rows
+    are gathered from a uint8 copy (a quarter of the memory traffic) and divided by 255 into the
+    float buffer, which gives the very same floats as the float array, at half the time per epoch.
+    Any other data is gathered as it is.
+    """
+
+    def __init__(self, x: np.ndarray, batch_size: int, dtype):
+        self.x = x
+        self.buffer = np.empty((batch_size, x.shape[1]), dtype=dtype)
+        self.bytes = _as_exact_bytes(x)
+        self.byte_buffer = np.empty((batch_size, x.shape[1]), dtype=np.uint8) if self.bytes is not None else None
+        self.scale = dtype.type(255)
+
+    def gather(self, idx: np.ndarray) -> np.ndarray:
+        m = len(idx)
+        out = self.buffer[:m]
+        if self.bytes is None:
+            np.take(self.x, idx, axis=0, out=out)
+        else:
+            raw = self.byte_buffer[:m]
+            np.take(self.bytes, idx, axis=0, out=raw)
+            np.divide(raw, self.scale, out=out)    # divide, not multiply by 1/255: same floats as x
+        return out
+
+
+def _as_exact_bytes(x: np.ndarray, chunk: int = 8192) -> np.ndarray | None:
+    """``x * 255`` as uint8 if that round-trips exactly (``bytes / 255 == x``), else None."""
+    if x.dtype not in (np.float32, np.float64) or x.size == 0:
+        return None
+    out = np.empty(x.shape, dtype=np.uint8)
+    scale = x.dtype.type(255)
+    for start in range(0, len(x), chunk):
+        part = x[start:start + chunk]
+        scaled = part * scale
+        np.rint(scaled, out=scaled)
+        if scaled.min() < 0 or scaled.max() > 255:
+            return None
+        out[start:start + chunk] = scaled
+        if not np.array_equal(np.divide(out[start:start + chunk], scale, dtype=x.dtype), part):
+            return None
+    return out
+
+
 def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None = None) -> dict:
     """Cost and accuracy on the train, validation and test sets.
 
@@ -137,8 +183,7 @@ def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None =
     out = {}
     for part in ("train", "val", "test"):
         X, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
-        out[f"{part}_cost"] = network.cost(X, y, l2, m=batch_size)
-        out[f"{part}_accuracy"] = network.accuracy(X, y)
+        out[f"{part}_cost"], out[f"{part}_accuracy"] = network.cost_and_accuracy(X, y, l2, m=batch_size)
     return out
 
 
@@ -161,6 +206,13 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
     The same config and data give the same run bit for bit: the initialisation and the per-epoch
     shuffles come from independent streams of ``config.seed``.
     """
+    # A diverging run overflows before its cost turns inf; the loop detects that and stops with a
+    # message, so NumPy's overflow warnings would only repeat it less clearly.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _train(config, splits, control, on_check, on_epoch)
+
+
+def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
     config.validate()
     control = control or RunControl()
     x, y = splits.x_train, np.asarray(splits.y_train, dtype=np.intp)
@@ -184,7 +236,7 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
     batch_size = min(config.batch_size, n)
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps_per_epoch * config.max_epochs
-    xb = np.empty((batch_size, features), dtype=network.dtype)   # reused batch buffer
+    batches = _BatchSource(x, batch_size, network.dtype)
     l2 = float(config.l2)
 
     history = History()
@@ -197,8 +249,7 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
     start = time.perf_counter()
 
     def check_now() -> Check:
-        val_cost = network.cost(x_val, y_val, l2, m=batch_size)
-        val_acc = network.accuracy(x_val, y_val)
+        val_cost, val_acc = network.cost_and_accuracy(x_val, y_val, l2, m=batch_size)
         elapsed = time.perf_counter() - start - paused_time
         return Check(step, epoch + 1, cost_sum / max(cost_count, 1), val_cost, val_acc, elapsed, lr)
 
@@ -208,10 +259,7 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
         order = rng.permutation(n)
         for begin in range(0, n, batch_size):
             idx = order[begin:begin + batch_size]
-            m = len(idx)
-            xm = xb[:m]
-            np.take(x, idx, axis=0, out=xm)
-            cost = network.loss_and_grad(xm, y[idx], l2)
+            cost = network.loss_and_grad(batches.gather(idx), y[idx], l2)
             if not math.isfinite(cost):
                 stop_reason = "diverged"
                 message = (f"Training diverged at step {step + 1} (epoch {epoch + 1}): the cost became "
@@ -269,13 +317,16 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
 
     # Keep what the run learned: the best weights seen on the validation set, unless the current
     # ones (of a cancelled or exhausted run) are better still.
+    # Early stopping and divergence always go back to the best check.
     if best_state is not None:
-        current_ok = np.all(np.isfinite(network.params))
-        current_cost = network.cost(x_val, y_val, l2, m=batch_size) if current_ok else math.inf
-        if stop_reason == "diverged" or current_cost >= best_cost:
+        if stop_reason in ("early_stopping", "diverged"):
             network.load_state(best_state)
         else:
-            best_step = step
+            current_cost = network.cost(x_val, y_val, l2, m=batch_size)
+            if current_cost < best_cost - config.tol:
+                best_step = step
+            else:
+                network.load_state(best_state)
     elif stop_reason == "diverged":
         message += " No validation check had passed yet, so there are no usable weights."
     elapsed = time.perf_counter() - start - paused_time
