@@ -1,0 +1,10 @@
+"""Model files (HDF5, see docs/model-format.md) and weight export (npz, JSON, CSV).
+
+Uses ``digitlab.nn`` and ``digitlab.training``; never imports Qt.
+"""
+
+from .model_file import (FORMAT, FORMAT_VERSION, ModelFileError, SavedModel, load_model,
+                         read_model_info, save_model)
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "SavedModel", "load_model",
+           "read_model_info", "save_model"]
