@@ -1,0 +1,446 @@
+"""The command line: everything digitlab does that needs no window.
+
+    digitlab train [settings] --out model.h5
+    digitlab evaluate model.h5 [--set test|val|train]
+    digitlab predict model.h5 digit.png ...
+    digitlab export model.h5 --format npz|csv|json [--out PATH]
+    digitlab experiments [--seeds N] [--out DIR]
+    digitlab build-models [--dir models]
+    digitlab data info|download
+
+Each command is a function ``cmd_<name>(args) -> int`` registered in :func:`build_parser`.
+Errors a person can fix (a bad file, a bad setting) print one clear line and exit with status 2;
+only a bug shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one BLAS thread: faster and stable here
+
+from . import __version__  # noqa: E402
+
+
+class UserError(Exception):
+    """A problem with the person's input: printed as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------------------- helpers
+class Progress:
+    """A one-line progress bar on stderr (a line per epoch when stderr is not a terminal)."""
+
+    def __init__(self, total_epochs: int, stream=None, width: int = 24):
+        self.total = total_epochs
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.tty = self.stream.isatty()
+        self.last = None
+        self.start = time.perf_counter()
+
+    def check(self, check) -> None:
+        self.last = check
+        if self.tty:
+            self._draw(check.epoch, check.step)
+
+    def epoch(self, epoch: int, step: int, total: int) -> None:
+        if self.tty:
+            self._draw(epoch, step)
+        else:
+            self.stream.write(self._line(epoch, step) + "\n")
+            self.stream.flush()
+
+    def _line(self, epoch, step) -> str:
+        filled = int(self.width * min(epoch / max(self.total, 1), 1.0))
+        bar = "#" * filled + "." * (self.width - filled)
+        text = f"epoch {epoch:>3}/{self.total} [{bar}] step {step:>6}"
+        if self.last is not None:
+            text += f"  train {self.last.train_cost:.4f}  val {self.last.val_cost:.4f}  acc {self.last.val_accuracy:.4f}"
+        return text + f"  {time.perf_counter() - self.start:6.1f}s"
+
+    def _draw(self, epoch, step) -> None:
+        self.stream.write("\r" + self._line(epoch, step))
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _layer_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.replace(",", "-").split("-") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layer sizes must look like 784-20-7-5-10, got {text!r}") from None
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"give at least an input and an output size, got {text!r}")
+    return sizes
+
+
+def _load(path):
+    from .io import ModelFileError, load_model
+    try:
+        return load_model(path)
+    except ModelFileError as e:
+        raise UserError(str(e)) from None
+
+
+def _splits(config, dataset=None):
+    from .data import DatasetError
+    from .training import splits_for
+    try:
+        return splits_for(config if dataset is None else config.replace(dataset=dataset))
+    except (DatasetError, OSError, ValueError) as e:
+        raise UserError(str(e)) from None
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+# ---------------------------------------------------------------------------- train
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    from .training import PRESETS, SCHEDULES
+    from .nn import INITS, OPTIMIZERS
+    p.add_argument("--preset", choices=sorted(PRESETS), default="report",
+                   help="start from a named setting (default: report); the options below override it")
+    g = p.add_argument_group("network")
+    g.add_argument("--layers", type=_layer_sizes, help="layer sizes, e.g. 784-20-7-5-10")
+    g.add_argument("--init", choices=INITS, help="Gaussian initialisation: he = sqrt(2/fan_in), normal = --init-std")
+    g.add_argument("--init-std", type=float, help="standard deviation for --init normal")
+    g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="batch normalisation on the hidden layers")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
+    g.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
+    g.add_argument("--momentum", type=float, help="for --optimizer momentum")
+    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--l2", "--lambda", dest="l2", type=float,
+                   help="L2 strength lambda: cost + lambda/(2m) sum W^2, m = batch size")
+    g.add_argument("--seed", type=int)
+    g = p.add_argument_group("early stopping")
+    g.add_argument("--eval-every", type=int, help="steps between validation checks (default 100)")
+    g.add_argument("--patience", type=int, help="steps without improvement before stopping (default 100)")
+    g.add_argument("--tol", type=float, help="improvement smaller than this does not count")
+    g.add_argument("--max-epochs", type=int)
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", help="mnist (bundled), fashion-mnist, an MNIST-format folder or a .npz file")
+    g.add_argument("--n-validation", type=int, help="validation images split off the training file")
+    g.add_argument("--train-subset", type=int, help="train on the first N images only (quick runs)")
+
+
+def config_from_args(args):
+    from .training import preset
+    config = preset(args.preset)
+    changes = {}
+    for field in ("init", "init_std", "batch_norm", "optimizer", "learning_rate", "momentum", "schedule",
+                  "batch_size", "l2", "seed", "eval_every", "patience", "tol", "max_epochs", "dataset",
+                  "n_validation", "train_subset"):
+        value = getattr(args, field, None)
+        if value is not None:
+            changes[field] = value
+    if getattr(args, "layers", None):
+        changes["layer_sizes"] = args.layers
+    config = config.replace(**changes, name=getattr(args, "name", None) or config.name)
+    problems = config.problems()
+    if problems:
+        raise UserError("invalid settings: " + "; ".join(problems))
+    return config
+
+
+def cmd_train(args) -> int:
+    from .io import save_model
+    from .training import RunControl, train
+    config = config_from_args(args)
+    splits = _splits(config)
+    out = Path(args.out) if args.out else None
+    if out and out.exists() and not args.force:
+        raise UserError(f"{out} already exists; choose another --out or add --force to replace it")
+    print(f"training {config.describe()} on {splits.name}: {splits.n_train} train, "
+          f"{splits.n_val} validation, {splits.n_test} test images")
+    progress = Progress(config.max_epochs)
+    control = RunControl()
+    # The first Ctrl+C stops the run the way the GUI's Stop button does (keeping what it learned,
+    # and saving it); a second one interrupts at once.
+    def first_interrupt(signum, frame):
+        control.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        result = train(config, splits, control=control, on_check=progress.check, on_epoch=progress.epoch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    progress.done()
+    print(result.message)
+    _print_metrics(result.metrics)
+    print(f"{result.epochs} epochs, {result.steps} iterations, {result.elapsed:.2f} s")
+    if out:
+        path = save_model(out, result, name=args.name or out.stem, dataset_name=splits.name,
+                          dataset_checksum=splits.checksum)
+        print(f"saved {path}")
+    return 0 if result.stop_reason != "diverged" else 1
+
+
+def _print_metrics(m: dict) -> None:
+    if not m:
+        return
+    print(f"{'':12s}{'cost':>10s}{'accuracy':>12s}")
+    for part, label in (("train", "train"), ("val", "validation"), ("test", "test")):
+        print(f"{label:12s}{m[f'{part}_cost']:10.4f}{_pct(m[f'{part}_accuracy']):>12s}")
+
+
+# ---------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args) -> int:
+    from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
+    model = _load(args.model)
+    splits = _splits(model.config, args.dataset)
+    X, y = getattr(splits, f"x_{args.set}"), getattr(splits, f"y_{args.set}")
+    net = model.network
+    cost, accuracy = net.cost_and_accuracy(X, y, model.config.l2, m=model.config.batch_size)
+    ce, _ = net.cost_and_accuracy(X, y)
+    pred = net.predict(X)
+    cm = confusion_matrix(y, pred, net.layer_sizes[-1])
+    scores = per_class_scores(cm)
+    print(f"{model.name}: {model.config.describe()}")
+    print(f"{args.set} set of {splits.name}: {len(y)} images")
+    print(f"cost {cost:.4f} (cross-entropy {ce:.4f}), accuracy {_pct(accuracy)}\n")
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print(format_confusion(cm) + "\n")
+    print(f"{'class':>5s}{'accuracy':>10s}{'precision':>11s}{'recall':>8s}{'count':>7s}")
+    for k in range(len(cm)):
+        print(f"{k:>5d}{scores['recall'][k]:10.4f}{scores['precision'][k]:11.4f}"
+              f"{scores['recall'][k]:8.4f}{scores['support'][k]:7d}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- predict
+def cmd_predict(args) -> int:
+    import numpy as np
+    from .data import read_image_file, to_mnist
+    model = _load(args.model)
+    status = 0
+    for name in args.images:
+        try:
+            image = read_image_file(name)
+        except (OSError, ValueError) as e:
+            print(f"{name}: {e}", file=sys.stderr)
+            status = 2
+            continue
+        x = to_mnist(image)
+        if x is None:
+            print(f"{name}: no ink found, nothing to predict")
+            continue
+        p = model.network.predict_one(x)
+        top = np.argsort(p)[::-1][:3]
+        others = ", ".join(f"{k} {100 * p[k]:.1f} %" for k in top[1:])
+        print(f"{name}: {top[0]} ({100 * p[top[0]]:.1f} %; then {others})")
+    return status
+
+
+# ---------------------------------------------------------------------------- export
+def cmd_export(args) -> int:
+    from .io import export_weights
+    model = _load(args.model)
+    fmt = args.format
+    out = Path(args.out) if args.out else Path(args.model).with_suffix("" if fmt == "csv" else f".{fmt}")
+    if fmt == "csv" and out.suffix == ".csv":
+        out = out.with_suffix("")
+    try:
+        path = export_weights(model, out, fmt=fmt, overwrite=args.force)
+    except (FileExistsError, ValueError, OSError) as e:
+        raise UserError(str(e)) from None
+    print(f"exported {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- experiments
+def cmd_experiments(args) -> int:
+    from .io import save_model
+    from .reports import tables
+    from .training import REPORT, run_experiments
+    seeds = [args.first_seed + k for k in range(args.seeds)]
+    splits = _splits(REPORT)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(args.workers, 4 * len(seeds)))
+    print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
+    start = time.perf_counter()
+
+    def done(run):
+        r = run.result
+        print(f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
+              f"{r.epochs} epochs, {r.steps} iterations, {r.elapsed:.1f} s ({r.stop_reason})", flush=True)
+
+    runs = run_experiments(splits, seeds, workers=workers, on_done=done)
+    print(f"done in {time.perf_counter() - start:.1f} s\n")
+    summary = tables.summary_rows(runs)
+    weights = tables.weights_rows(runs)
+    claims = tables.check_claims(runs)
+    print("Summary" + (" (mean ± standard deviation over seeds)" if len(seeds) > 1 else ""))
+    print(tables.to_text(summary))
+    print("Mean absolute weight per layer")
+    print(tables.to_text(weights))
+    print("The report's claims")
+    for c in claims:
+        print(f"  {c.statement}: {c.verdict}. {c.detail}")
+    if out:
+        for name, rows in (("summary", summary), ("weights", weights)):
+            for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
+                _write_text(out / f"{name}.{ext}", render(rows))
+        _write_text(out / "claims.md", tables.claims_markdown(claims))
+        for run in runs:
+            stem = run.result.config.name + (f"-seed{run.seed}" if len(seeds) > 1 else "")
+            save_model(out / f"{stem}.h5", run.result, name=stem, dataset_name=splits.name,
+                       dataset_checksum=splits.checksum)
+        print(f"\nwrote the tables and {len(runs)} models to {out}")
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write atomically: a temporary file in the same folder, then rename over the target."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cmd_build_models(args) -> int:
+    """Train the models that ship in models/: the four experiments (seed 3) and the best preset."""
+    from .io import save_model
+    from .training import EXPERIMENTS, PRESETS, train
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    configs = [c for _, c in EXPERIMENTS] + [PRESETS["best"]]
+    for config in configs:
+        splits = _splits(config)
+        result = train(config, splits)
+        path = save_model(folder / f"{config.name}.h5", result, name=config.name,
+                          dataset_name=splits.name, dataset_checksum=splits.checksum)
+        print(f"{path}: test accuracy {_pct(result.metrics['test_accuracy'])}, {result.epochs} epochs, "
+              f"{result.elapsed:.1f} s", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- data
+def cmd_data_info(args) -> int:
+    import numpy as np
+    from .data import DatasetError, load_dataset
+    try:
+        raw = load_dataset(args.source)
+    except (DatasetError, OSError) as e:
+        raise UserError(str(e)) from None
+    print(f"{raw.name}: {len(raw.train_labels)} training and {len(raw.test_labels)} test images of "
+          f"{raw.train_images.shape[1]}x{raw.train_images.shape[2]}")
+    print(f"training pixel mean {raw.train_images.mean():.6f}, standard deviation {raw.train_images.std():.6f}")
+    print("training label counts " + " ".join(str(c) for c in np.bincount(raw.train_labels)))
+    print("test label counts     " + " ".join(str(c) for c in np.bincount(raw.test_labels)))
+    print(f"checksum {raw.checksum}")
+    return 0
+
+
+def cmd_data_download(args) -> int:
+    from .data import DownloadError, download_mnist
+    from .data.datasets import user_mnist_dir
+    dest = Path(args.dir) if args.dir else user_mnist_dir()
+    tty = sys.stderr.isatty()
+    last = {"name": None}
+
+    def progress(name, done, total):
+        if tty:
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            sys.stderr.write(f"\r{name}: {size}   ")
+        elif last["name"] != name:
+            sys.stderr.write(f"downloading {name}\n")
+        last["name"] = name
+
+    try:
+        paths = download_mnist(dest, progress=progress, timeout=args.timeout)
+    except DownloadError as e:
+        if tty:
+            sys.stderr.write("\n")
+        raise UserError(str(e)) from None
+    if tty:
+        sys.stderr.write("\n")
+    for path in paths:
+        print(f"verified {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digitlab", description="Train, inspect and use a from-scratch "
+                                     "NumPy network on MNIST. `python main.py` opens the desktop app.")
+    parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("train", help="train a network and save it")
+    add_training_options(p)
+    p.add_argument("--out", "-o", help="save the trained model to this .h5 file")
+    p.add_argument("--name", help="the model's name (default: the file name)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="costs, accuracy, confusion matrix and per-class scores of a model")
+    p.add_argument("model")
+    p.add_argument("--set", choices=("test", "val", "train"), default="test")
+    p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify image files (any format Qt reads; ink dark or light)")
+    p.add_argument("model")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a model's weights as .npz, per-layer CSV or JSON")
+    p.add_argument("model")
+    p.add_argument("--format", choices=("npz", "csv", "json"), default="npz")
+    p.add_argument("--out", "-o", help="output file (a folder for csv); default: next to the model")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("experiments", help="the report's four experiments, its tables and its claims")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds (mean and spread when > 1)")
+    p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
+    p.add_argument("--out", "-o", help="folder for the tables (Markdown, CSV, JSON) and the models")
+    p.set_defaults(func=cmd_experiments)
+
+    p = sub.add_parser("build-models", help="train the models that ship in models/")
+    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "models"))
+    p.set_defaults(func=cmd_build_models)
+
+    p = sub.add_parser("data", help="inspect or download datasets")
+    data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    d = data_sub.add_parser("info", help="sizes, pixel statistics and label counts of a dataset")
+    d.add_argument("source", nargs="?", default=None, help="mnist (default), fashion-mnist, a folder or .npz")
+    d.set_defaults(func=cmd_data_info)
+    d = data_sub.add_parser("download", help="fetch MNIST from the public mirrors (checksums verified)")
+    d.add_argument("--dir", help="where to put the files (default: the user data folder)")
+    d.add_argument("--timeout", type=float, default=30.0)
+    d.set_defaults(func=cmd_data_download)
+
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"digitlab {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The report's tables from experiment runs: summary, weights per layer, and its three claims.
+
+Pure Python and NumPy: the CLI prints these, the GUI shows them, the report writers embed them.
+Every table is a list of rows (dicts keyed by column name) holding numbers; formatting happens
+only in the ``to_*`` functions, so CSV and JSON keep full precision.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+SUMMARY_COLUMNS = [
+    "Experiment", "Training Cost", "Validation Cost", "Test Cost", "Train Accuracy (%)",
+    "Validation Accuracy (%)", "Test Accuracy (%)", "Training Time (s)", "Epochs", "Iterations",
+]
+_SUMMARY_SOURCES = {
+    "Training Cost": ("metric", "train_cost", 1), "Validation Cost": ("metric", "val_cost", 1),
+    "Test Cost": ("metric", "test_cost", 1), "Train Accuracy (%)": ("metric", "train_accuracy", 100),
+    "Validation Accuracy (%)": ("metric", "val_accuracy", 100),
+    "Test Accuracy (%)": ("metric", "test_accuracy", 100),
+    "Training Time (s)": ("attr", "elapsed", 1), "Epochs": ("attr", "epochs", 1),
+    "Iterations": ("attr", "steps", 1),
+}
+
+
+@dataclass
+class Stat:
+    """A value over seeds: mean, sample standard deviation (0 for one seed) and count."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values) -> "Stat":
+        arr = np.asarray(list(values), dtype=float)
+        return cls(float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0, len(arr))
+
+    def format(self, digits: int) -> str:
+        text = f"{self.mean:.{digits}f}"
+        return text + (f" ± {self.std:.{digits}f}" if self.n > 1 else "")
+
+
+def _by_experiment(runs):
+    groups: dict[int, list] = {}
+    for run in runs:
+        groups.setdefault(run.index, []).append(run)
+    return dict(sorted(groups.items()))
+
+
+def summary_rows(runs) -> list[dict]:
+    """One row per experiment in the report's columns (plus test cost), each cell a :class:`Stat`."""
+    rows = []
+    for index, group in _by_experiment(runs).items():
+        row = {"Experiment": group[0].label}
+        for column, (kind, key, scale) in _SUMMARY_SOURCES.items():
+            values = [(r.result.metrics[key] if kind == "metric" else getattr(r.result, key)) * scale
+                      for r in group]
+            row[column] = Stat.of(values)
+        rows.append(row)
+    return rows
+
+
+def weights_rows(runs, without_l2: int = 0, with_l2: int = 2) -> list[dict]:
+    """Mean absolute weight per layer for experiment 1 (no L2) against experiment 3 (L2)."""
+    groups = _by_experiment(runs)
+    if without_l2 not in groups or with_l2 not in groups:
+        return []
+    a = np.array([r.result.network.mean_abs_weights() for r in groups[without_l2]])
+    b = np.array([r.result.network.mean_abs_weights() for r in groups[with_l2]])
+    label_a, label_b = groups[without_l2][0].label, groups[with_l2][0].label
+    return [{"Layer": f"Layer {l + 1}", label_a: Stat.of(a[:, l]), label_b: Stat.of(b[:, l])}
+            for l in range(a.shape[1])]
+
+
+@dataclass
+class Claim:
+    """One of the report's claims checked against these runs: it holds for ``agree`` of ``total`` seeds."""
+
+    key: str
+    statement: str
+    agree: int
+    total: int
+    detail: str
+
+    @property
+    def held(self) -> bool:
+        return self.total > 0 and self.agree * 2 > self.total
+
+    @property
+    def verdict(self) -> str:
+        if self.total == 0:
+            return "not tested"
+        if self.agree == self.total:
+            return "holds" if self.total == 1 else f"holds for all {self.total} seeds"
+        if self.agree == 0:
+            return "does not hold" if self.total == 1 else f"holds for none of {self.total} seeds"
+        return f"holds for {self.agree} of {self.total} seeds"
+
+
+def check_claims(runs) -> list[Claim]:
+    """The report's three claims, judged per seed.
+
+    1. Batch normalisation converges in fewer epochs (experiment 2 vs 1 and 4 vs 3).
+    2. L2 shrinks the deeper layers' weights (experiment 3 vs 1, layers 2 to the last).
+    3. L2 with batch normalisation has the best test accuracy of the four.
+    """
+    by_seed: dict[int, dict[int, object]] = {}
+    for run in runs:
+        by_seed.setdefault(run.seed, {})[run.index] = run.result
+    full = {seed: r for seed, r in by_seed.items() if set(r) >= {0, 1, 2, 3}}
+
+    bn_agree = [(r[1].epochs < r[0].epochs) and (r[3].epochs < r[2].epochs) for r in full.values()]
+    epochs = {i: Stat.of([r[i].epochs for r in full.values()]) for i in range(4)} if full else {}
+    bn_detail = (f"epochs without/with BN: {epochs[0].format(1)} vs {epochs[1].format(1)} (no L2), "
+                 f"{epochs[2].format(1)} vs {epochs[3].format(1)} (L2)") if full else ""
+
+    def deeper_shrink(r):
+        a, b = r[0].network.mean_abs_weights(), r[2].network.mean_abs_weights()
+        return all(wb < wa for wa, wb in zip(a[1:], b[1:]))
+    l2_agree = [deeper_shrink(r) for r in full.values()]
+    if full:
+        a = np.mean([r[0].network.mean_abs_weights() for r in full.values()], axis=0)
+        b = np.mean([r[2].network.mean_abs_weights() for r in full.values()], axis=0)
+        l2_detail = "mean |W| per layer without/with L2: " + ", ".join(
+            f"layer {l + 1} {x:.3f}/{y:.3f}" for l, (x, y) in enumerate(zip(a, b)))
+    else:
+        l2_detail = ""
+
+    best_agree = [max(range(4), key=lambda i: r[i].metrics["test_accuracy"]) == 3 for r in full.values()]
+    acc = {i: Stat.of([100 * r[i].metrics["test_accuracy"] for r in full.values()]) for i in range(4)} if full else {}
+    best_detail = ("test accuracy %: " + ", ".join(f"exp {i + 1} {acc[i].format(2)}" for i in range(4))) if full else ""
+
+    return [
+        Claim("bn_fewer_epochs", "Batch normalisation converges in fewer epochs", sum(bn_agree), len(full), bn_detail),
+        Claim("l2_shrinks_deeper_weights", "L2 shrinks the deeper layers' weights", sum(l2_agree), len(full), l2_detail),
+        Claim("l2_bn_best", "L2 with batch normalisation is the best of the four", sum(best_agree), len(full), best_detail),
+    ]
+
+
+# ---------------------------------------------------------------------------- rendering
+_DIGITS = {"Training Cost": 4, "Validation Cost": 4, "Test Cost": 4, "Training Time (s)": 2,
+           "Epochs": 1, "Iterations": 0}
+
+
+def _cell(column, value) -> str:
+    if isinstance(value, Stat):
+        digits = _DIGITS.get(column, 2 if "%" in column else 5)
+        if column in ("Epochs", "Iterations") and value.n == 1:
+            digits = 0
+        return value.format(digits)
+    return str(value)
+
+
+def to_markdown(rows: list[dict]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_cell(c, row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_text(rows: list[dict]) -> str:
+    """An aligned plain-text table for the terminal."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    cells = [[_cell(c, row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    fmt = lambda items: "  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(items, widths)))
+    return "\n".join([fmt(columns), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells]) + "\n"
+
+
+def _plain(value):
+    if isinstance(value, Stat):
+        return asdict(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_csv(rows: list[dict]) -> str:
+    """CSV with full precision; a Stat becomes three columns: mean, std and n."""
+    if not rows:
+        return ""
+    header = []
+    for column, value in rows[0].items():
+        header += [f"{column} mean", f"{column} std", f"{column} n"] if isinstance(value, Stat) else [column]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        line = []
+        for value in row.values():
+            line += [repr(value.mean), repr(value.std), value.n] if isinstance(value, Stat) else [value]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def to_json(rows: list[dict]) -> str:
+    return json.dumps([{k: _plain(v) for k, v in row.items()} for row in rows], indent=2) + "\n"
+
+
+def claims_markdown(claims: list[Claim]) -> str:
+    return "".join(f"- **{c.statement}**: {c.verdict}. {c.detail}\n" for c in claims)
