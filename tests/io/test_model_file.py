@@ -420,7 +420,7 @@ def test_docs_snippet_rebuilds_the_network(tmp_path, result, splits):
 
 # ---------------------------------------------------------------------------- layering
 def test_io_never_imports_qt():
-    code = ("import sys, digitlab.io; "
+    code = ("import sys, digitlab.io, digitlab.io.export; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'PyQt'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,0 +1,255 @@
+"""Export a network's arrays to ``.npz``, JSON or a folder of CSV files, for use outside digitlab.
+
+Every format uses the same array names, layer by layer from 1: ``W1`` (fan_in, fan_out), ``b1``,
+and for a batch-normalised hidden layer ``gamma1``, ``beta1``, ``running_mean1``,
+``running_var1``; then ``W2``, ... The forward pass is in ``docs/model-format.md``.
+
+Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..nn import Network
+from ..training import TrainResult
+from .model_file import ModelFileError, SavedModel, _finish_atomic
+
+FORMATS = ("npz", "json", "csv")
+WEIGHTS_FORMAT = "digitlab-weights"
+WEIGHTS_FORMAT_VERSION = 1
+
+_DESCRIPTIONS = {
+    "W": "weights of layer {l}, {r} rows (inputs) x {c} columns (units); Z = A @ W{l} + b{l}",
+    "b": "biases of layer {l}, {c} values, one per unit",
+    "gamma": "batch-norm scale of hidden layer {l}, {c} values",
+    "beta": "batch-norm shift of hidden layer {l}, {c} values",
+    "running_mean": "batch-norm running mean of hidden layer {l} (used at inference), {c} values",
+    "running_var": "batch-norm running variance of hidden layer {l} (used at inference), {c} values",
+}
+
+
+def _unpack(model) -> tuple[Network, SavedModel | TrainResult | None]:
+    if isinstance(model, Network):
+        return model, None
+    if isinstance(model, (SavedModel, TrainResult)):
+        return model.network, model
+    raise TypeError(f"export_weights needs a SavedModel, TrainResult or Network, got "
+                    f"{type(model).__name__}")
+
+
+def named_arrays(network: Network) -> dict[str, np.ndarray]:
+    """``{"W1": ..., "b1": ..., "gamma1": ..., ...}`` in layer order (copies)."""
+    out = {}
+    for l in range(network.n_layers):
+        out[f"W{l + 1}"] = network.weights[l].copy()
+        out[f"b{l + 1}"] = network.biases[l].copy()
+        if network.batch_norm and l < network.n_layers - 1:
+            out[f"gamma{l + 1}"] = network.gammas[l].copy()
+            out[f"beta{l + 1}"] = network.betas[l].copy()
+            out[f"running_mean{l + 1}"] = network.running_means[l].copy()
+            out[f"running_var{l + 1}"] = network.running_vars[l].copy()
+    return out
+
+
+def _split_name(name: str) -> tuple[str, int]:
+    kind = name.rstrip("0123456789")
+    return kind, int(name[len(kind):])
+
+
+def _describe(name: str, arr: np.ndarray) -> str:
+    kind, l = _split_name(name)
+    r, c = (arr.shape if arr.ndim == 2 else (1, arr.shape[0]))
+    return _DESCRIPTIONS[kind].format(l=l, r=r, c=c)
+
+
+def _network_info(network: Network) -> dict:
+    return {"layer_sizes": list(network.layer_sizes), "batch_norm": network.batch_norm,
+            "bn_eps": network.bn_eps, "dtype": network.dtype.name,
+            "hidden_activation": "relu", "output_activation": "softmax"}
+
+
+def _extras(source) -> dict:
+    """Config, metrics and provenance of a SavedModel or TrainResult (JSON-ready)."""
+    if source is None:
+        return {}
+    out = {"config": source.config.to_dict(), "metrics": {k: float(v) for k, v in source.metrics.items()},
+           "stop_reason": source.stop_reason, "epochs": int(source.epochs), "steps": int(source.steps)}
+    if isinstance(source, SavedModel):
+        out.update(name=source.name, created=source.created, dataset=source.dataset,
+                   dataset_checksum=source.dataset_checksum)
+    return out
+
+
+def _resolve(path: Path, fmt: str | None) -> tuple[Path, str]:
+    if fmt is None:
+        suffix = path.suffix.lower()
+        if suffix in (".npz", ".json"):
+            return path, suffix[1:]
+        if suffix == ".csv":
+            return path.with_suffix(""), "csv"
+        if suffix == "" or path.is_dir():
+            return path, "csv"
+        raise ValueError(f"cannot tell the export format from {path}: use a name ending in .npz or "
+                         f".json, a folder (or a name ending in .csv) for CSV files, or pass fmt")
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "csv" and path.suffix.lower() == ".csv":
+        path = path.with_suffix("")
+    elif fmt != "csv" and path.suffix == "":
+        path = path.with_suffix("." + fmt)
+    return path, fmt
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Call ``write(fileobj)`` on a temp file beside ``path``, then move it into place."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _finish_atomic(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def _clean(x):
+    """JSON-ready: tuples as lists, non-finite floats (which JSON lacks) as "NaN" / "Infinity"."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    return x
+
+
+def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = False) -> Path:
+    """Write the network's arrays for use outside digitlab; return the path written.
+
+    Parameters
+    ----------
+    model : SavedModel, TrainResult or Network
+    path : str or Path
+        ``*.npz`` or ``*.json`` for one file; a folder, or ``name.csv`` meaning the folder
+        ``name``, for CSV files.
+    fmt : {"npz", "json", "csv"}, optional
+        Inferred from ``path`` when None. A missing suffix is added for npz and json.
+    overwrite : bool
+        CSV only: replace an existing non-empty folder. Single files are always replaced
+        atomically.
+
+    ``.npz``: one array per name (``W1``, ``b1``, ``gamma1``, ...) plus ``layer_sizes``,
+    ``batch_norm`` and ``bn_eps``; arrays keep the network's dtype.
+    ``.json``: ``layer_sizes``, ``batch_norm``, ``bn_eps``, activations, ``arrays`` (name ->
+    nested lists, exact for float32 when read back into float32) and, for a SavedModel or
+    TrainResult, ``config`` and ``metrics``.
+    CSV: ``W1.csv`` has fan_in rows and fan_out columns; vectors are one row; ``manifest.json``
+    and ``README.txt`` say what each file holds.
+    """
+    network, source = _unpack(model)
+    path, fmt = _resolve(Path(path), fmt)
+    arrays = named_arrays(network)
+    if fmt == "npz":
+        extra = {"layer_sizes": np.asarray(network.layer_sizes, dtype=np.int64),
+                 "batch_norm": np.asarray(network.batch_norm),
+                 "bn_eps": np.asarray(network.bn_eps, dtype=np.float64)}
+        _write_atomic(path, lambda fh: np.savez(fh, **arrays, **extra))
+    elif fmt == "json":
+        doc = {"format": WEIGHTS_FORMAT, "format_version": WEIGHTS_FORMAT_VERSION,
+               **_network_info(network),
+               "arrays": {name: arr.tolist() for name, arr in arrays.items()},
+               **_extras(source)}
+        text = json.dumps(_clean(doc), indent=1, allow_nan=False)
+        _write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+    else:
+        _write_csv_folder(path, network, arrays, source, overwrite)
+    return path
+
+
+def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, overwrite: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ModelFileError(f"cannot export CSV files to {folder}: it is a file, not a folder; "
+                             f"choose a folder name")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise ModelFileError(f"cannot export CSV files to {folder}: the folder exists and is not "
+                             f"empty; choose another folder or allow overwriting")
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    old = None
+    try:
+        float_fmt = "%.9g" if network.dtype == np.float32 else "%.17g"   # exact round trip
+        files = {}
+        for name, arr in arrays.items():
+            np.savetxt(tmp / f"{name}.csv", arr.reshape(1, -1) if arr.ndim == 1 else arr,
+                       fmt=float_fmt, delimiter=",")
+            files[f"{name}.csv"] = {"array": name, "shape": list(arr.shape),
+                                    "description": _describe(name, arr)}
+        manifest = {"format": WEIGHTS_FORMAT, "format_version": WEIGHTS_FORMAT_VERSION,
+                    **_network_info(network), "files": files, **_extras(source)}
+        (tmp / "manifest.json").write_text(json.dumps(_clean(manifest), indent=1, allow_nan=False)
+                                           + "\n", encoding="utf-8")
+        (tmp / "README.txt").write_text(_readme(network, files), encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())
+        if folder.is_dir():
+            if any(folder.iterdir()):
+                old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.", suffix=".old"))
+                os.rmdir(old)
+                os.rename(folder, old)
+            else:
+                os.rmdir(folder)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not folder.exists():
+            os.rename(old, folder)           # put the previous export back
+            old = None
+        raise
+    finally:
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _readme(network: Network, files: dict) -> str:
+    arch = "-".join(map(str, network.layer_sizes))
+    lines = [
+        f"digitlab network {arch}{' with batch normalisation' if network.batch_norm else ''}, "
+        f"exported as CSV ({network.dtype.name} values, comma-separated).",
+        "",
+        "Input: a row of 784 pixels (28x28 row by row) in [0, 1], white digit on black.",
+        "Each hidden layer l: Z = A @ Wl + bl"
+        + (f"; Z = gammal * (Z - running_meanl) / sqrt(running_varl + {network.bn_eps:g}) + betal"
+           if network.batch_norm else "")
+        + "; A = max(Z, 0).",
+        f"Output layer {network.n_layers}: Z = A @ W{network.n_layers} + b{network.n_layers}; "
+        "probabilities = softmax(Z) = exp(Z - max Z) / sum(exp(Z - max Z)).",
+        "",
+        "Files:",
+    ]
+    width = max(len(n) for n in files)
+    lines += [f"  {name:<{width}}  {info['description']}" for name, info in files.items()]
+    lines += ["  manifest.json  the same, machine-readable, with the training settings if known", ""]
+    return "\n".join(lines)
