@@ -249,7 +249,8 @@ def _readme(network: Network, files: dict) -> str:
         "",
         "Files:",
     ]
-    width = max(len(n) for n in files)
+    width = max(len(n) for n in list(files) + ["manifest.json"])
     lines += [f"  {name:<{width}}  {info['description']}" for name, info in files.items()]
-    lines += ["  manifest.json  the same, machine-readable, with the training settings if known", ""]
+    lines += [f"  {'manifest.json':<{width}}  the same, machine-readable, with the training "
+              f"settings if known", ""]
     return "\n".join(lines)
