@@ -19,6 +19,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -264,9 +265,10 @@ def cmd_export(args) -> int:
 def cmd_experiments(args) -> int:
     from .io import save_model
     from .reports import tables
-    from .training import REPORT, run_experiments
+    from .training import EXPERIMENTS, run_experiments
     seeds = [args.first_seed + k for k in range(args.seeds)]
-    splits = _splits(REPORT)
+    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+    splits = _splits(experiments[0][1])
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -279,7 +281,7 @@ def cmd_experiments(args) -> int:
         print(f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
               f"{r.epochs} epochs, {r.steps} iterations, {r.elapsed:.1f} s ({r.stop_reason})", flush=True)
 
-    runs = run_experiments(splits, seeds, workers=workers, on_done=done)
+    runs = run_experiments(splits, seeds, experiments=experiments, workers=workers, on_done=done)
     print(f"done in {time.perf_counter() - start:.1f} s\n")
     summary = tables.summary_rows(runs)
     weights = tables.weights_rows(runs)
@@ -306,9 +308,14 @@ def cmd_experiments(args) -> int:
 
 def _write_text(path: Path, text: str) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def cmd_build_models(args) -> int:
@@ -410,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
     p.add_argument("--out", "-o", help="folder for the tables (Markdown, CSV, JSON) and the models")
+    p.add_argument("--train-subset", type=int, help="train on the first N images only (a quick look)")
     p.set_defaults(func=cmd_experiments)
 
     p = sub.add_parser("build-models", help="train the models that ship in models/")

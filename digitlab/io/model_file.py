@@ -262,9 +262,10 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
                 for kind in ("W", "b") + BN_ARRAYS:
                     arr = arrays.get((l, kind))
                     if arr is not None:
-                        g.create_dataset(kind, data=np.ascontiguousarray(arr))
+                        g.create_dataset(kind, data=np.ascontiguousarray(arr), fletcher32=True)
 
-            hist = f.create_dataset("history", data=model.history.as_array().astype(np.float64))
+            hist = f.create_dataset("history", data=model.history.as_array().astype(np.float64),
+                                   fletcher32=model.history.as_array().size > 0)
             hist.attrs["columns"] = np.array(CHECK_FIELDS, dtype=h5py.string_dtype())
             met = f.create_group("metrics", track_order=True)
             for key, value in model.metrics.items():

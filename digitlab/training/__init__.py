@@ -7,11 +7,11 @@ from .config import SCHEDULES, TrainConfig
 from .presets import BEST, EXPERIMENTS, PRESETS, REPORT, REPORT_LAMBDA, preset
 from .schedules import learning_rate_at
 from .splits import SPLIT_SEED, splits_for
-from .experiments import ExperimentRun, experiment_jobs, run_experiments
+from .experiments import ExperimentRun, experiment_jobs, process_pool, run_experiments
 from .trainer import (CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, TrainResult,
                       evaluate, train)
 
 __all__ = ["SCHEDULES", "TrainConfig", "BEST", "EXPERIMENTS", "PRESETS", "REPORT", "REPORT_LAMBDA",
            "preset", "learning_rate_at", "CHECK_FIELDS", "STOP_REASONS", "Check", "History",
            "RunControl", "TrainResult", "evaluate", "train", "ExperimentRun", "experiment_jobs",
-           "run_experiments", "SPLIT_SEED", "splits_for"]
+           "run_experiments", "process_pool", "SPLIT_SEED", "splits_for"]

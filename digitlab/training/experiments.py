@@ -6,6 +6,7 @@ for these small matrices, so threads would not help). Each process loads the bun
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -13,6 +14,15 @@ from dataclasses import dataclass
 from .config import TrainConfig
 from .presets import EXPERIMENTS
 from .trainer import RunControl, TrainResult, train
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of fresh ("spawn") processes with one BLAS thread each.
+
+    Spawned, not forked: forking a process that runs Qt or other threads can deadlock the child.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # inherited by the children
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 @dataclass
@@ -32,22 +42,20 @@ def experiment_jobs(seeds, experiments=None):
             for seed in seeds for i, (label, config) in enumerate(experiments)]
 
 
-def _run_in_process(index, label, config: TrainConfig, dataset_source, split_seed):
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from ..data import load_dataset, prepare_splits
-    splits = prepare_splits(load_dataset(dataset_source), n_validation=config.n_validation, seed=split_seed)
-    return index, label, config.seed, train(config, splits)
+def _run_in_process(index, label, config: TrainConfig, split_seed):
+    from .splits import splits_for
+    return index, label, config.seed, train(config, splits_for(config, split_seed=split_seed))
 
 
 def run_experiments(splits, seeds=(3,), *, experiments=None, workers: int = 1, control: RunControl | None = None,
-                    on_start=None, on_check=None, on_done=None, dataset_source=None, split_seed: int = 0):
+                    on_start=None, on_check=None, on_done=None, split_seed: int = 0):
     """Train every experiment for every seed; return the runs in the report's order.
 
     Parameters
     ----------
     splits : Splits
-        Used directly when ``workers == 1``; worker processes rebuild the same splits from
-        ``dataset_source`` (None = bundled MNIST) and ``split_seed``.
+        Used directly when ``workers == 1``; worker processes rebuild the same splits from each
+        configuration's dataset and ``split_seed`` (see :func:`digitlab.training.splits_for`).
     seeds : iterable of int
     workers : int
         Processes to use; 1 trains in this thread (what the GUI's worker thread does so that it
@@ -72,8 +80,8 @@ def run_experiments(splits, seeds=(3,), *, experiments=None, workers: int = 1, c
             if on_done:
                 on_done(run)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_run_in_process, i, label, config, dataset_source, split_seed)
+        with process_pool(workers) as pool:
+            futures = [pool.submit(_run_in_process, i, label, config, split_seed)
                        for i, label, config in jobs]
             for future in as_completed(futures):
                 index, label, seed, result = future.result()

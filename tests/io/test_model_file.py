@@ -425,3 +425,16 @@ def test_io_never_imports_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_flipped_weight_byte_is_caught_by_the_checksum(tmp_path, result_bn):
+    """Weights are stored with HDF5's fletcher32 checksum: silent damage to a weight is refused."""
+    import h5py
+    path = save_model(tmp_path / "model.h5", result_bn)
+    with h5py.File(path) as f:
+        chunk = f["layers/1/W"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset + chunk.size // 2] ^= 0xFF
+    bad = tmp_path / "flipped.h5"
+    bad.write_bytes(bytes(data))
+    _expect(bad, "layer 1 weight W cannot be read")
