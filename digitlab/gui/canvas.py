@@ -165,6 +165,32 @@ class DrawingCanvas(QWidget):
         """The ink as a ``(resolution, resolution)`` float32 array in [0, 1], ink high."""
         return self._alpha().astype(np.float32) * np.float32(1.0 / 255.0)
 
+    def ink_bbox(self) -> tuple[int, int, int, int] | None:
+        """``(top, left, bottom, right)`` (exclusive) of every pixel with any ink, or None."""
+        alpha = self._alpha()
+        rows = np.flatnonzero(alpha.any(axis=1))
+        if rows.size == 0:
+            return None
+        cols = np.flatnonzero(alpha[rows[0]:rows[-1] + 1].any(axis=0))
+        return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+    def ink_crop(self, margin: int = 1) -> np.ndarray | None:
+        """The inked part of :meth:`image_array` with ``margin`` pixels of bare paper around it.
+
+        Cheaper to preprocess than the whole canvas and, since MNIST preprocessing starts by
+        cropping to the ink anyway, it gives the same 28x28 input. ``None`` when empty.
+        """
+        if self.is_empty():
+            return None
+        box = self.ink_bbox()
+        if box is None:
+            return None
+        t, l, b, r = box
+        out = np.zeros((b - t + 2 * margin, r - l + 2 * margin), np.float32)
+        out[margin:margin + b - t, margin:margin + r - l] = self._alpha()[t:b, l:r]
+        out *= np.float32(1.0 / 255.0)
+        return out
+
     def set_image_array(self, array: np.ndarray) -> None:
         """Put an image on the canvas (e.g. a 28x28 MNIST digit), scaled up smoothly.
 

@@ -1,0 +1,686 @@
+"""The Draw view: draw a digit and watch two networks classify it live, side by side.
+
+Data flow: the canvas emits ``changed`` on every drawn segment -> a throttle (leading edge, at most
+one prediction every ``PREDICT_INTERVAL_MS`` while drawing, plus a trailing one so the last
+segment is never missed, plus one on stroke end) -> ``to_mnist_steps`` on the canvas image ->
+``Network.predict_one`` for both models -> ``ProbabilityBars.set_probabilities``. The first
+segment of a drawing is predicted at once (leading edge), so the first bars appear within the
+same frame as the ink.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitlab.data import to_mnist_steps
+from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
+from digitlab.gui.guard import call_guarded, guarded
+from digitlab.gui.model_library import ModelEntry, ModelLibrary
+from digitlab.gui.probability_bars import ProbabilityBars
+
+log = logging.getLogger("digitlab.gui")
+
+__all__ = ["DrawView", "DigitPreview", "PREDICT_INTERVAL_MS"]
+
+PREDICT_INTERVAL_MS = 30
+
+_AGREE_STYLE = "color: #1b7f3b; font-weight: 600;"
+_DISAGREE_STYLE = "color: #b3541e; font-weight: 600;"
+_NEUTRAL_STYLE = "color: #5f6368;"
+
+
+class DigitPreview(QWidget):
+    """Shows a small grayscale array (ink high) as MNIST shows it: white ink on black, pixelated."""
+
+    def __init__(self, caption: str = "", side: int = 112, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._array: np.ndarray | None = None
+        self._image: QImage | None = None
+        self._side = side
+        self.setFixedSize(side, side)
+        self.setToolTip(caption)
+        self.setAccessibleName(caption or "Digit preview")
+
+    def set_array(self, array: np.ndarray | None) -> None:
+        if array is None:
+            self._array = None
+            self._image = None
+        else:
+            a = np.asarray(array, dtype=np.float32)
+            g = np.ascontiguousarray((np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+            self._array = a
+            h, w = g.shape
+            self._image = QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+        self.update()
+
+    def array(self) -> np.ndarray | None:
+        return None if self._array is None else self._array.copy()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self._side, self._side)
+
+    @guarded
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        r = QRectF(self.rect())
+        p.fillRect(r, QColor(0, 0, 0))
+        if self._image is not None:
+            iw, ih = self._image.width(), self._image.height()
+            scale = min(r.width() / iw, r.height() / ih)
+            tw, th = iw * scale, ih * scale
+            target = QRectF((r.width() - tw) / 2, (r.height() - th) / 2, tw, th)
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(target, self._image)
+        else:
+            p.setPen(QColor(140, 140, 140))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "empty")
+        p.setPen(QPen(QColor(120, 120, 120), 1))
+        p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
+        p.end()
+
+
+class _Side:
+    """One of the two compared networks: its chooser, its bars and the loaded model."""
+
+    def __init__(self, letter: str, bars: ProbabilityBars, combo: QComboBox):
+        self.letter = letter
+        self.bars = bars
+        self.combo = combo
+        self.choice: Any = None       # ModelEntry, or an ad-hoc (name, network) tuple
+        self.network = None
+
+    @property
+    def name(self) -> str | None:
+        c = self.choice
+        if c is None:
+            return None
+        if isinstance(c, ModelEntry):
+            return c.name
+        return c[0]
+
+
+def _resolve_network(obj: Any):
+    """A ``Network`` from a ModelEntry, a SavedModel, a TrainResult or a Network."""
+    if obj is None:
+        return None
+    if isinstance(obj, ModelEntry):
+        return obj.network
+    net = getattr(obj, "network", None)
+    if net is not None:
+        return net
+    if hasattr(obj, "predict_one"):
+        return obj
+    raise TypeError(f"cannot use {type(obj).__name__} as a model: expected a library entry, "
+                    "a SavedModel, a TrainResult or a Network")
+
+
+class DrawView(QWidget):
+    """Draw a digit; two networks classify it live.
+
+    Parameters
+    ----------
+    library : ModelLibrary
+        The window's shared library; the two choosers list its models and follow its changes.
+
+    Signals
+    -------
+    input_changed(object)
+        The 28x28 network input (float32, ink high) after each recomputation, or ``None`` when
+        the canvas is empty.
+    """
+
+    input_changed = Signal(object)
+
+    def __init__(self, library: ModelLibrary, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.library = library
+        self._input: np.ndarray | None = None
+        self._steps: dict | None = None
+        self._version = 0            # bumped on every canvas change
+        self._predicted_version = -1
+        self._last_predict = -1e9    # perf_counter() of the last prediction
+        self._true_label: int | None = None
+        self._loaded_from: str | None = None
+        self._edited_after_load = False
+        self._load_version = 0
+        self._loading = False
+        self._dataset = None
+        self._rng = np.random.default_rng()
+        self._populating = False
+        self.last_predict_ms = 0.0   # how long the last prediction took (for the curious / tests)
+
+        self._build_ui()
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.timeout.connect(self._on_throttle_timeout)
+
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.library.add_listener(self._on_library_changed)
+        self._populate_combos()
+        a, b = self.library.default_pair()
+        self.set_models(a, b)
+        self._update_verdict()
+
+    # ================================================================== UI
+    def _build_ui(self) -> None:
+        self.canvas = DrawingCanvas()
+
+        # ---- tool row
+        self.pen_button = QToolButton()
+        self.pen_button.setText("Pen")
+        self.pen_button.setCheckable(True)
+        self.pen_button.setChecked(True)
+        self.pen_button.setToolTip("Draw (P)")
+        self.eraser_button = QToolButton()
+        self.eraser_button.setText("Eraser")
+        self.eraser_button.setCheckable(True)
+        self.eraser_button.setToolTip("Erase (E); the right mouse button always erases")
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        group.addButton(self.pen_button)
+        group.addButton(self.eraser_button)
+        self.eraser_button.toggled.connect(self.canvas.set_eraser)
+
+
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brush_slider.setRange(2, 16)
+        self.brush_slider.setValue(int(round(DEFAULT_BRUSH_PERCENT)))
+        self.brush_slider.setMinimumWidth(100)
+        self.brush_slider.setMaximumWidth(200)
+        self.brush_slider.setToolTip("Brush diameter as a percentage of the canvas side")
+        self.brush_value = QLabel()
+        self.brush_value.setMinimumWidth(self.brush_value.fontMetrics().horizontalAdvance("16 %") + 4)
+        self.brush_slider.valueChanged.connect(self._on_brush_changed)
+        self._on_brush_changed(self.brush_slider.value())
+
+        self.undo_button = QToolButton()
+        self.undo_button.setText("Undo")
+        self.undo_button.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.clear_button = QToolButton()
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolTip("Clear the canvas (Delete); undo brings it back")
+        self.clear_button.clicked.connect(self.clear)
+        self.random_button = QToolButton()
+        self.random_button.setText("Random test digit")
+        self.random_button.setToolTip("Put a random digit from the MNIST test set on the canvas (R)")
+        self.random_button.clicked.connect(self.load_random_test_digit)
+        for b in (self.pen_button, self.eraser_button, self.undo_button, self.clear_button,
+                  self.random_button):
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+            b.setMinimumWidth(max(72, b.fontMetrics().horizontalAdvance(b.text()) + 24))
+            b.setMinimumHeight(28)
+
+        tools = QHBoxLayout()
+        tools.setSpacing(6)
+        tools.addWidget(self.pen_button)
+        tools.addWidget(self.eraser_button)
+        tools.addSpacing(12)
+        brush_label = QLabel("Brush size")
+        brush_label.setBuddy(self.brush_slider)
+        tools.addWidget(brush_label)
+        tools.addWidget(self.brush_slider, 1)
+        tools.addWidget(self.brush_value)
+        tools.addStretch(1)
+
+        actions = QHBoxLayout()
+        actions.setSpacing(6)
+        actions.addWidget(self.undo_button)
+        actions.addWidget(self.clear_button)
+        actions.addStretch(1)
+        actions.addWidget(self.random_button)
+
+        self.source_label = QLabel("")
+        self.source_label.setStyleSheet(_NEUTRAL_STYLE)
+        self.source_label.setWordWrap(True)
+        self.source_label.setMinimumHeight(self.source_label.fontMetrics().height() + 4)
+
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 6, 0)
+        left_lay.addLayout(tools)
+        left_lay.addWidget(self.canvas, 1)
+        left_lay.addLayout(actions)
+        left_lay.addWidget(self.source_label)
+
+        # ---- what the networks see
+        self.preview = DigitPreview("The 28x28 input both networks receive", side=112)
+        self.step_crop = DigitPreview("1. cropped to the ink", side=72)
+        self.step_scale = DigitPreview("2. longer side scaled to 20 px", side=72)
+        self.step_centre = DigitPreview("3. centred by mass in 28x28", side=72)
+        self.show_steps = QCheckBox("Show the steps")
+        self.show_steps.setToolTip("Crop to the ink, scale the longer side to 20 pixels, centre by mass in 28x28 "
+                                   "(how MNIST itself was made)")
+        self.show_steps.toggled.connect(self._on_show_steps)
+
+        see_box = QGroupBox("What the networks see")
+        see_lay = QHBoxLayout(see_box)
+        main_col = QVBoxLayout()
+        main_col.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        cap = QLabel("28 × 28 input")
+        cap.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        main_col.addWidget(cap)
+        see_lay.addLayout(main_col)
+        self._steps_widget = QWidget()
+        steps_lay = QHBoxLayout(self._steps_widget)
+        steps_lay.setContentsMargins(12, 0, 0, 0)
+        for w, text in ((self.step_crop, "cropped"), (self.step_scale, "scaled to 20"),
+                        (self.step_centre, "centred")):
+            col = QVBoxLayout()
+            col.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+            lab = QLabel(text)
+            lab.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            col.addWidget(lab)
+            col.addStretch(1)
+            steps_lay.addLayout(col)
+        see_lay.addWidget(self._steps_widget)
+        self._steps_widget.setVisible(False)
+        see_lay.addStretch(1)
+        side_col = QVBoxLayout()
+        side_col.addWidget(self.show_steps)
+        side_col.addStretch(1)
+        see_lay.addLayout(side_col)
+
+        # ---- verdict
+        self.verdict = QLabel("")
+        vf = QFont(self.font())
+        vf.setPointSizeF(self.font().pointSizeF() * 1.35)
+        self.verdict.setFont(vf)
+        self.verdict.setWordWrap(True)
+        self.verdict.setAccessibleName("Comparison of the two networks")
+        self.verdict.setFrameShape(QFrame.Shape.StyledPanel)
+        self.verdict.setContentsMargins(8, 6, 8, 6)
+        self.verdict.setMinimumHeight(self.verdict.fontMetrics().height() * 2 + 12)
+
+        # ---- the two networks
+        self._sides: list[_Side] = []
+        nets = QHBoxLayout()
+        for letter in ("A", "B"):
+            combo = QComboBox()
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            combo.setToolTip(f"Network {letter}: any model of the library")
+            combo.setPlaceholderText("Choose a model")
+            bars = ProbabilityBars(f"Network {letter}")
+            bars.set_header_widget(combo)
+            box = QGroupBox()
+            box_lay = QVBoxLayout(box)
+            box_lay.setContentsMargins(6, 6, 6, 6)
+            box_lay.addWidget(bars)
+            nets.addWidget(box, 1)
+            side = _Side(letter, bars, combo)
+            combo.currentIndexChanged.connect(lambda _i, s=side: self._on_combo_changed(s))
+            self._sides.append(side)
+        self.bars_a = self._sides[0].bars
+        self.bars_b = self._sides[1].bars
+        self.combo_a = self._sides[0].combo
+        self.combo_b = self._sides[1].combo
+
+        right = QWidget()
+        right_lay = QVBoxLayout(right)
+        right_lay.setContentsMargins(6, 0, 0, 0)
+        right_lay.addWidget(see_box)
+        right_lay.addWidget(self.verdict)
+        right_lay.addLayout(nets, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("drawSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        left.setMinimumWidth(320)
+        right.setMinimumWidth(520)
+        self.splitter.setSizes([600, 660])
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addWidget(self.splitter)
+
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for seq, slot in ((QKeySequence.StandardKey.Undo, self.undo),
+                          (QKeySequence(Qt.Key.Key_Delete), self.clear),
+                          (QKeySequence(Qt.Key.Key_Backspace), self.clear),
+                          (QKeySequence(Qt.Key.Key_E), lambda: self.eraser_button.setChecked(True)),
+                          (QKeySequence(Qt.Key.Key_P), lambda: self.pen_button.setChecked(True)),
+                          (QKeySequence(Qt.Key.Key_R), self.load_random_test_digit)):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(ctx)
+            sc.activated.connect(slot)
+
+    # ================================================================== public API
+    def set_models(self, model_a: Any = None, model_b: Any = None) -> None:
+        """Choose the two compared networks.
+
+        Each may be a library entry, a library key/path/name, a ``SavedModel``, a ``TrainResult``,
+        a ``Network``, or ``None`` (that side shows "No model chosen").
+        """
+        for side, model in zip(self._sides, (model_a, model_b)):
+            self._select(side, model)
+        self._warm_up()
+        self._predict_now()
+
+    def models(self) -> tuple[Any, Any]:
+        """The current choices (library entries, or ad-hoc (name, network) pairs, or None)."""
+        return self._sides[0].choice, self._sides[1].choice
+
+    def load_digit(self, image28: np.ndarray, label: int | None = None, *, source: str | None = None) -> None:
+        """Put a digit on the canvas (e.g. a misclassified test digit) with its true label."""
+        self._true_label = None if label is None else int(label)
+        self._loaded_from = source or ("a digit" if label is None else "a test digit")
+        self._edited_after_load = False
+        self._loading = True
+        try:
+            self.canvas.set_image_array(np.asarray(image28))
+        finally:
+            self._loading = False
+        self._load_version = self._version
+        for s in self._sides:
+            s.bars.set_true_label(self._true_label)
+        self._update_source_label()
+        self._predict_now()
+
+    def current_input(self) -> np.ndarray | None:
+        """The 28x28 float32 input the networks receive now (ink high), or ``None`` if empty."""
+        return None if self._input is None else self._input.copy()
+
+    def current_steps(self) -> dict | None:
+        """The intermediate images of the last conversion (``to_mnist_steps``) or ``None``."""
+        return None if self._steps is None else dict(self._steps)
+
+    def true_label(self) -> int | None:
+        return self._true_label
+
+    def verdict_text(self) -> str:
+        return self.verdict.text()
+
+    def undo(self) -> None:
+        self.canvas.undo()
+
+    def clear(self) -> None:
+        self.canvas.clear()
+        self._forget_loaded_digit()
+
+    def load_random_test_digit(self) -> None:
+        """Load a random MNIST test digit with its true label."""
+        try:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                if self._dataset is None:
+                    from digitlab.data import load_dataset
+
+                    self._dataset = load_dataset()
+                raw = self._dataset
+            finally:
+                QApplication.restoreOverrideCursor()
+        except Exception as exc:  # noqa: BLE001 - shown to the person, not raised into Qt
+            log.exception("Could not load the MNIST test set")
+            self.source_label.setText(f"Could not load the MNIST test set: {exc}")
+            return
+        i = int(self._rng.integers(len(raw.test_labels)))
+        self.load_digit(raw.test_images[i], int(raw.test_labels[i]), source=f"MNIST test digit #{i}")
+
+    # ================================================================== models
+    def _populate_combos(self) -> None:
+        self._populating = True
+        try:
+            entries = self.library.entries()
+            for side in self._sides:
+                combo = side.combo
+                combo.blockSignals(True)
+                combo.clear()
+                if not entries and not isinstance(side.choice, tuple):
+                    combo.addItem("No models yet: train one or open a .h5 in Models", None)
+                    combo.setEnabled(False)
+                else:
+                    combo.setEnabled(True)
+                    for e in entries:
+                        label = e.name if e.source != "bundled" else f"{e.name}  (bundled)"
+                        combo.addItem(label, e.key)
+                        combo.setItemData(combo.count() - 1, e.summary, Qt.ItemDataRole.ToolTipRole)
+                    if isinstance(side.choice, tuple):
+                        combo.addItem(f"{side.choice[0]}  (not in library)", "__adhoc__")
+                self._sync_combo(side)
+                combo.blockSignals(False)
+        finally:
+            self._populating = False
+
+    def _sync_combo(self, side: _Side) -> None:
+        c = side.choice
+        if isinstance(c, ModelEntry):
+            idx = side.combo.findData(c.key)
+        elif isinstance(c, tuple):
+            idx = side.combo.findData("__adhoc__")
+        else:
+            idx = -1
+        side.combo.blockSignals(True)
+        side.combo.setCurrentIndex(idx)
+        side.combo.blockSignals(False)
+
+    def _select(self, side: _Side, model: Any) -> None:
+        choice: Any
+        if model is None:
+            choice = None
+        elif isinstance(model, ModelEntry):
+            choice = self.library.get(model) or model
+        elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+            entry = self.library.get(model)
+            if entry is None:
+                raise KeyError(f"No model {model!r} in the library")
+            choice = entry
+        else:
+            net = _resolve_network(model)
+            name = getattr(model, "name", None) or getattr(getattr(model, "config", None), "name", None) \
+                or repr(net)
+            entry = self.library.get(getattr(model, "path", None)) if getattr(model, "path", None) else None
+            choice = entry if entry is not None else (str(name), net)
+        side.choice = choice
+        side.network = _resolve_network(choice if isinstance(choice, ModelEntry) else
+                                        (choice[1] if isinstance(choice, tuple) else None))
+        had_adhoc = side.combo.findData("__adhoc__") >= 0
+        if isinstance(choice, tuple) or had_adhoc:
+            self._populate_combos()
+        else:
+            self._sync_combo(side)
+        if choice is None:
+            side.bars.set_model_name(None)
+        elif isinstance(choice, ModelEntry):
+            side.bars.set_model_name(choice.name, choice.summary)
+        else:
+            sizes = getattr(side.network, "layer_sizes", ())
+            side.bars.set_model_name(choice[0], "-".join(str(s) for s in sizes))
+        side.bars.set_true_label(self._true_label)
+
+    def _on_combo_changed(self, side: _Side) -> None:
+        if self._populating:
+            return
+        data = side.combo.currentData()
+        if data == "__adhoc__" or data is None:
+            return
+        call_guarded("DrawView.choose model", self._select, side, self.library.get(data))
+        self._predict_now()
+
+    def _on_library_changed(self) -> None:
+        # keep the choices that still exist; replace deleted ones by the default pair
+        defaults = self.library.default_pair()
+        for side, fallback in zip(self._sides, defaults):
+            c = side.choice
+            if isinstance(c, ModelEntry):
+                fresh = self.library.get(c.path)
+                if fresh is None:
+                    # renamed? (same object replaced) -> fall back to the default
+                    fresh = fallback
+                side.choice = fresh
+                side.network = _resolve_network(fresh)
+            elif c is None:
+                side.choice = fallback
+                side.network = _resolve_network(fallback)
+        self._populate_combos()
+        for side in self._sides:
+            if side.choice is None:
+                side.bars.set_model_name(None)
+            elif isinstance(side.choice, ModelEntry):
+                side.bars.set_model_name(side.choice.name, side.choice.summary)
+        self._predict_now()
+
+    # ================================================================== drawing -> prediction
+    def _on_brush_changed(self, value: int) -> None:
+        self.canvas.set_brush_size(float(value))
+        self.brush_value.setText(f"{value} %")
+
+    def _on_show_steps(self, on: bool) -> None:
+        self._steps_widget.setVisible(on)
+        if on:
+            self._show_preview()
+
+    def _on_canvas_changed(self) -> None:
+        self._version += 1
+        since = (time.perf_counter() - self._last_predict) * 1000.0
+        if self._input is None or (since >= PREDICT_INTERVAL_MS and not self._throttle.isActive()):
+            # leading edge: the first ink on an empty canvas, or the first change after a quiet
+            # interval, is classified at once so the bars appear in the same frame
+            self._throttle.stop()
+            self._predict_now()
+        elif not self._throttle.isActive():
+            self._throttle.start(max(1, int(PREDICT_INTERVAL_MS - since)))
+
+    def _on_throttle_timeout(self) -> None:
+        if self._predicted_version != self._version:
+            self._predict_now()
+
+    def _on_stroke_finished(self) -> None:
+        self._throttle.stop()
+        if not self._loading and self._loaded_from is not None and not self._edited_after_load \
+                and self._version > self._load_version:
+            self._edited_after_load = True
+            self._update_source_label()
+        if self.canvas.is_empty():
+            self._forget_loaded_digit()
+        if self._predicted_version != self._version:
+            self._predict_now()
+
+    def _forget_loaded_digit(self) -> None:
+        if self._true_label is None and self._loaded_from is None:
+            return
+        self._true_label = None
+        self._loaded_from = None
+        self._edited_after_load = False
+        for s in self._sides:
+            s.bars.set_true_label(None)
+        self._update_source_label()
+
+    def _update_source_label(self) -> None:
+        if self._loaded_from is None:
+            self.source_label.setText("")
+            return
+        text = self._loaded_from
+        if self._true_label is not None:
+            text += f", true label {self._true_label}"
+        if self._edited_after_load:
+            text += " (edited)"
+        self.source_label.setText(text)
+
+    def _warm_up(self) -> None:
+        """Run the conversion once on a dummy stroke so the first real one is not slowed by
+        first-call costs (allocations, BLAS start-up); keeps the first bars within a frame."""
+        dummy = np.zeros((self.canvas.resolution,) * 2, np.float32)
+        q = self.canvas.resolution // 4
+        dummy[q:3 * q, 2 * q - 8:2 * q + 8] = 1.0
+        x = call_guarded("DrawView.warm_up", to_mnist_steps, dummy, ink_is_dark=False) or {}
+        for side in self._sides:
+            if side.network is not None and x.get("centred") is not None:
+                call_guarded("DrawView.warm_up", side.network.predict_one, x["centred"])
+
+    def _predict_now(self) -> None:
+        call_guarded("DrawView.predict", self._predict)
+
+    def _predict(self) -> None:
+        t0 = time.perf_counter()
+        self._last_predict = t0
+        self._predicted_version = self._version
+        # The conversion starts by cropping to the ink, so giving it only the inked part (with a
+        # ring of bare paper) yields the same input at a fraction of the cost of the full canvas.
+        crop = self.canvas.ink_crop(margin=2)
+        if crop is None:
+            self._input = None
+            self._steps = None
+        else:
+            steps = to_mnist_steps(crop, ink_is_dark=False)
+            self._steps = steps
+            self._input = steps["centred"]
+        x = self._input
+        for side in self._sides:
+            if x is None or side.network is None:
+                side.bars.set_probabilities(None)
+            else:
+                side.bars.set_probabilities(side.network.predict_one(x))
+        self._show_preview()
+        self._update_verdict()
+        self.last_predict_ms = (time.perf_counter() - t0) * 1000.0
+        self.input_changed.emit(self.current_input())
+
+    def _show_preview(self) -> None:
+        x = self._input
+        self.preview.set_array(x)
+        if self.show_steps.isChecked():
+            s = self._steps or {}
+            self.step_crop.set_array(s.get("cropped"))
+            self.step_scale.set_array(s.get("scaled"))
+            self.step_centre.set_array(s.get("centred"))
+
+    def _update_verdict(self) -> None:
+        a, b = self._sides
+        if a.network is None and b.network is None:
+            if len(self.library) == 0:
+                text = ("No models yet: train one in the Train view, or open a .h5 file in the "
+                        "Models view.")
+            else:
+                text = "Choose two models above the bars."
+            self._set_verdict(text, _NEUTRAL_STYLE)
+            return
+        pa, pb = a.bars.predicted(), b.bars.predicted()
+        if self._input is None:
+            self._set_verdict("Draw a digit to see what the two networks think.", _NEUTRAL_STYLE)
+            return
+        truth = "" if self._true_label is None else f" — true label {self._true_label}"
+        if pa is None or pb is None:
+            only = a if pa is not None else b
+            d, c = only.bars.predicted(), only.bars.confidence()
+            self._set_verdict(f"Network {only.letter} says {d} ({100 * c:.0f} %){truth}", _NEUTRAL_STYLE)
+            return
+        ca, cb = a.bars.confidence(), b.bars.confidence()
+        if pa == pb:
+            self._set_verdict(f"Both say {pa}  ({100 * ca:.0f} % vs {100 * cb:.0f} %){truth}", _AGREE_STYLE)
+        else:
+            self._set_verdict(f"They disagree: A says {pa} ({100 * ca:.0f} %), B says {pb} "
+                              f"({100 * cb:.0f} %){truth}", _DISAGREE_STYLE)
+
+    def _set_verdict(self, text: str, style: str) -> None:
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet(style)
