@@ -368,7 +368,8 @@ def cmd_data_download(args) -> int:
         last["name"] = name
 
     try:
-        paths = download_mnist(dest, progress=progress, timeout=args.timeout)
+        kwargs = {"mirrors": args.mirror} if args.mirror else {}
+        paths = download_mnist(dest, progress=progress, timeout=args.timeout, **kwargs)
     except DownloadError as e:
         if tty:
             sys.stderr.write("\n")
@@ -432,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = data_sub.add_parser("download", help="fetch MNIST from the public mirrors (checksums verified)")
     d.add_argument("--dir", help="where to put the files (default: the user data folder)")
     d.add_argument("--timeout", type=float, default=30.0)
+    d.add_argument("--mirror", action="append", metavar="URL",
+                   help="a base URL holding the four .gz files, tried before nothing else (repeatable)")
     d.set_defaults(func=cmd_data_download)
 
     return parser
