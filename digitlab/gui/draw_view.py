@@ -386,6 +386,16 @@ class DrawView(QWidget):
         self._warm_up()
         self._predict_now()
 
+    def set_model(self, side: str | int, model: Any) -> None:
+        """Choose the network of one side only: ``side`` is "A"/"left"/0 or "B"/"right"/1."""
+        key = str(side).strip().lower()
+        index = {"a": 0, "left": 0, "0": 0, "b": 1, "right": 1, "1": 1}.get(key)
+        if index is None:
+            raise ValueError(f"side must be 'A' or 'B', got {side!r}")
+        self._select(self._sides[index], model)
+        self._warm_up()
+        self._predict_now()
+
     def models(self) -> tuple[Any, Any]:
         """The current choices (library entries, or ad-hoc (name, network) pairs, or None)."""
         return self._sides[0].choice, self._sides[1].choice

@@ -161,7 +161,9 @@ class ModelEntry:
     @property
     def optimizer(self) -> str:
         v = self._cfg("optimizer")
-        return str(v) if v else "?"
+        if not v:
+            return "?"
+        return {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}.get(str(v).lower(), str(v))
 
     @property
     def test_accuracy(self) -> float | None:
@@ -183,7 +185,10 @@ class ModelEntry:
         text = self.created
         if text:
             try:
-                return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")
+                stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if stamp.tzinfo is not None:
+                    stamp = stamp.astimezone()      # shown in the person's local time
+                return stamp.strftime("%Y-%m-%d %H:%M")
             except ValueError:
                 return text
         if self.mtime:
@@ -194,7 +199,7 @@ class ModelEntry:
     def summary(self) -> str:
         """One line: layers, L2, BN, optimiser, test accuracy."""
         parts = [self.layers_text, f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN",
-                 self.optimizer.upper() if self.optimizer != "?" else "?"]
+                 self.optimizer]
         if self.test_accuracy is not None:
             parts.append(f"test {self.accuracy_text}")
         return " · ".join(parts)
@@ -488,22 +493,24 @@ class ModelLibrary:
         self._notify()
 
     # ------------------------------------------------------------------ exporting (no change)
-    def export_weights(self, entry: ModelEntry | str, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    def export_weights(self, entry: ModelEntry | str, path: str | os.PathLike, fmt: str | None = None,
+                       *, overwrite: bool = False) -> Path:
         """Write the weights as .npz, CSV (a folder) or JSON via the core's ``export_weights``.
 
-        ``fmt`` defaults to the file extension (``.npz``, ``.json``; anything else means CSV).
+        ``fmt`` defaults to what the core infers from the name (``.npz``, ``.json``, a folder or
+        ``.csv`` for CSV).
+        ``overwrite`` lets a CSV export replace an existing folder (single files are always
+        replaced atomically by the core).
         """
         from digitlab.io import export_weights
 
         e = self._require(entry)
         dest = Path(path)
-        if fmt is None:
-            ext = dest.suffix.lower().lstrip(".")
-            fmt = ext if ext in ("npz", "json") else "csv"
-        fmt = fmt.lower()
-        if fmt not in EXPORT_FORMATS:
-            raise LibraryError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
-        result = export_weights(e.model, dest, fmt)
+        if fmt is not None:
+            fmt = fmt.lower().lstrip(".")
+            if fmt not in EXPORT_FORMATS:
+                raise LibraryError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+        result = export_weights(e.model, dest, fmt, overwrite=overwrite)
         return Path(result) if isinstance(result, (str, os.PathLike)) else dest
 
     def save_copy(self, entry: ModelEntry | str, path: str | os.PathLike) -> Path:
