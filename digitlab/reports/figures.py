@@ -1,0 +1,486 @@
+"""The report's figures, drawn with pyqtgraph and rendered offscreen to PNG (and SVG).
+
+Two layers:
+
+* ``draw_*(plot, ...)`` functions draw into a pyqtgraph ``PlotItem``; the Evaluate view calls them
+  on its own live plots, so the app and the report show the same pictures.
+* ``*_figure(...)`` functions build a :class:`Figure` (a white-background
+  ``GraphicsLayoutWidget`` that is never shown on screen) for the reports: ``figure.png()`` gives
+  PNG bytes, ``figure.save_png(path)`` and ``figure.save_svg(path)`` write files.
+
+Rendering needs a ``QApplication`` (made on first use if there is none) and works with
+``QT_QPA_PLATFORM=offscreen``. SVG goes through ``QSvgGenerator`` because pyqtgraph's
+``SVGExporter`` fails with PySide6 >= 6.11 (pyqtgraph issue 3485; shared/docs/QT-NOTES.md).
+The colours are the Okabe-Ito palette, readable by colour-blind people.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = [
+    "PALETTE", "Figure", "ensure_app",
+    "draw_cost_curves", "draw_confusion", "draw_reliability", "draw_weight_bars", "draw_histograms",
+    "draw_tiles", "draw_sweep_accuracy", "draw_sweep_weights", "draw_activations", "tile_image",
+    "cost_curves_figure", "confusion_figure", "reliability_figure", "weight_bars_figure",
+    "weight_histograms_figure", "first_layer_figure", "sweep_figure",
+]
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+TEXT = "#202124"
+AXIS_FONT_PT = 10
+LABEL_SIZE = "11pt"
+TITLE_SIZE = "12pt"
+LEGEND_SIZE = "13pt"
+
+
+def ensure_app():
+    """The running ``QApplication``, made (offscreen-friendly) if there is none."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # PySide6 6.12 on Python 3.11 drops references to None/True on every Qt call; rendering makes
+    # thousands of them, so protect the singletons first (see digitlab.gui.guard; Qt-only module).
+    from ..gui.guard import protect_singletons
+    protect_singletons()
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        import sys
+        app = QApplication(sys.argv[:1] or ["digitlab"])
+    return app
+
+
+def _pg():
+    ensure_app()
+    import pyqtgraph as pg
+    return pg
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+# ---------------------------------------------------------------------------- styling
+def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = True) -> None:
+    """Dark axes and text on white, readable fonts, labelled axes."""
+    pg = _pg()
+    from PySide6.QtGui import QFont
+    font = QFont()
+    font.setPointSize(AXIS_FONT_PT)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(TEXT))
+        axis.setTextPen(pg.mkPen(TEXT))
+        axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)      # no "(x0.001)": the report's tables give the same numbers
+    if title:
+        plot.setTitle(title, color=TEXT, size=TITLE_SIZE)
+    if x:
+        plot.setLabel("bottom", x, color=TEXT, **{"font-size": LABEL_SIZE})
+    if y:
+        plot.setLabel("left", y, color=TEXT, **{"font-size": LABEL_SIZE})
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.25)
+
+
+def _legend(plot, offset=(-10, 10), cols: int = 1):
+    legend = plot.addLegend(offset=offset, labelTextColor=TEXT, labelTextSize=LEGEND_SIZE, colCount=cols)
+    legend.setBrush((255, 255, 255, 220))
+    legend.setPen((180, 180, 180))
+    return legend
+
+
+def _finite(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    return x[ok], y[ok]
+
+
+# ---------------------------------------------------------------------------- draw_* (shared with the GUI)
+def draw_cost_curves(plot, curves, which: str = "val_cost", *, legend: bool = True) -> None:
+    """One line per run: ``curves`` is ``[(name, steps, values)]``."""
+    pg = _pg()
+    if legend:
+        _legend(plot)
+    for i, (name, steps, values) in enumerate(curves):
+        x, y = _finite(steps, values)
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=2), name=name)
+
+
+def _confusion_colors(cm: np.ndarray) -> np.ndarray:
+    """RGBA image: white for 0, deeper blue for more (log scale, so that mistakes show)."""
+    cm = np.abs(np.asarray(cm, dtype=float))
+    top = np.log1p(cm.max()) or 1.0
+    t = np.log1p(cm) / top
+    white = np.array([255, 255, 255], dtype=float)
+    blue = np.array([8, 48, 107], dtype=float)
+    rgb = white + (blue - white) * t[..., None]
+    rgba = np.concatenate([rgb, np.full(cm.shape + (1,), 255.0)], axis=-1)
+    return rgba.astype(np.ubyte)
+
+
+def draw_confusion(plot, cm, *, font_pt: int = 9, diff: bool = False) -> list:
+    """A heatmap of ``cm`` (rows = true digit, top to bottom; columns = predicted) with its counts.
+
+    With ``diff=True`` the values are differences (red for positive off-diagonal counts, i.e.
+    more mistakes, green for fewer; the diagonal the other way round). Returns the text items.
+    """
+    pg = _pg()
+    from PySide6.QtGui import QFont
+    cm = np.asarray(cm)
+    n = cm.shape[0]
+    if diff:
+        rgba = np.full(cm.shape + (4,), 255, dtype=np.ubyte)
+        top = max(1, int(np.abs(cm).max()))
+        better = np.where(np.eye(n, dtype=bool), cm, -cm) / top      # > 0: b is better there
+        good = np.array([0, 158, 115])
+        bad = np.array([213, 94, 0])
+        for (i, j), v in np.ndenumerate(better):
+            target = good if v > 0 else bad
+            rgba[i, j, :3] = (255 + (target - 255) * min(abs(v), 1.0) ** 0.5).astype(np.ubyte)
+    else:
+        rgba = _confusion_colors(cm)
+    image = pg.ImageItem(rgba, axisOrder="row-major")
+    image.setRect(0, 0, n, n)
+    plot.addItem(image)
+    vb = plot.getViewBox()
+    vb.invertY(True)
+    vb.setAspectLocked(True)
+    vb.setMouseEnabled(False, False)
+    plot.setXRange(0, n, padding=0.01)
+    plot.setYRange(0, n, padding=0.01)
+    ticks = [[(k + 0.5, str(k)) for k in range(n)]]
+    plot.getAxis("bottom").setTicks(ticks)
+    plot.getAxis("left").setTicks(ticks)
+    plot.showGrid(x=False, y=False)
+    font = QFont()
+    font.setPointSize(font_pt)
+    items = []
+    dark = np.log1p(np.abs(cm)) / (np.log1p(np.abs(cm).max()) or 1.0) > 0.6
+    for (i, j), v in np.ndenumerate(cm):
+        if v == 0 and i != j:
+            continue
+        text = (f"{int(v):+d}" if v else "0") if diff else str(int(v))
+        item = pg.TextItem(text, color=(255, 255, 255) if (dark[i, j] and not diff) else TEXT, anchor=(0.5, 0.5))
+        item.setFont(font)
+        item.setPos(j + 0.5, i + 0.5)
+        plot.addItem(item)
+        items.append(item)
+    return items
+
+
+def draw_reliability(plot, reliabilities, *, legend: bool = True) -> None:
+    """Accuracy against mean confidence per bin, one line per model, and the diagonal.
+
+    ``reliabilities`` is ``[(name, Reliability)]``; the legend gives each model's ECE.
+    """
+    pg = _pg()
+    from PySide6.QtCore import Qt
+    if legend:
+        _legend(plot, offset=(10, 10))
+    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=1.5, style=Qt.PenStyle.DashLine),
+              name="perfectly calibrated")
+    for i, (name, rel) in enumerate(reliabilities):
+        ok = rel.counts > 0
+        x, y = rel.confidence[ok], rel.accuracy[ok]
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=2), symbol="o", symbolSize=7,
+                  symbolBrush=color(i), symbolPen=None, name=f"{name} (ECE {100 * rel.ece:.2f} %)")
+    plot.setXRange(0, 1, padding=0.02)
+    plot.setYRange(0, 1, padding=0.02)
+
+
+def draw_confidence_counts(plot, reliabilities) -> None:
+    """How many predictions fall in each confidence bin (log scale), grouped bars per model."""
+    pg = _pg()
+    k = max(len(reliabilities), 1)
+    for i, (name, rel) in enumerate(reliabilities):
+        width = (rel.edges[1] - rel.edges[0]) / (k + 1)
+        x = rel.edges[:-1] + width * (i + 0.5) + width / 2
+        h = np.log10(np.maximum(rel.counts, 1)) * (rel.counts > 0)
+        plot.addItem(pg.BarGraphItem(x=x, height=h, width=width, brush=color(i), pen=None, name=name))
+    plot.getAxis("left").setTicks([[(v, f"{10 ** v:g}") for v in range(0, 6)]])
+    plot.setXRange(0, 1, padding=0.02)
+
+
+def draw_weight_bars(plot, names, values, *, legend: bool = True) -> None:
+    """Grouped bars: ``values[m][l]`` is model ``m``'s mean |W| in layer ``l``."""
+    pg = _pg()
+    values = np.asarray(values, dtype=float)
+    n_models, n_layers = values.shape
+    width = 0.8 / max(n_models, 1)
+    if legend:
+        _legend(plot, offset=(10, 10))
+    for m in range(n_models):
+        x = np.arange(1, n_layers + 1) - 0.4 + width * (m + 0.5)
+        plot.addItem(pg.BarGraphItem(x=x, height=values[m], width=width * 0.92, brush=color(m), pen=None,
+                                     name=names[m]))
+    plot.getAxis("bottom").setTicks([[(l + 1, f"layer {l + 1}") for l in range(n_layers)]])
+    plot.setXRange(0.4, n_layers + 0.6, padding=0)
+    plot.setYRange(0, float(values.max()) * 1.15 if values.size else 1, padding=0)
+
+
+def draw_histograms(plot, edges, counts, names, *, legend: bool = True) -> None:
+    """Overlaid step histograms sharing ``edges``; ``counts[m]`` for model ``m``."""
+    pg = _pg()
+    from PySide6.QtGui import QColor
+    if legend:
+        _legend(plot)
+    for m, c in enumerate(counts):
+        fill = QColor(color(m))
+        fill.setAlpha(60)
+        plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(color(m), width=1.5),
+                  name=names[m])
+
+
+def tile_image(W1: np.ndarray, cols: int = 5, pad: int = 2, side: int = 28) -> np.ndarray:
+    """First-layer weights ``(784, units)`` as one image of 28x28 tiles, NaN between tiles.
+
+    Each tile is one hidden unit's incoming weights scaled by the largest |w| of the whole layer,
+    so tiles can be compared with each other: values in [-1, 1].
+    """
+    W1 = np.asarray(W1, dtype=float)
+    units = W1.shape[1]
+    rows = -(-units // cols)
+    scale = float(np.abs(W1).max()) or 1.0
+    out = np.full((rows * (side + pad) + pad, cols * (side + pad) + pad), np.nan)
+    for u in range(units):
+        r, c = divmod(u, cols)
+        y0, x0 = pad + r * (side + pad), pad + c * (side + pad)
+        out[y0:y0 + side, x0:x0 + side] = W1[:, u].reshape(side, side) / scale
+    return out
+
+
+def _diverging_rgba(values: np.ndarray) -> np.ndarray:
+    """[-1, 1] to blue-white-red; NaN to light grey."""
+    v = np.clip(np.nan_to_num(values, nan=0.0), -1, 1)
+    neg = np.array([33, 102, 172], dtype=float)
+    pos = np.array([178, 24, 43], dtype=float)
+    white = np.array([255, 255, 255], dtype=float)
+    t = np.abs(v)[..., None]
+    rgb = np.where(v[..., None] < 0, white + (neg - white) * t, white + (pos - white) * t)
+    rgb[np.isnan(values)] = (235, 235, 235)
+    return np.concatenate([rgb, np.full(values.shape + (1,), 255.0)], axis=-1).astype(np.ubyte)
+
+
+def draw_tiles(plot, W1, cols: int = 5) -> None:
+    """The first layer's weights as 28x28 tiles, one per hidden unit (red positive, blue negative)."""
+    pg = _pg()
+    img = tile_image(W1, cols)
+    item = pg.ImageItem(_diverging_rgba(img), axisOrder="row-major")
+    plot.addItem(item)
+    vb = plot.getViewBox()
+    vb.invertY(True)
+    vb.setAspectLocked(True)
+    vb.setMouseEnabled(False, False)
+    plot.hideAxis("left")
+    plot.hideAxis("bottom")
+    plot.setXRange(0, img.shape[1], padding=0)
+    plot.setYRange(0, img.shape[0], padding=0)
+
+
+def draw_sweep_accuracy(plot, table) -> None:
+    pg = _pg()
+    x, y, sd = table["lambdas"], table["accuracy"], table["accuracy_std"]
+    plot.plot(x, y, pen=pg.mkPen(color(0), width=2), symbol="o", symbolBrush=color(0), symbolPen=None)
+    if np.any(sd > 0):
+        plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * sd, beam=0.15 * (x.max() - x.min() or 1) / max(len(x), 1),
+                                     pen=pg.mkPen(color(0))))
+
+
+def draw_sweep_weights(plot, table, *, legend: bool = True) -> None:
+    pg = _pg()
+    if legend:
+        _legend(plot)
+    w = table["weights"]
+    for l in range(w.shape[1]):
+        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=2), symbol="o", symbolSize=6,
+                  symbolBrush=color(l), symbolPen=None, name=f"layer {l + 1}")
+
+
+def draw_activations(plot, activations, names=None) -> None:
+    """Bars of each hidden layer's activations side by side, a gap between layers."""
+    pg = _pg()
+    x0 = 0
+    ticks = []
+    for l, a in enumerate(activations):
+        a = np.asarray(a, dtype=float).ravel()
+        x = x0 + np.arange(len(a))
+        plot.addItem(pg.BarGraphItem(x=x, height=a, width=0.8, brush=color(l), pen=None))
+        ticks.append((x0 + (len(a) - 1) / 2, (names or [f"hidden {k + 1}" for k in range(len(activations))])[l]))
+        x0 += len(a) + 2
+    plot.getAxis("bottom").setTicks([ticks])
+
+
+# ---------------------------------------------------------------------------- Figure
+class Figure:
+    """An offscreen pyqtgraph figure of ``width`` x ``height`` logical pixels.
+
+    ``png(scale)`` renders at ``scale`` times that size (fonts and lines scale too) for sharp
+    pictures in a PDF.
+    """
+
+    def __init__(self, width: int = 860, height: int = 440):
+        pg = _pg()
+        from PySide6.QtCore import Qt
+        self.width, self.height = int(width), int(height)
+        self.widget = pg.GraphicsLayoutWidget()
+        self.widget.setBackground("w")
+        # laid out like a shown window, yet never on screen (no flash in the app, fine offscreen)
+        self.widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        self.widget.resize(self.width, self.height)
+        self.layout = self.widget.ci
+
+    def add_plot(self, row: int, col: int, title: str = "", x: str = "", y: str = "", **kwargs):
+        plot = self.layout.addPlot(row=row, col=col, **kwargs)
+        style_plot(plot, title, x, y)
+        return plot
+
+    def add_label(self, row: int, col: int, text: str, colspan: int = 1, size: str = TITLE_SIZE):
+        return self.layout.addLabel(text, row=row, col=col, colspan=colspan, color=TEXT, size=size)
+
+    def _settle(self):
+        from PySide6.QtWidgets import QApplication
+        self.widget.show()
+        QApplication.processEvents()
+
+    def image(self, scale: float = 2.0):
+        """The figure as a ``QImage`` of ``scale`` times its size."""
+        from PySide6.QtCore import QRectF, Qt
+        from PySide6.QtGui import QImage, QPainter
+        self._settle()
+        w, h = int(self.width * scale), int(self.height * scale)
+        img = QImage(w, h, QImage.Format.Format_ARGB32)
+        img.fill(Qt.GlobalColor.white)
+        painter = QPainter(img)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        self.widget.scene().render(painter, QRectF(0, 0, w, h), QRectF(0, 0, self.width, self.height))
+        painter.end()
+        return img
+
+    def png(self, scale: float = 2.0) -> bytes:
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        self.image(scale).save(buf, "PNG")
+        buf.close()
+        return bytes(data.data())
+
+    def save_png(self, path, scale: float = 2.0):
+        with open(path, "wb") as f:
+            f.write(self.png(scale))
+        return path
+
+    def save_svg(self, path, title: str = ""):
+        """Vector output through QSvgGenerator (pyqtgraph's SVGExporter fails with PySide6 6.12)."""
+        from PySide6.QtCore import QRect, QRectF, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+        self._settle()
+        gen = QSvgGenerator()
+        gen.setFileName(str(path))
+        gen.setSize(QSize(self.width, self.height))
+        gen.setViewBox(QRect(0, 0, self.width, self.height))
+        gen.setResolution(self.widget.logicalDpiX())
+        gen.setTitle(title)
+        painter = QPainter(gen)
+        self.widget.scene().render(painter, QRectF(0, 0, self.width, self.height),
+                                   QRectF(0, 0, self.width, self.height))
+        painter.end()
+        return path
+
+    def close(self):
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+# ---------------------------------------------------------------------------- *_figure (for reports)
+def cost_curves_figure(runs) -> Figure:
+    """Training and validation cost against iteration; ``runs`` is ``[(name, History)]``."""
+    fig = Figure(900, 400)
+    left = fig.add_plot(0, 0, "Training cost (mini-batch mean between checks)", "iteration", "cost")
+    right = fig.add_plot(0, 1, "Validation cost", "iteration", "cost")
+    draw_cost_curves(left, [(n, h.column("step"), h.column("train_cost")) for n, h in runs], legend=False)
+    draw_cost_curves(right, [(n, h.column("step"), h.column("val_cost")) for n, h in runs])
+    values = np.concatenate([np.concatenate([h.column("train_cost"), h.column("val_cost")]) for _, h in runs]
+                            or [np.zeros(0)])
+    values = values[np.isfinite(values)]
+    if values.size:                         # the same cost scale on both panels
+        for plot in (left, right):
+            plot.setYRange(float(values.min()), float(values.max()), padding=0.04)
+    return fig
+
+
+def confusion_figure(items, cols: int = 2, cell: int = 420) -> Figure:
+    """Confusion matrices with counts: ``items`` is ``[(title, cm)]``, in a grid of ``cols``."""
+    cols = max(1, min(cols, len(items)))
+    rows = -(-len(items) // cols)
+    fig = Figure(cell * cols, int(cell * 1.02) * rows)
+    for k, (title, cm) in enumerate(items):
+        plot = fig.add_plot(k // cols, k % cols, title, "predicted digit", "true digit")
+        draw_confusion(plot, cm)
+    return fig
+
+
+def reliability_figure(items) -> Figure:
+    """Reliability diagram and confidence histogram; ``items`` is ``[(name, Reliability)]``."""
+    fig = Figure(900, 420)
+    left = fig.add_plot(0, 0, "Reliability diagram", "confidence (mean per bin)", "accuracy (fraction correct)")
+    draw_reliability(left, items)
+    right = fig.add_plot(0, 1, "Predictions per confidence bin", "confidence", "predictions (log scale)")
+    draw_confidence_counts(right, items)
+    fig.layout.layout.setColumnStretchFactor(0, 3)
+    fig.layout.layout.setColumnStretchFactor(1, 2)
+    return fig
+
+
+def weight_bars_figure(names, values) -> Figure:
+    """Mean |W| per layer as grouped bars, one colour per model."""
+    fig = Figure(700, 380)
+    plot = fig.add_plot(0, 0, "Mean absolute weight per layer", "", "mean |W|")
+    draw_weight_bars(plot, names, values)
+    return fig
+
+
+def weight_histograms_figure(names, networks, bins: int = 60) -> Figure:
+    """Each layer's weight distribution, the models overlaid (one panel per layer)."""
+    from .analysis import layer_histograms
+    hist = layer_histograms(networks, bins=bins)
+    cols = 2
+    rows = -(-len(hist) // cols)
+    fig = Figure(900, 300 * rows)
+    for l, (edges, counts) in enumerate(hist):
+        plot = fig.add_plot(l // cols, l % cols, f"Layer {l + 1} weights", "weight value", "count")
+        draw_histograms(plot, edges, counts, names, legend=(l == 0))
+    return fig
+
+
+def first_layer_figure(items, cols: int = 5) -> Figure:
+    """First-layer weights as 28x28 tiles per hidden unit, models side by side.
+
+    ``items`` is ``[(name, W1)]`` with ``W1`` of shape ``(784, units)``.
+    """
+    units = max(np.asarray(W).shape[1] for _, W in items)
+    rows = -(-units // cols)
+    tile_h = rows / cols
+    per = 430
+    fig = Figure(per * len(items), int(per * tile_h) + 80)
+    for k, (name, W) in enumerate(items):
+        plot = fig.add_plot(0, k, name)
+        draw_tiles(plot, W, cols)
+    fig.add_label(1, 0, "each tile: one hidden unit's 784 incoming weights; red positive, blue negative, "
+                  "white 0 (scaled by the layer's largest |w|)", colspan=len(items), size="9pt")
+    return fig
+
+
+def sweep_figure(table) -> Figure:
+    """Test accuracy and each layer's mean |W| against lambda (from ``sweep.sweep_table``)."""
+    fig = Figure(900, 380)
+    left = fig.add_plot(0, 0, "Test accuracy against L2 strength", "lambda", "test accuracy (%)")
+    draw_sweep_accuracy(left, table)
+    right = fig.add_plot(0, 1, "Mean |W| per layer against L2 strength", "lambda", "mean |W|")
+    draw_sweep_weights(right, table)
+    return fig
