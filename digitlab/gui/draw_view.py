@@ -48,6 +48,7 @@ PREDICT_INTERVAL_MS = 30
 
 _AGREE_STYLE = "color: #1b7f3b; font-weight: 600;"
 _DISAGREE_STYLE = "color: #b3541e; font-weight: 600;"
+_WRONG_STYLE = "color: #b3261e; font-weight: 600;"
 _NEUTRAL_STYLE = "color: #5f6368;"
 
 
@@ -521,7 +522,7 @@ class DrawView(QWidget):
         if choice is None:
             side.bars.set_model_name(None)
         elif isinstance(choice, ModelEntry):
-            side.bars.set_model_name(choice.name, choice.summary)
+            side.bars.set_model_name(choice.name, choice.short_summary)
         else:
             sizes = getattr(side.network, "layer_sizes", ())
             side.bars.set_model_name(choice[0], "-".join(str(s) for s in sizes))
@@ -556,7 +557,7 @@ class DrawView(QWidget):
             if side.choice is None:
                 side.bars.set_model_name(None)
             elif isinstance(side.choice, ModelEntry):
-                side.bars.set_model_name(side.choice.name, side.choice.summary)
+                side.bars.set_model_name(side.choice.name, side.choice.short_summary)
         self._predict_now()
 
     # ================================================================== drawing -> prediction
@@ -611,7 +612,7 @@ class DrawView(QWidget):
             return
         text = self._loaded_from
         if self._true_label is not None:
-            text += f", true label {self._true_label}"
+            text += f", true label {self._true_label} (its bar is outlined in green)"
         if self._edited_after_load:
             text += " (edited)"
         self.source_label.setText(text)
@@ -678,18 +679,28 @@ class DrawView(QWidget):
         if self._input is None:
             self._set_verdict("Draw a digit to see what the two networks think.", _NEUTRAL_STYLE)
             return
-        truth = "" if self._true_label is None else f" — true label {self._true_label}"
+        t = self._true_label
+        truth = "" if t is None else f" — true label {t}"
         if pa is None or pb is None:
             only = a if pa is not None else b
             d, c = only.bars.predicted(), only.bars.confidence()
             self._set_verdict(f"Network {only.letter} says {d} ({100 * c:.0f} %){truth}", _NEUTRAL_STYLE)
             return
         ca, cb = a.bars.confidence(), b.bars.confidence()
+        sure = f"(A {100 * ca:.0f} %, B {100 * cb:.0f} % sure)"
         if pa == pb:
-            self._set_verdict(f"Both say {pa}  ({100 * ca:.0f} % vs {100 * cb:.0f} %){truth}", _AGREE_STYLE)
+            if t is None:
+                self._set_verdict(f"Both say {pa}  {sure}", _AGREE_STYLE)
+            elif pa == t:
+                self._set_verdict(f"Both say {pa}, and both are right  {sure}", _AGREE_STYLE)
+            else:
+                self._set_verdict(f"Both say {pa}, but it is a {t}  {sure}", _WRONG_STYLE)
         else:
-            self._set_verdict(f"They disagree: A says {pa} ({100 * ca:.0f} %), B says {pb} "
-                              f"({100 * cb:.0f} %){truth}", _DISAGREE_STYLE)
+            text = f"They disagree: A says {pa} ({100 * ca:.0f} %), B says {pb} ({100 * cb:.0f} %)"
+            if t is not None:
+                right = [s.letter for s, p in ((a, pa), (b, pb)) if p == t]
+                text += f" — it is a {t}: " + (f"{right[0]} is right" if right else "neither is right")
+            self._set_verdict(text, _DISAGREE_STYLE)
 
     def _set_verdict(self, text: str, style: str) -> None:
         self.verdict.setText(text)

@@ -196,6 +196,15 @@ class ModelEntry:
         return ""
 
     @property
+    def short_summary(self) -> str:
+        """Compact line for narrow places: layers only when not the report's 784-20-7-5-10."""
+        parts = [] if self.layer_sizes == (784, 20, 7, 5, 10) else [self.layers_text]
+        parts += [f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN", self.optimizer]
+        if self.test_accuracy is not None:
+            parts.append(f"test {self.accuracy_text}")
+        return " · ".join(parts)
+
+    @property
     def summary(self) -> str:
         """One line: layers, L2, BN, optimiser, test accuracy."""
         parts = [self.layers_text, f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN",

@@ -100,6 +100,9 @@ class LibraryTableModel(QAbstractTableModel):
             return COLUMNS[section][0]
         if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section][2]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = Qt.AlignmentFlag.AlignRight if COLUMNS[section][1] in _NUMERIC else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -192,7 +195,7 @@ def details_html(e: ModelEntry) -> str:
     def table(title: str, items) -> str:
         if not items:
             return ""
-        body = "".join(f"<tr><td style='padding:1px 14px 1px 0; color:#3c4043'>{esc(str(k))}</td>"
+        body = "".join(f"<tr><td width='150' style='padding:1px 14px 1px 0; color:#3c4043'>{esc(str(k))}</td>"
                        f"<td style='padding:1px 0'>{esc(str(v))}</td></tr>" for k, v in items)
         return f"<h3 style='margin-bottom:2px'>{esc(title)}</h3><table cellspacing='0'>{body}</table>"
 

@@ -49,7 +49,9 @@ class ProbabilityBars(QWidget):
         self._name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._detail = QLabel("")
         self._detail.setStyleSheet("color: #5f6368;")
-        self._detail.setWordWrap(True)
+        self._detail.setWordWrap(False)
+        # one line that may be clipped rather than wrap, so both sides' plots stay aligned
+        self._detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self._digit = QLabel("–")
         df = QFont(self.font())
@@ -129,6 +131,7 @@ class ProbabilityBars(QWidget):
         self._model_name = name
         self._name.setText(name if name else "No model chosen")
         self._detail.setText(detail)
+        self._detail.setToolTip(detail)
         self._detail.setVisible(bool(detail))
         if name is None:
             self._p = None
