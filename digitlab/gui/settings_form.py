@@ -1,0 +1,454 @@
+"""The training settings form of the Train view: every field of ``TrainConfig``, validated as typed.
+
+Each field parses its own text and explains a bad value in words (the field turns red, the reason
+is shown in its tooltip and in the line under the form); the whole configuration is then checked by
+``TrainConfig.validate()`` so that rules across fields (a subset smaller than a batch, ...) come
+from the core, not from a second copy here. ``validity_changed(bool)`` drives the Start button.
+
+The form never trains and never touches files; :meth:`SettingsForm.config` hands a ``TrainConfig``
+to whoever starts a run, and :meth:`values` / :meth:`set_values` give a plain dict for QSettings.
+"""
+
+from __future__ import annotations
+
+import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitlab.training import PRESETS, TrainConfig
+
+__all__ = ["SettingsForm", "parse_layer_sizes", "PRESET_LABELS"]
+
+# Preset key -> words on the button / menu entry.
+PRESET_LABELS = {
+    "report": "Report",
+    "best": "Best",
+    "report-bn": "Report + batch norm",
+    "report-l2": "Report + L2",
+    "report-l2-bn": "Report + L2 + batch norm",
+}
+# Presets that are the same settings as another one under a second name (not offered twice).
+_ALIASES = {"report-no-l2"}
+
+_INVALID_STYLE = "background-color: #ffe4e4; border: 1px solid #d03030;"
+
+DATASETS = [("MNIST (bundled)", "mnist"), ("Fashion-MNIST", "fashion-mnist")]
+_FOLDER_ITEM = "Folder…"
+
+
+def parse_layer_sizes(text: str) -> tuple[int, ...]:
+    """``"784-20-7-5-10"`` -> ``(784, 20, 7, 5, 10)``; a ValueError says what is wrong in words."""
+    parts = [p.strip() for p in text.replace(",", "-").replace(" ", "-").split("-") if p.strip()]
+    if len(parts) < 2:
+        raise ValueError("give at least an input and an output size, e.g. 784-20-7-5-10")
+    sizes = []
+    for p in parts:
+        try:
+            n = int(p)
+        except ValueError:
+            raise ValueError(f"'{p}' is not a whole number of units") from None
+        if n <= 0:
+            raise ValueError(f"every layer needs at least one unit, got {n}")
+        if n > 10000:
+            raise ValueError(f"{n} units is more than this app trains in reasonable time (max 10000)")
+        sizes.append(n)
+    if sizes[0] != 784:
+        raise ValueError(f"the input layer must have 784 units (28x28 pixels), got {sizes[0]}")
+    if sizes[-1] != 10:
+        raise ValueError(f"the output layer must have 10 units (one per class), got {sizes[-1]}")
+    return tuple(sizes)
+
+
+def _float_parser(name: str, *, minimum: float = 0.0, strict: bool = True, maximum: float | None = None):
+    def parse(text: str) -> float:
+        if not text.strip():
+            raise ValueError(f"{name} is empty")
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got '{text.strip()}'") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {text.strip()}")
+        if strict and value <= minimum:
+            raise ValueError(f"{name} must be > {minimum:g}, got {value:g}")
+        if not strict and value < minimum:
+            raise ValueError(f"{name} must be >= {minimum:g}, got {value:g}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"{name} must be <= {maximum:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def _int_parser(name: str, *, minimum: int = 1, maximum: int = 10**9, optional: bool = False):
+    def parse(text: str) -> int | None:
+        text = text.strip()
+        if optional and text.lower() in ("", "all", "none"):
+            return None
+        if not text:
+            raise ValueError(f"{name} is empty")
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, got '{text}'") from None
+        if value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        if value > maximum:
+            raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _fmt_float(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass
+class _TextField:
+    key: str
+    edit: QLineEdit
+    parse: Callable[[str], Any]
+    fmt: Callable[[Any], str]
+    help: str
+    error: str | None = None
+
+
+class SettingsForm(QWidget):
+    """All training settings; ``changed()`` on every edit, ``validity_changed(bool)`` when it flips."""
+
+    changed = Signal()
+    validity_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fields: dict[str, _TextField] = {}
+        self._forms: list[QFormLayout] = []
+        self._valid = True
+        self._loading = False
+        self._folder: str | None = None
+        #: Replaced in tests; returns a folder path or "" when the person cancels.
+        self.ask_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
+            self, "Choose a folder with MNIST-format IDX files"
+        )
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(8)
+
+        # presets: the two that matter one click away, the rest behind a menu
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset:"))
+        self.preset_buttons: dict[str, QPushButton] = {}
+        for key in ("report", "best"):
+            button = QPushButton(PRESET_LABELS[key])
+            button.setToolTip(self._preset_tooltip(key))
+            button.clicked.connect(lambda _=False, k=key: self.apply_preset(k))
+            preset_row.addWidget(button)
+            self.preset_buttons[key] = button
+        more = QToolButton()
+        more.setText("More")
+        more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(more)
+        for key in PRESETS:
+            if key in ("report", "best") or key in _ALIASES:
+                continue
+            action = menu.addAction(PRESET_LABELS.get(key, key))
+            action.setToolTip(self._preset_tooltip(key))
+            action.triggered.connect(lambda _=False, k=key: self.apply_preset(k))
+        more.setMenu(menu)
+        self.more_presets = more
+        preset_row.addWidget(more)
+        preset_row.addStretch(1)
+        outer.addLayout(preset_row)
+
+        # --- network ---
+        net = self._group(outer, "Network")
+        self._text(net, "layer_sizes", "Layer sizes", parse_layer_sizes,
+                   lambda v: "-".join(str(int(n)) for n in v),
+                   "Units per layer from input to output, separated by '-' (784 in, 10 out).")
+        self.batch_norm = QCheckBox("Batch normalisation")
+        self.batch_norm.setToolTip("Normalise every hidden layer over the batch (learnable scale and shift)")
+        self.batch_norm.toggled.connect(self._on_edit)
+        net.addRow("", self.batch_norm)
+        self.init = QComboBox()
+        self.init.addItem("He (std √(2/fan-in))", "he")
+        self.init.addItem("Normal (fixed std)", "normal")
+        self.init.currentIndexChanged.connect(self._on_edit)
+        net.addRow("Initialisation", self.init)
+        self._text(net, "init_std", "Init std", _float_parser("init std"), _fmt_float,
+                   "Standard deviation of the Gaussian initial weights (only for 'Normal').")
+        self._text(net, "seed", "Seed", _int_parser("seed", minimum=0, maximum=2**31 - 1), str,
+                   "Seeds initialisation and shuffling: the same settings give the same run.")
+
+        # --- optimisation ---
+        opt = self._group(outer, "Optimisation")
+        self.optimizer = QComboBox()
+        for label, value in (("SGD (the report's)", "sgd"), ("SGD + momentum", "momentum"), ("Adam", "adam")):
+            self.optimizer.addItem(label, value)
+        self.optimizer.currentIndexChanged.connect(self._on_edit)
+        opt.addRow("Optimiser", self.optimizer)
+        self._text(opt, "learning_rate", "Learning rate", _float_parser("learning rate"), _fmt_float,
+                   "Step size of gradient descent (the report: 0.009).")
+        self._text(opt, "momentum", "Momentum", _float_parser("momentum", strict=False, maximum=0.9999),
+                   _fmt_float, "Momentum coefficient in [0, 1) (only for SGD + momentum).")
+        self.schedule = QComboBox()
+        for label, value in (("Constant", "constant"), ("Cosine decay", "cosine"), ("Step decay", "step")):
+            self.schedule.addItem(label, value)
+        self.schedule.currentIndexChanged.connect(self._on_edit)
+        opt.addRow("Schedule", self.schedule)
+        self._text(opt, "batch_size", "Batch size", _int_parser("batch size", maximum=60000), str,
+                   "Examples per gradient step (the report: 256).")
+        self._text(opt, "l2", "L2 lambda", _float_parser("L2 lambda", strict=False), _fmt_float,
+                   "Weight decay: cost + λ/(2m)·Σw², m = batch size (0 = off; the report's L2 runs: 5).")
+
+        # --- stopping ---
+        stop = self._group(outer, "Early stopping")
+        self._text(stop, "eval_every", "Validate every", _int_parser("validation interval"), str,
+                   "Steps between two validation checks (one point on the plots).", suffix="steps")
+        self._text(stop, "patience", "Patience", _int_parser("patience"), str,
+                   "Stop when the validation cost has not improved for this many steps.", suffix="steps")
+        self._text(stop, "tol", "Tolerance", _float_parser("tolerance", strict=False), _fmt_float,
+                   "An improvement must exceed this to count (0 = any improvement).")
+        self._text(stop, "max_epochs", "Max epochs", _int_parser("max epochs", maximum=100000), str,
+                   "Upper bound on every run, early stopping or not.")
+
+        # --- data ---
+        data = self._group(outer, "Data")
+        self.dataset = QComboBox()
+        for label, value in DATASETS:
+            self.dataset.addItem(label, value)
+        self.dataset.addItem(_FOLDER_ITEM, None)
+        self.dataset.activated.connect(self._on_dataset_activated)
+        self.dataset.currentIndexChanged.connect(self._on_edit)
+        data.addRow("Dataset", self.dataset)
+        self._text(data, "n_validation", "Validation set", _int_parser("validation size", maximum=59000), str,
+                   "Images held out of the training file for early stopping (the report: 12000).",
+                   suffix="images")
+        self._text(data, "train_subset", "Training subset", _int_parser("training subset", optional=True),
+                   lambda v: "" if v is None else str(v),
+                   "Train on only this many images for a quick run; empty = all of them.",
+                   suffix="images", placeholder="all")
+
+        self._align_labels()
+
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.hide()
+        outer.addWidget(self.problem)
+        outer.addStretch(1)
+
+        self.set_config(PRESETS["report"])
+
+    # ----------------------------------------------------------------- construction helpers
+    def _group(self, outer: QVBoxLayout, title: str) -> QFormLayout:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        outer.addWidget(box)
+        self._forms.append(form)
+        return form
+
+    def _align_labels(self) -> None:
+        """One label column width for every group, so the fields line up across groups."""
+        labels = []
+        for form in self._forms:
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                if item is not None and item.widget() is not None:
+                    labels.append(item.widget())
+        width = max((lab.sizeHint().width() for lab in labels), default=0)
+        for lab in labels:
+            lab.setMinimumWidth(width)
+            if isinstance(lab, QLabel):
+                lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def _text(self, form: QFormLayout, key: str, label: str, parse, fmt, help: str,
+              suffix: str | None = None, placeholder: str | None = None) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setObjectName(key)
+        edit.setToolTip(help)
+        if placeholder:
+            edit.setPlaceholderText(placeholder)
+        edit.textChanged.connect(self._on_edit)
+        self._fields[key] = _TextField(key, edit, parse, fmt, help)
+        if suffix:
+            row = QWidget()
+            h = QHBoxLayout(row)
+            h.setContentsMargins(0, 0, 0, 0)
+            h.addWidget(edit, 1)
+            unit = QLabel(suffix)
+            unit.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+            h.addWidget(unit)
+            form.addRow(label, row)
+        else:
+            form.addRow(label, edit)
+        return edit
+
+    @staticmethod
+    def _preset_tooltip(key: str) -> str:
+        c = PRESETS[key]
+        return (f"{'-'.join(map(str, c.layer_sizes))}, {c.optimizer}, lr {c.learning_rate:g}, "
+                f"batch {c.batch_size}, L2 {c.l2:g}, batch norm {'on' if c.batch_norm else 'off'}, "
+                f"schedule {c.schedule}")
+
+    def field(self, key: str) -> QLineEdit:
+        """The line edit of a text field (``"learning_rate"``, ``"layer_sizes"``, ...)."""
+        return self._fields[key].edit
+
+    # ----------------------------------------------------------------- values
+    def set_config(self, config: TrainConfig) -> None:
+        self.set_values(config.to_dict())
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Fill the form from a dict (``TrainConfig.to_dict()`` or QSettings); unknown keys ignored."""
+        defaults = TrainConfig().to_dict()
+        merged = {**defaults, **{k: v for k, v in values.items() if k in defaults}}
+        self._loading = True
+        try:
+            for key, f in self._fields.items():
+                try:
+                    f.edit.setText(f.fmt(merged[key]))
+                except (TypeError, ValueError):
+                    f.edit.setText(str(merged[key]))
+            self.batch_norm.setChecked(bool(merged["batch_norm"]))
+            self._set_combo(self.init, merged["init"])
+            self._set_combo(self.optimizer, merged["optimizer"])
+            self._set_combo(self.schedule, merged["schedule"])
+            self._set_dataset(str(merged["dataset"]))
+        finally:
+            self._loading = False
+        self._on_edit()
+
+    def values(self) -> dict[str, Any]:
+        """The form as a dict of raw field texts parsed where possible (for QSettings)."""
+        out: dict[str, Any] = {}
+        for key, f in self._fields.items():
+            try:
+                out[key] = f.parse(f.edit.text())
+            except ValueError:
+                out[key] = f.edit.text()
+        if isinstance(out.get("layer_sizes"), tuple):
+            out["layer_sizes"] = list(out["layer_sizes"])
+        out["batch_norm"] = self.batch_norm.isChecked()
+        out["init"] = self.init.currentData()
+        out["optimizer"] = self.optimizer.currentData()
+        out["schedule"] = self.schedule.currentData()
+        out["dataset"] = self.dataset_source()
+        return out
+
+    def dataset_source(self) -> str:
+        data = self.dataset.currentData()
+        return data if data is not None else (self._folder or "mnist")
+
+    def config(self) -> TrainConfig:
+        """The settings as a validated ``TrainConfig``; ValueError with the reason if invalid."""
+        kwargs: dict[str, Any] = {}
+        for key, f in self._fields.items():
+            kwargs[key] = f.parse(f.edit.text())
+        kwargs["batch_norm"] = self.batch_norm.isChecked()
+        kwargs["init"] = self.init.currentData()
+        kwargs["optimizer"] = self.optimizer.currentData()
+        kwargs["schedule"] = self.schedule.currentData()
+        kwargs["dataset"] = self.dataset_source()
+        config = TrainConfig.from_dict({**TrainConfig().to_dict(), **kwargs})
+        config.validate()
+        return config
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def problems(self) -> list[str]:
+        """Every reason the form is invalid, in words (empty when it is valid)."""
+        reasons = [f"{self._label_of(f.key)}: {f.error}" for f in self._fields.values() if f.error]
+        if not reasons:
+            try:
+                self.config()
+            except (ValueError, TypeError) as exc:
+                reasons.append(str(exc))
+        return reasons
+
+    def apply_preset(self, key: str) -> None:
+        self.set_config(PRESETS[key])
+
+    # ----------------------------------------------------------------- validation
+    def _label_of(self, key: str) -> str:
+        return {"l2": "L2 lambda", "tol": "Tolerance", "eval_every": "Validate every"}.get(
+            key, key.replace("_", " ").capitalize())
+
+    def _on_edit(self, *_args) -> None:
+        if self._loading:
+            return
+        for f in self._fields.values():
+            try:
+                f.parse(f.edit.text())
+                f.error = None
+            except ValueError as exc:
+                f.error = str(exc)
+            f.edit.setStyleSheet(_INVALID_STYLE if f.error else "")
+            f.edit.setToolTip(f"{f.help}\n\n⚠ {f.error}" if f.error else f.help)
+        # fields that only matter for some choices
+        self.field("init_std").setEnabled(self.init.currentData() == "normal")
+        self.field("momentum").setEnabled(self.optimizer.currentData() == "momentum")
+        reasons = self.problems()
+        if reasons:
+            self.problem.setText("Cannot train yet: " + "; ".join(reasons))
+            self.problem.show()
+        else:
+            self.problem.hide()
+        valid = not reasons
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+        self.changed.emit()
+
+    # ----------------------------------------------------------------- combos
+    @staticmethod
+    def _set_combo(combo: QComboBox, value: Any) -> None:
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def _set_dataset(self, source: str) -> None:
+        index = self.dataset.findData(source)
+        if index >= 0:
+            self.dataset.setCurrentIndex(index)
+            return
+        self._folder = source
+        folder_index = self.dataset.count() - 1  # the folder entry is always last
+        self.dataset.setItemText(folder_index, f"Folder: {source}")
+        self.dataset.setItemData(folder_index, source, Qt.ItemDataRole.ToolTipRole)
+        self.dataset.setCurrentIndex(folder_index)
+
+    def _on_dataset_activated(self, index: int) -> None:
+        if self.dataset.itemData(index) is not None:
+            return
+        folder = self.ask_folder()
+        if folder:
+            self._set_dataset(folder)
+            self._on_edit()
+        elif not self._folder:
+            self.dataset.setCurrentIndex(0)

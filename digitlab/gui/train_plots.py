@@ -1,0 +1,309 @@
+"""Live training curves: cost and validation accuracy against steps, several runs at once.
+
+Checks arrive whenever the trainer produces them (queued from the worker thread); they are only
+buffered on arrival. A QTimer flushes the buffer at most ``max_fps`` times a second, appending to
+preallocated numpy arrays that double when full and calling ``setData`` on curves made once per
+run (the pyqtgraph ``scrollingPlots`` pattern): nothing is re-plotted from scratch.
+
+Non-finite values (a diverging run) are dropped rather than drawn; the view shows the core's
+message instead.
+"""
+
+from __future__ import annotations
+
+import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+__all__ = ["GrowingBuffer", "TrainPlots", "PALETTE"]
+
+# Distinct, colour-blind-friendly (Okabe-Ito) colours; runs cycle through them.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+FADED_ALPHA = 70
+MAX_FADED_RUNS = 8
+
+
+class GrowingBuffer:
+    """A 1-D float array that grows by doubling; ``view()`` is the filled part (no copy)."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._data = np.empty(max(1, capacity), dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        return self._data.size
+
+    def extend(self, values: Sequence[float] | np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        need = self._n + values.size
+        if need > self._data.size:
+            grown = np.empty(max(need, 2 * self._data.size), dtype=np.float64)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n:need] = values
+        self._n = need
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._n]
+
+    def clear(self) -> None:
+        self._n = 0
+
+
+@dataclass
+class _Series:
+    """One curve and its growing x/y buffers."""
+
+    item: pg.PlotDataItem
+    x: GrowingBuffer = field(default_factory=GrowingBuffer)
+    y: GrowingBuffer = field(default_factory=GrowingBuffer)
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        ok = np.isfinite(ys)
+        if not ok.any():
+            return
+        self.x.extend(xs[ok])
+        self.y.extend(ys[ok])
+
+    def push(self) -> None:
+        self.item.setData(self.x.view(), self.y.view())
+
+
+@dataclass
+class _Run:
+    run_id: int
+    label: str
+    color: str
+    train_cost: _Series
+    val_cost: _Series
+    val_acc: _Series
+    best_marker: pg.ScatterPlotItem
+    best_acc_marker: pg.ScatterPlotItem
+    best_line: pg.InfiniteLine
+    pending: list = field(default_factory=list)
+    best_step: int | None = None
+    best_cost: float = math.inf
+    faded: bool = False
+    live: bool = True
+
+
+class TrainPlots(QWidget):
+    """Two linked plots (cost, validation accuracy) with one set of curves per run.
+
+    ``begin_run(label)`` returns a run id; ``add_check(run_id, check)`` buffers a check (anything
+    with ``step``, ``train_cost``, ``val_cost``, ``val_accuracy``); ``end_run(run_id, best_step)``
+    marks the early-stopping point for good. ``fade_previous()`` turns every earlier run into a
+    faded curve kept for comparison.
+    """
+
+    flushed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, max_fps: float = 20.0) -> None:
+        super().__init__(parent)
+        self._runs: dict[int, _Run] = {}
+        self._next_id = 0
+        self.flush_count = 0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+
+        self.cost_plot = pg.PlotWidget(background="w")
+        self.acc_plot = pg.PlotWidget(background="w")
+        for plot, title, ylabel in (
+            (self.cost_plot, "Cost — solid: validation, dashed: training", "cross-entropy"),
+            (self.acc_plot, "Validation accuracy", "accuracy (%)"),
+        ):
+            pi = plot.getPlotItem()
+            pi.setTitle(title, color="#222", size="11pt")
+            pi.setLabel("bottom", "step")
+            pi.setLabel("left", ylabel)
+            # no grid: pyqtgraph replays grid lines across the whole plot on every repaint, which
+            # measured as the largest share of the GUI thread's time while training
+            pi.setMenuEnabled(False)
+            for axis in ("left", "bottom"):
+                pi.getAxis(axis).setTextPen("#333")
+                pi.getAxis(axis).setPen("#888")
+            plot.setMinimumHeight(160)
+            layout.addWidget(plot, 3 if plot is self.cost_plot else 2)
+        self.acc_plot.setXLink(self.cost_plot)
+        self.cost_legend = self.cost_plot.getPlotItem().addLegend(offset=(-10, 10), labelTextColor="#222")
+        self.cost_legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        self.cost_legend.setPen(pg.mkPen("#bbb"))
+
+        self.cost_legend.hide()  # an empty legend is a stray little box
+
+        self.placeholder = pg.TextItem("The curves appear here while a run trains: press Start (F5).",
+                                       anchor=(0.5, 0.5), color="#777")
+        self.cost_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(0.5, 0.5)
+
+        self.message = pg.TextItem(anchor=(0.5, 0.5), color="#b00020")
+        self.message.setZValue(100)
+        self.cost_plot.addItem(self.message, ignoreBounds=True)
+        self.message.hide()
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, int(1000 / max_fps)))
+        self._timer.timeout.connect(self.flush)
+        self._timer.start()
+
+    # ----------------------------------------------------------------- runs
+    def begin_run(self, label: str, color: str | None = None) -> int:
+        run_id = self._next_id
+        self._next_id += 1
+        color = color or PALETTE[run_id % len(PALETTE)]
+        cost_pi = self.cost_plot.getPlotItem()
+        acc_pi = self.acc_plot.getPlotItem()
+        # one legend entry per run (the validation curve); the title says which line is which
+        train = cost_pi.plot([], [], pen=pg.mkPen(color, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+        val = cost_pi.plot([], [], pen=pg.mkPen(color, width=2.2), name=label)
+        acc = acc_pi.plot([], [], pen=pg.mkPen(color, width=2.2), name=label)
+        best = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color), pen=pg.mkPen("k", width=0.8))
+        best_acc = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color), pen=pg.mkPen("k", width=0.8))
+        cost_pi.addItem(best)
+        acc_pi.addItem(best_acc)
+        line = pg.InfiniteLine(angle=90, movable=False,
+                               pen=pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
+        line.hide()
+        cost_pi.addItem(line, ignoreBounds=True)
+        for item in (train, val, acc):
+            item.setClipToView(True)
+        run = _Run(run_id, label, color, _Series(train), _Series(val), _Series(acc), best, best_acc, line)
+        self._runs[run_id] = run
+        self.message.hide()
+        self.placeholder.hide()
+        self.cost_legend.show()
+        return run_id
+
+    def add_check(self, run_id: int, check: Any) -> None:
+        """Buffer one check; the timer draws it (cheap: safe to call for every check)."""
+        run = self._runs.get(run_id)
+        if run is not None:
+            run.pending.append((check.step, check.train_cost, check.val_cost, check.val_accuracy))
+
+    def end_run(self, run_id: int, best_step: int | None = None) -> None:
+        self.flush()
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        run.live = False
+        if best_step is not None and best_step > 0:
+            run.best_step = int(best_step)
+            steps = run.val_cost.x.view()
+            hits = np.flatnonzero(steps == best_step)
+            if hits.size:
+                run.best_cost = float(run.val_cost.y.view()[hits[0]])
+            self._place_best(run)
+
+    def fade_previous(self) -> None:
+        """Fade every run drawn so far (kept for comparison) and drop them from the legends."""
+        for run in list(self._runs.values()):
+            if run.faded:
+                continue
+            run.faded = True
+            color = QColor(run.color)
+            color.setAlpha(FADED_ALPHA)
+            run.train_cost.item.setPen(pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+            run.val_cost.item.setPen(pg.mkPen(color, width=1.5))
+            run.val_acc.item.setPen(pg.mkPen(color, width=1.5))
+            for marker in (run.best_marker, run.best_acc_marker):
+                marker.setBrush(pg.mkBrush(color))
+                marker.setPen(pg.mkPen(color))
+            run.best_line.hide()
+            self.cost_legend.removeItem(run.val_cost.item)  # the accuracy plot shares its colours
+        self.cost_legend.setVisible(bool(self.cost_legend.items))
+        faded = [r for r in self._runs.values() if r.faded]
+        for run in faded[:-MAX_FADED_RUNS] if len(faded) > MAX_FADED_RUNS else []:
+            self._remove(run)
+
+    def clear(self) -> None:
+        for run in list(self._runs.values()):
+            self._remove(run)
+        self.message.hide()
+        self.cost_legend.clear()
+        self.cost_legend.hide()
+
+    def show_message(self, text: str) -> None:
+        """Words over the cost plot (a diverged run says why instead of drawing NaNs)."""
+        self.message.setText(text)
+        vb = self.cost_plot.getPlotItem().getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        self.message.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        self.message.show()
+
+    def _remove(self, run: _Run) -> None:
+        for pi, items in ((self.cost_plot.getPlotItem(), (run.train_cost.item, run.val_cost.item, run.best_marker,
+                                                          run.best_line)),
+                          (self.acc_plot.getPlotItem(), (run.val_acc.item, run.best_acc_marker))):
+            for item in items:
+                pi.removeItem(item)
+        self._runs.pop(run.run_id, None)
+
+    # ----------------------------------------------------------------- drawing
+    def run_ids(self) -> list[int]:
+        return list(self._runs)
+
+    def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The plotted (x, y) data of ``"train_cost"``, ``"val_cost"`` or ``"val_acc"`` of a run."""
+        item = getattr(self._runs[run_id], name).item
+        x, y = item.getData()
+        return (np.array([]) if x is None else np.asarray(x), np.array([]) if y is None else np.asarray(y))
+
+    def best_step(self, run_id: int) -> int | None:
+        return self._runs[run_id].best_step
+
+    def is_faded(self, run_id: int) -> bool:
+        return self._runs[run_id].faded
+
+    def flush(self) -> None:
+        """Append every buffered check to its curves (one ``setData`` per changed curve)."""
+        changed = False
+        for run in self._runs.values():
+            if not run.pending:
+                continue
+            rows = np.asarray(run.pending, dtype=np.float64)
+            run.pending.clear()
+            steps = rows[:, 0]
+            run.train_cost.extend(steps, rows[:, 1])
+            run.val_cost.extend(steps, rows[:, 2])
+            run.val_acc.extend(steps, rows[:, 3] * 100.0)
+            for series in (run.train_cost, run.val_cost, run.val_acc):
+                series.push()
+            if run.live:
+                vals = rows[:, 2]
+                finite = np.isfinite(vals)
+                if finite.any():
+                    i = int(np.nanargmin(np.where(finite, vals, np.inf)))
+                    if vals[i] < run.best_cost:
+                        run.best_cost = float(vals[i])
+                        run.best_step = int(steps[i])
+                        self._place_best(run)
+            changed = True
+        if changed:
+            self.flush_count += 1
+            self.flushed.emit()
+
+    def _place_best(self, run: _Run) -> None:
+        if run.best_step is None or not math.isfinite(run.best_cost):
+            return
+        run.best_marker.setData([run.best_step], [run.best_cost])
+        acc_steps = run.val_acc.x.view()
+        hits = np.flatnonzero(acc_steps == run.best_step)
+        if hits.size:
+            run.best_acc_marker.setData([run.best_step], [run.val_acc.y.view()[hits[0]]])
+        run.best_line.setValue(run.best_step)
+        if not run.faded:
+            run.best_line.show()
