@@ -1,0 +1,593 @@
+"""The Train view: settings on the left, live curves, progress and results on the right.
+
+Everything that trains goes through :class:`~digitlab.gui.train_worker.TrainController` (a worker
+on a QThread); this widget only reacts to its GUI-thread signals. Curves are buffered and drawn by
+:class:`~digitlab.gui.train_plots.TrainPlots` at most ~20 times a second.
+"""
+
+from __future__ import annotations
+
+import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
+
+import json
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitlab.gui.settings_form import SettingsForm
+from digitlab.gui.train_plots import PALETTE, TrainPlots
+from digitlab.gui.train_worker import TrainController
+from digitlab.training import EXPERIMENTS
+
+__all__ = ["TrainView", "SUMMARY_COLUMNS"]
+
+SUMMARY_COLUMNS = [
+    ("Experiment", None),
+    ("Train cost", "train_cost"),
+    ("Val cost", "val_cost"),
+    ("Test cost", "test_cost"),
+    ("Train acc", "train_accuracy"),
+    ("Val acc", "val_accuracy"),
+    ("Test acc", "test_accuracy"),
+    ("Time (s)", "elapsed"),
+    ("Epochs", "epochs"),
+    ("Iterations", "steps"),
+]
+
+_REASON_TITLES = {
+    "early_stopping": "Stopped early",
+    "max_epochs": "Finished",
+    "cancelled": "Cancelled",
+    "diverged": "Diverged",
+}
+
+
+def _fmt_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "model"
+
+
+class TrainView(QWidget):
+    """Train a network and watch it learn.
+
+    Signals: ``training_changed(bool)`` (a run started / everything ended), ``paused_changed(bool)``,
+    ``status_message(str)`` (one line for the status bar), ``model_saved(str)`` (path).
+    """
+
+    training_changed = Signal(bool)
+    paused_changed = Signal(bool)
+    status_message = Signal(str)
+    model_saved = Signal(str)
+
+    def __init__(self, library: Any = None, parent: QWidget | None = None, *,
+                 splits_for: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.splits_for = splits_for  # tests pass a small subset provider; None = the real data
+        self.controller = TrainController(self)
+        self.results: list[Any] = []     # every finished run of this session
+        self.last_result: Any = None
+        self._saved_paths: dict[int, Path] = {}
+        self._run_counter = 0
+        self._experiment_mode = False
+        self._experiment_results: list[tuple[str, Any]] = []
+        self._jobs: list[tuple[str, Any]] = []
+        self._run_ids: dict[int, int] = {}
+        self._steps_per_epoch: int | None = None
+        self._total_epochs = 0
+        self._last_step = 0
+        self._last_epoch = 0
+
+        # ---------------- left: the settings and the buttons
+        self.form = SettingsForm()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.form)
+        self.form_scroll = scroll
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train with these settings (F5)")
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume the run (F6)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the run; it keeps the best weights found so far (Shift+F5)")
+        self.experiments_button = QPushButton("Run the report's four experiments")
+        self.experiments_button.setToolTip(
+            "Train the report's 2x2 grid one after another (no L2 / L2 x no BN / BN) and compare them")
+        bold = QFont(self.start_button.font())
+        bold.setBold(True)
+        self.start_button.setFont(bold)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.experiments_button.clicked.connect(self.run_experiments)
+
+        buttons = QWidget()
+        bl = QVBoxLayout(buttons)
+        bl.setContentsMargins(0, 6, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.start_button, 2)
+        row.addWidget(self.pause_button, 1)
+        row.addWidget(self.stop_button, 1)
+        bl.addLayout(row)
+        bl.addWidget(self.experiments_button)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(8, 8, 4, 8)
+        ll.addWidget(scroll, 1)
+        ll.addWidget(buttons)
+        # wide enough for the whole form: no horizontal scrolling, no clipped units
+        scroll.setMinimumWidth(self.form.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
+
+        # ---------------- right: progress, plots, results
+        self.headline = QLabel("Ready to train: the report's setting is filled in.")
+        self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        hf = QFont(self.headline.font())
+        hf.setPointSizeF(hf.pointSizeF() * 1.15)
+        hf.setBold(True)
+        self.headline.setFont(hf)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(14)
+        self.progress_label = QLabel(" ")
+        # size policy Ignored: its text changes while training must never re-lay out (and so
+        # repaint) the plots; the layout gives it a share of the row instead
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(4)
+        tl.addWidget(self.headline)
+        pr = QHBoxLayout()
+        pr.addWidget(self.progress, 2)
+        pr.addWidget(self.progress_label, 3)
+        tl.addLayout(pr)
+
+        self.plots = TrainPlots()
+
+        # result strip: why the run ended, save, clear
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.save_button = QPushButton("Save model")
+        self.save_button.setToolTip("Save the last run to your model library (Ctrl+S to choose a file)")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(lambda: self.save_model())
+        self.clear_button = QPushButton("Clear curves")
+        self.clear_button.setToolTip("Remove the curves of earlier runs from the plots")
+        self.clear_button.clicked.connect(self.plots.clear)
+        result_strip = QFrame()
+        result_strip.setFrameShape(QFrame.Shape.StyledPanel)
+        rs = QHBoxLayout(result_strip)
+        rs.setContentsMargins(8, 4, 8, 4)
+        rs.addWidget(self.message_label, 1)
+        rs.addWidget(self.save_button)
+        rs.addWidget(self.clear_button)
+
+        self.summary_table = self._make_table([c for c, _ in SUMMARY_COLUMNS])
+        self.weights_table = self._make_table(["Layer"])
+        self.tables = QTabWidget()
+        self.tables.addTab(self.summary_table, "Experiments: summary")
+        self.tables.addTab(self.weights_table, "Mean |weight| per layer")
+        self.tables_hint = QLabel("Run the report's four experiments to fill these tables.")
+        self.tables_hint.setStyleSheet("color: #666;")
+        self.tables.setCornerWidget(self.tables_hint, Qt.Corner.TopRightCorner)
+
+        plot_area = QWidget()
+        pl = QVBoxLayout(plot_area)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(top)
+        pl.addWidget(self.plots, 1)
+        pl.addWidget(result_strip)
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.setObjectName("train_right_splitter")
+        self.right_splitter.addWidget(plot_area)
+        self.right_splitter.addWidget(self.tables)
+        self.right_splitter.setStretchFactor(0, 4)
+        self.right_splitter.setStretchFactor(1, 1)
+        self.right_splitter.setCollapsible(0, False)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(4, 8, 8, 8)
+        rl.addWidget(self.right_splitter)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("train_splitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([left.minimumSizeHint().width(), 900])
+        self.right_splitter.setSizes([560, 170])
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.splitter)
+
+        # ---------------- wiring
+        self.form.changed.connect(self._update_buttons)
+        c = self.controller
+        c.status.connect(self._on_status)
+        c.run_started.connect(self._on_run_started)
+        c.check.connect(self._on_check)
+        c.epoch.connect(self._on_epoch)
+        c.run_finished.connect(self._on_run_finished)
+        c.error.connect(self._on_error)
+        c.finished.connect(self._on_finished)
+        c.paused_changed.connect(self._on_paused_changed)
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(250)
+        self._progress_timer.timeout.connect(self._update_progress)
+        self._update_buttons()
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _make_table(headers: list[str]) -> QTableWidget:
+        table = QTableWidget(0, len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setAlternatingRowColors(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        return table
+
+    def is_training(self) -> bool:
+        return self.controller.is_running()
+
+    def _update_buttons(self) -> None:
+        running = self.controller.is_running()
+        self.start_button.setEnabled(not running and self.form.is_valid())
+        self.start_button.setToolTip(
+            "Train with these settings (F5)" if self.form.is_valid() or running
+            else "Cannot start: " + "; ".join(self.form.problems()))
+        self.experiments_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Resume" if self.controller.is_paused() else "Pause")
+        self.form.setEnabled(not running)
+        self.save_button.setEnabled(not running and self.last_result is not None
+                                    and getattr(self.last_result, "network", None) is not None)
+
+    # ----------------------------------------------------------------- commands
+    @Slot()
+    def start(self) -> bool:
+        """Train one run with the form's settings. False (and the reason shown) if it cannot."""
+        if self.controller.is_running():
+            return False
+        try:
+            config = self.form.config()
+        except (ValueError, TypeError) as exc:
+            self._show_message(f"Cannot start: {exc}", error=True)
+            return False
+        self._run_counter += 1
+        self._experiment_mode = False
+        self._jobs = [(f"Run {self._run_counter}", config)]
+        return self._launch()
+
+    @Slot()
+    def run_experiments(self) -> bool:
+        """Run the report's four configurations one after another, all curves live."""
+        if self.controller.is_running():
+            return False
+        self._experiment_mode = True
+        self._experiment_results = []
+        self._jobs = [(label, config) for label, config in EXPERIMENTS]
+        return self._launch()
+
+    def _launch(self) -> bool:
+        self.plots.fade_previous()
+        self._run_ids = {}
+        self._show_message("")
+        self.progress.setValue(0)
+        self.progress_label.setText(" ")
+        self.headline.setText("Preparing the data…")
+        started = self.controller.start(self._jobs, self.splits_for)
+        self._update_buttons()
+        if started:
+            self._progress_timer.start()
+            self.training_changed.emit(True)
+            self.status_message.emit("Training started")
+        return started
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.controller.is_running():
+            self.controller.toggle_pause()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.controller.is_running():
+            self.headline.setText("Stopping…")
+            self.controller.stop()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop and join the training thread (window close, test teardown)."""
+        return self.controller.shutdown(timeout_ms)
+
+    def default_model_path(self, result: Any = None) -> Path:
+        from digitlab.paths import user_models_dir
+
+        result = result or self.last_result
+        config = result.config
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        parts = ["-".join(str(n) for n in config.layer_sizes), config.optimizer]
+        if config.l2:
+            parts.append(f"l2-{config.l2:g}")
+        if config.batch_norm:
+            parts.append("bn")
+        base = user_models_dir() / f"{stamp}-{_slug('-'.join(parts))}.h5"
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.stem}-{n}.h5")
+        return path
+
+    def save_model(self, path: str | Path | None = None, result: Any = None, name: str | None = None) -> Path | None:
+        """Save the last run (or ``result``) as HDF5; by default into the user's models folder."""
+        from digitlab.io import save_model
+
+        result = result or self.last_result
+        if result is None:
+            self._show_message("Nothing to save yet: train a model first.", error=True)
+            return None
+        target = Path(path) if path else self.default_model_path(result)
+        if name is None:
+            acc = (getattr(result, "metrics", None) or {}).get("test_accuracy")
+            label = "-".join(str(n) for n in result.config.layer_sizes)
+            name = f"{label} {result.config.optimizer}" + (f" ({acc * 100:.2f} %)" if _finite(acc) else "")
+        try:
+            save_model(target, result, name=name)
+        except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
+            self._show_message(f"Could not save the model to {target}: {exc}", error=True)
+            return None
+        self._saved_paths[id(result)] = target
+        refresh = getattr(self.library, "refresh", None)
+        if callable(refresh):
+            try:
+                refresh()
+            except Exception as exc:  # noqa: BLE001
+                self.status_message.emit(f"Saved, but the model library could not refresh: {exc}")
+        self.status_message.emit(f"Model saved to {target}")
+        self._show_message(f"{self.message_label.text()}\nSaved to {target}".strip())
+        self.model_saved.emit(str(target))
+        return target
+
+    # ----------------------------------------------------------------- controller -> view
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.headline.setText(text)
+
+    @Slot(int, str, object)
+    def _on_run_started(self, index: int, label: str, config: Any) -> None:
+        color = PALETTE[index % len(PALETTE)] if self._experiment_mode else None
+        legend = label
+        if self._experiment_mode:  # the report's long titles would swamp the legend
+            legend = (f"{index + 1}: {'L2' if config.l2 else 'no L2'}, "
+                      f"{'BN' if config.batch_norm else 'no BN'}")
+        self._run_ids[index] = self.plots.begin_run(legend, color)
+        self._steps_per_epoch = None
+        self._total_epochs = int(getattr(config, "max_epochs", 0) or 0)
+        self._last_step = self._last_epoch = 0
+        if self._experiment_mode:
+            self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {label}")
+        else:
+            self.headline.setText(f"{label}: training {'-'.join(map(str, config.layer_sizes))}, "
+                                  f"{config.optimizer}, learning rate {config.learning_rate:g}")
+        self._update_progress()
+        self.status_message.emit(f"Training {label}…")
+
+    @Slot(int, object)
+    def _on_check(self, index: int, check: Any) -> None:
+        run_id = self._run_ids.get(index)
+        if run_id is not None:
+            self.plots.add_check(run_id, check)
+        self._last_step = int(check.step)
+
+    @Slot(int, int, int)
+    def _on_epoch(self, epoch: int, step: int, total: int) -> None:
+        # only remembered here: the progress timer shows it (a label changing on every epoch
+        # costs repaints the event loop cannot afford while training)
+        self._last_epoch, self._last_step, self._total_epochs = epoch, step, total
+        if epoch > 0 and step > 0:
+            self._steps_per_epoch = max(1, round(step / epoch))
+
+    def _update_progress(self) -> None:
+        total = max(1, self._total_epochs)
+        frac = min(1.0, self._last_epoch / total)
+        self.progress.setValue(int(frac * 1000))
+        text = f"Epoch {self._last_epoch} / {total} · step {self._last_step}"
+        active = self.controller.active_seconds()
+        if self._last_epoch > 0 and active > 0:
+            left = active / self._last_epoch * (total - self._last_epoch)
+            text += f" · at most {_fmt_seconds(left)} left"
+        if self.controller.is_paused():
+            text += " · paused"
+        self.progress_label.setText(text)
+
+    @Slot(int, object)
+    def _on_run_finished(self, index: int, result: Any) -> None:
+        run_id = self._run_ids.get(index)
+        if run_id is not None:
+            self.plots.end_run(run_id, getattr(result, "best_step", None))
+        self.results.append(result)
+        self.last_result = result
+        label = self._jobs[index][0] if index < len(self._jobs) else f"Run {index + 1}"
+        reason = getattr(result, "stop_reason", "")
+        title = _REASON_TITLES.get(reason, reason or "Finished")
+        message = getattr(result, "message", "") or title
+        metrics = getattr(result, "metrics", None) or {}
+        extra = ""
+        if _finite(metrics.get("test_accuracy")) and reason != "diverged":
+            extra = f" Test accuracy {metrics['test_accuracy'] * 100:.2f} %."
+        self._show_message(f"{label} — {title}: {message}{extra}", error=reason == "diverged")
+        if reason == "diverged":
+            self.plots.show_message(message)
+        if self._experiment_mode:
+            self._experiment_results.append((label, result))
+            self._fill_tables()
+        self.status_message.emit(f"{label}: {title.lower()}")
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self._show_message(f"Training failed: {message}", error=True)
+        self.status_message.emit(f"Training failed: {message}")
+
+    @Slot(object)
+    def _on_finished(self, results: Any) -> None:
+        self._progress_timer.stop()
+        self.plots.flush()
+        self._update_progress()
+        if self._last_epoch and self._total_epochs and self.last_result is not None:
+            reason = getattr(self.last_result, "stop_reason", "")
+            self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs") else self.progress.value())
+        self.progress_label.setText(self.progress_label.text().split(" · at most")[0])
+        if self._experiment_mode and self._experiment_results:
+            self.headline.setText(f"The report's experiments: {len(self._experiment_results)} of "
+                                  f"{len(self._jobs)} done")
+            self.tables.setCurrentWidget(self.summary_table)
+        elif self.last_result is not None:
+            reason = getattr(self.last_result, "stop_reason", "")
+            self.headline.setText(_REASON_TITLES.get(reason, "Done"))
+        else:
+            self.headline.setText("Ready")
+        self._update_buttons()
+        self.training_changed.emit(False)
+
+    @Slot(bool)
+    def _on_paused_changed(self, paused: bool) -> None:
+        self._update_buttons()
+        self._update_progress()
+        self.status_message.emit("Paused" if paused else "Resumed")
+        self.paused_changed.emit(paused)
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+
+    # ----------------------------------------------------------------- tables
+    def _fill_tables(self) -> None:
+        rows = self._experiment_results
+        self.summary_table.setRowCount(len(rows))
+        for r, (label, result) in enumerate(rows):
+            metrics = getattr(result, "metrics", None) or {}
+            for c, (_title, key) in enumerate(SUMMARY_COLUMNS):
+                if key is None:
+                    text = label
+                elif key in ("elapsed",):
+                    text = _num(getattr(result, key, None), "{:.1f}")
+                elif key in ("epochs", "steps"):
+                    text = _num(getattr(result, key, None), "{:d}", integer=True)
+                elif key.endswith("accuracy"):
+                    v = metrics.get(key)
+                    text = _num(None if v is None else v * 100, "{:.2f} %")
+                else:
+                    text = _num(metrics.get(key), "{:.4f}")
+                item = QTableWidgetItem(text)
+                if key is not None:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.summary_table.setItem(r, c, item)
+
+        # mean |w| per weight matrix, one column per experiment (with / without L2 side by side)
+        per_run = []
+        for label, result in rows:
+            network = getattr(result, "network", None)
+            try:
+                per_run.append((label, list(network.mean_abs_weights()), tuple(network.layer_sizes)))
+            except Exception:  # noqa: BLE001 - a run without a network (failed) has no column
+                per_run.append((label, [], ()))
+        n_layers = max((len(w) for _l, w, _s in per_run), default=0)
+        self.weights_table.setColumnCount(1 + len(per_run))
+        self.weights_table.setHorizontalHeaderLabels(["Layer"] + [label for label, _w, _s in per_run])
+        self.weights_table.setRowCount(n_layers)
+        sizes = next((s for _l, _w, s in per_run if s), ())
+        for i in range(n_layers):
+            name = f"W{i + 1}" + (f"  ({sizes[i]} → {sizes[i + 1]})" if len(sizes) > i + 1 else "")
+            self.weights_table.setItem(i, 0, QTableWidgetItem(name))
+            for j, (_label, weights, _s) in enumerate(per_run):
+                item = QTableWidgetItem(_num(weights[i] if i < len(weights) else None, "{:.4f}"))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.weights_table.setItem(i, j + 1, item)
+        header = self.weights_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tables_hint.setText(f"{len(rows)} of 4 experiments")
+
+    # ----------------------------------------------------------------- persistence
+    def save_state(self, settings: QSettings) -> None:
+        settings.setValue("train/settings", json.dumps(self.form.values()))
+        settings.setValue("train/splitter", self.splitter.saveState())
+        settings.setValue("train/right_splitter", self.right_splitter.saveState())
+
+    def restore_state(self, settings: QSettings) -> None:
+        raw = settings.value("train/settings")
+        if raw:
+            try:
+                values = json.loads(str(raw))
+                if isinstance(values, dict):
+                    self.form.set_values(values)
+            except (ValueError, TypeError):
+                pass  # a damaged entry: keep the defaults
+        for key, splitter in (("train/splitter", self.splitter), ("train/right_splitter", self.right_splitter)):
+            state = settings.value(key)
+            if state is not None:
+                splitter.restoreState(state)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value: Any, fmt: str, integer: bool = False) -> str:
+    if not _finite(value):
+        return "—"
+    return fmt.format(int(value) if integer else float(value))

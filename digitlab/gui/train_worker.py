@@ -1,0 +1,289 @@
+"""Training off the GUI thread: a worker QObject on a QThread, and its GUI-thread controller.
+
+:class:`TrainWorker` runs ``digitlab.training.train`` for one or more jobs (one job for Start,
+the report's four for "Run the report's four experiments") inside a QThread. It never touches a
+widget: it only emits signals, whose queued delivery carries the data to the GUI thread.
+
+:class:`TrainController` lives in the GUI thread. It builds the thread and the worker, connects
+``finished -> thread.quit`` and ``deleteLater``, re-emits everything from the GUI thread (so
+``qtbot.waitSignal(controller.finished)`` is safe, see QT-NOTES: never wait on a worker-thread
+object), forwards Pause/Resume/Stop to the core's thread-safe ``RunControl``, and joins the
+thread in :meth:`TrainController.shutdown` (used by the window's closeEvent and by test teardown).
+"""
+
+from __future__ import annotations
+
+import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
+
+import logging
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable, Sequence
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from digitlab.training import RunControl, TrainConfig, train
+
+log = logging.getLogger("digitlab.gui")
+
+__all__ = ["TrainWorker", "TrainController", "load_splits", "Job", "TRAINING_SWITCH_INTERVAL"]
+
+# While the worker runs NumPy-heavy Python, the GUI thread must wait for the GIL each time it
+# needs it (every paint re-enters Python many times); CPython hands the GIL over only after the
+# switch interval (5 ms by default). A shorter interval while training keeps those waits short.
+TRAINING_SWITCH_INTERVAL = 0.001
+
+Job = tuple[str, TrainConfig]
+SplitsProvider = Callable[[TrainConfig], Any]
+
+_cache_lock = threading.Lock()
+_raw_cache: dict[str, Any] = {}
+_splits_cache: dict[tuple, Any] = {}
+
+
+def load_splits(config: TrainConfig) -> Any:
+    """The train/validation/test splits for ``config`` (dataset, validation size, subset).
+
+    Datasets and splits are cached for the session: the second run on the same data starts at
+    once. Safe to call from the worker thread.
+    """
+    from digitlab.data import load_dataset, prepare_splits
+
+    key = (str(config.dataset), int(config.n_validation), config.train_subset)
+    with _cache_lock:
+        cached = _splits_cache.get(key)
+        if cached is not None:
+            return cached
+        raw = _raw_cache.get(str(config.dataset))
+        if raw is None:
+            source = None if config.dataset in (None, "", "mnist") else config.dataset
+            raw = load_dataset(source)
+            _raw_cache[str(config.dataset)] = raw
+        splits = prepare_splits(raw, n_validation=config.n_validation, train_subset=config.train_subset)
+        _splits_cache[key] = splits
+        return splits
+
+
+class TrainWorker(QObject):
+    """Runs the jobs one after another in its thread; talks only through signals.
+
+    Signals (emitted in the worker thread):
+      ``status(str)``                    what it is doing ("Loading MNIST…")
+      ``run_started(int, str, object)``  job index, label, TrainConfig
+      ``check(object)``                  a ``Check`` of the current job
+      ``epoch(int, int, int)``           epoch, step, total epochs of the current job
+      ``run_finished(int, object)``      job index, its ``TrainResult``
+      ``error(str)``                     an exception, in words (then ``finished``)
+      ``finished(object)``               always last: the list of ``TrainResult`` so far
+    """
+
+    status = Signal(str)
+    run_started = Signal(int, str, object)
+    check = Signal(object)
+    epoch = Signal(int, int, int)
+    run_finished = Signal(int, object)
+    error = Signal(str)
+    finished = Signal(object)
+
+    def __init__(self, jobs: Sequence[Job], control: RunControl,
+                 splits_for: SplitsProvider | None = None) -> None:
+        super().__init__()
+        self._jobs = list(jobs)
+        self._control = control
+        self._splits_for = splits_for or load_splits
+
+    @Slot()
+    def run(self) -> None:
+        results: list[Any] = []
+        try:
+            for index, (label, config) in enumerate(self._jobs):
+                if self._control.cancelled:
+                    break
+                self.status.emit(f"Loading {config.dataset}…")
+                splits = self._splits_for(config)
+                if self._control.cancelled:
+                    break
+                self.run_started.emit(index, label, config)
+                result = train(config, splits, control=self._control,
+                               on_check=self.check.emit, on_epoch=self.epoch.emit)
+                results.append(result)
+                self.run_finished.emit(index, result)
+                if result.stop_reason == "cancelled":
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported to the person, never lost
+            log.error("Training failed:\n%s", traceback.format_exc())
+            self.error.emit(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        finally:
+            self.finished.emit(results)
+
+
+class TrainController(QObject):
+    """Owns the training thread; lives in the GUI thread and re-emits the worker's signals.
+
+    Signals (emitted in the GUI thread):
+      ``started()``, ``status(str)``, ``run_started(int, str, object)``, ``check(int, object)``
+      (job index, Check), ``epoch(int, int, int)``, ``run_finished(int, object)``,
+      ``error(str)``, ``paused_changed(bool)``, and ``finished(object)`` (list of TrainResult)
+      once the thread has really ended, so ``is_running()`` is already False there.
+    """
+
+    started = Signal()
+    status = Signal(str)
+    run_started = Signal(int, str, object)
+    check = Signal(int, object)
+    epoch = Signal(int, int, int)
+    run_finished = Signal(int, object)
+    error = Signal(str)
+    paused_changed = Signal(bool)
+    finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainWorker | None = None
+        self._control: RunControl | None = None
+        self._results: list[Any] = []
+        self._current = -1
+        self.run_started_at = 0.0
+        self.paused_seconds = 0.0
+        self._paused_at: float | None = None
+        self._saved_switch_interval = sys.getswitchinterval()
+
+    # ----------------------------------------------------------------- commands
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def is_paused(self) -> bool:
+        return self._control is not None and self._control.paused
+
+    def start(self, jobs: Sequence[Job], splits_for: SplitsProvider | None = None) -> bool:
+        """Start training ``jobs`` (``[(label, TrainConfig), ...]``); False if already running."""
+        if self.is_running():
+            return False
+        self._control = RunControl()
+        self._results = []
+        self._current = -1
+        self._thread = QThread()
+        self._thread.setObjectName("digitlab-training")
+        self._worker = TrainWorker(jobs, self._control, splits_for)
+        self._worker.moveToThread(self._thread)
+
+        w, t = self._worker, self._thread
+        t.started.connect(w.run)
+        w.status.connect(self._on_status)
+        w.run_started.connect(self._on_run_started)
+        w.check.connect(self._on_check)
+        w.epoch.connect(self._on_epoch)
+        w.run_finished.connect(self._on_run_finished)
+        w.error.connect(self._on_error)
+        w.finished.connect(self._on_worker_finished)
+        w.finished.connect(t.quit)
+        t.finished.connect(w.deleteLater)
+        t.finished.connect(self._on_thread_finished)
+        self._saved_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._saved_switch_interval, TRAINING_SWITCH_INTERVAL))
+        t.start()
+        self.started.emit()
+        return True
+
+    def pause(self) -> None:
+        if self._control is not None and not self._control.paused:
+            self._control.pause()
+            self._paused_at = time.perf_counter()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self._control is not None and self._control.paused:
+            self._control.resume()
+            if self._paused_at is not None:
+                self.paused_seconds += time.perf_counter() - self._paused_at
+                self._paused_at = None
+            self.paused_changed.emit(False)
+
+    def toggle_pause(self) -> None:
+        self.resume() if self.is_paused() else self.pause()
+
+    def stop(self) -> None:
+        """Ask the run to stop (it ends as "cancelled", keeping what it learned)."""
+        if self._control is not None:
+            self._control.cancel()
+            self.resume()  # a paused run must wake up to notice the cancel
+
+    def active_seconds(self) -> float:
+        """Time the current job has been training, pauses excluded."""
+        if not self.run_started_at:
+            return 0.0
+        now = time.perf_counter()
+        paused = self.paused_seconds + (now - self._paused_at if self._paused_at else 0.0)
+        return max(0.0, now - self.run_started_at - paused)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop and join the thread (closeEvent, test teardown). True when nothing runs any more."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self.stop()
+        thread.requestInterruption()
+        thread.quit()
+        done = thread.wait(timeout_ms)
+        if not done:
+            log.error("The training thread did not stop within %d ms", timeout_ms)
+            return False
+        self._release_thread()
+        return True
+
+    # ----------------------------------------------------------------- worker -> GUI thread
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.status.emit(text)
+
+    @Slot(int, str, object)
+    def _on_run_started(self, index: int, label: str, config: object) -> None:
+        self._current = index
+        self.run_started_at = time.perf_counter()
+        self.paused_seconds = 0.0
+        self._paused_at = time.perf_counter() if self.is_paused() else None
+        self.run_started.emit(index, label, config)
+
+    @Slot(object)
+    def _on_check(self, check: object) -> None:
+        self.check.emit(self._current, check)
+
+    @Slot(int, int, int)
+    def _on_epoch(self, epoch: int, step: int, total: int) -> None:
+        self.epoch.emit(epoch, step, total)
+
+    @Slot(int, object)
+    def _on_run_finished(self, index: int, result: object) -> None:
+        self.run_finished.emit(index, result)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self.error.emit(message)
+
+    @Slot(object)
+    def _on_worker_finished(self, results: object) -> None:
+        self._results = list(results or [])
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:  # already joined by shutdown()
+            return
+        self._release_thread()
+
+    def _release_thread(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        thread.wait()  # QThread.finished is emitted just before the thread really ends
+        sys.setswitchinterval(self._saved_switch_interval)
+        self._thread = None
+        self._worker = None
+        self._control = None
+        self.run_started_at = 0.0
+        self._paused_at = None
+        results, self._results = self._results, []
+        thread.deleteLater()
+        self.finished.emit(results)
