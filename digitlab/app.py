@@ -1,0 +1,82 @@
+"""The desktop app's composition root: QApplication, names for QSettings, icon, main window.
+
+``python main.py`` and the ``digitlab-app`` entry point both call :func:`main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from digitlab import __version__
+
+__all__ = ["main", "make_app", "make_icon"]
+
+
+def make_icon():
+    """The app icon, drawn at run time (a handwritten-looking 7 on a blue tile): no image file."""
+    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#0072B2"))
+        r = size * 0.18
+        p.drawRoundedRect(QRectF(0, 0, size, size), r, r)
+        pen = QPen(QColor("white"), max(1.5, size * 0.11), Qt.PenStyle.SolidLine,
+                   Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        p.setPen(pen)
+        path = QPainterPath(QPointF(size * 0.27, size * 0.28))
+        path.lineTo(size * 0.73, size * 0.26)
+        path.quadTo(size * 0.55, size * 0.5, size * 0.45, size * 0.76)
+        p.drawPath(path)
+        p.drawLine(QPointF(size * 0.38, size * 0.5), QPointF(size * 0.66, size * 0.5))
+        p.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+def make_app(argv: list[str] | None = None):
+    """The QApplication (the existing one if any), named for QSettings and styled."""
+    import digitlab.gui.guard  # noqa: F401  first: protects None/True/False refcounts (see guard)
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(sys.argv if argv is None else argv))
+    app.setOrganizationName("digitlab")
+    app.setApplicationName("digitlab")
+    app.setApplicationDisplayName("digitlab")
+    app.setApplicationVersion(__version__)
+    app.setStyle("Fusion")  # the same look on every platform and in the screenshots
+    app.setWindowIcon(make_icon())
+    pg.setConfigOptions(antialias=True)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the desktop app; returns the exit code of the event loop."""
+    argv = list(sys.argv if argv is None else argv)
+    if any(a in ("-h", "--help") for a in argv[1:]):
+        print("usage: python main.py   (opens the digitlab window)\n"
+              "The command line tools are `digitlab --help`. "
+              "DIGITLAB_HOME and DIGITLAB_SETTINGS relocate the data folder and the settings file.")
+        return 0
+    if any(a == "--version" for a in argv[1:]):
+        print(f"digitlab {__version__}")
+        return 0
+    app = make_app(argv)
+    from digitlab.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
