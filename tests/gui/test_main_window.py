@@ -1,0 +1,214 @@
+"""The main window: views, menus, shortcuts, settings that survive a restart, closing while training."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from digitlab import __version__
+from digitlab.gui.main_window import MainWindow, about_text, app_settings
+
+RUN_TIMEOUT = 60_000
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _menu_texts(menu) -> list[str]:
+    return [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+
+
+def test_four_views_and_switching_with_the_keyboard(qtbot, main_window):
+    tabs = main_window.views
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Train", "Draw", "Models", "Evaluate"]
+    main_window.activateWindow()
+    for i, key in enumerate([Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_1], start=1):
+        main_window.view_actions[i % 4].trigger()
+        assert tabs.currentIndex() == i % 4
+        assert main_window.view_actions[i % 4].isChecked()
+    assert [a.shortcut().toString() for a in main_window.view_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+
+
+def test_menus_and_shortcuts(main_window):
+    menus = main_window.menus
+    assert _menu_texts(menus["File"]) == ["Open model…", "Save model…", "Export weights…", "Export report…", "Quit"]
+    assert _menu_texts(menus["Train"]) == ["Start", "Pause", "Stop", "Run the report's four experiments"]
+    assert _menu_texts(menus["View"]) == ["Train", "Draw", "Models", "Evaluate"]
+    assert _menu_texts(menus["Help"]) == ["About digitlab", "About Qt"]
+    shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in main_window.actions()}
+    assert shortcuts["Open model…"] == "Ctrl+O"
+    assert shortcuts["Save model…"] == "Ctrl+S"
+    assert shortcuts["Quit"] == "Ctrl+Q"
+    assert shortcuts["Start"] == "F5"
+    assert shortcuts["Stop"] == "Shift+F5"
+    # nothing to save or stop before a run
+    assert not main_window.save_action.isEnabled()
+    assert not main_window.stop_action.isEnabled() and main_window.start_action.isEnabled()
+
+
+def test_about_credits_mnist_and_shows_the_version(main_window):
+    text = about_text()
+    for needle in ("Yann LeCun", "Corinna Cortes", "Christopher J. C. Burges", "CC BY-SA 3.0", __version__):
+        assert needle in text
+    shown = []
+    main_window.show_about = lambda: shown.append(True)
+    main_window.about_action.trigger()
+    assert shown == [True]
+
+
+def test_f5_starts_and_the_status_bar_follows_the_run(qtbot, main_window, fill_form, quick_settings):
+    view = main_window.train_view
+    fill_form(view.form, {**quick_settings, "max_epochs": "1000"})
+    main_window.start_action.trigger()
+    assert main_window.state_label.text() == "Training"
+    assert main_window.stop_action.isEnabled() and not main_window.start_action.isEnabled()
+    qtbot.waitUntil(lambda: len(view.plots.run_ids()) == 1, timeout=RUN_TIMEOUT)
+    main_window.pause_action.trigger()
+    assert main_window.state_label.text() == "Paused"
+    assert main_window.pause_action.text().replace("&", "") == "Resume"
+    with qtbot.waitSignal(view.controller.finished, timeout=RUN_TIMEOUT):
+        main_window.stop_action.trigger()
+    assert main_window.state_label.text() == "Idle"
+    assert main_window.save_action.isEnabled()
+
+
+def test_invalid_settings_disable_the_start_action(main_window, fill_form):
+    fill_form(main_window.train_view.form, {"batch_size": "-3"})
+    assert not main_window.start_action.isEnabled()
+    main_window.start_action.trigger()            # even a stray F5 does nothing
+    assert not main_window.train_view.is_training()
+
+
+def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
+    first = MainWindow(settings=make_settings())
+    qtbot.addWidget(first)
+    first.show()
+    fill_form(first.train_view.form, {"learning_rate": "0.02", "train_subset": "5000"})
+    first.train_view.form.batch_norm.setChecked(True)
+    first.resize(first.minimumSizeHint().width(), 640)   # as close as it gets to the offscreen 800x800 screen
+    size = first.size()
+    first.show_view(2)
+    sizes = [500, 700]
+    first.train_view.splitter.setSizes(sizes)
+    sizes = first.train_view.splitter.sizes()
+    first.close()
+    assert not first.isVisible()
+
+    second = MainWindow(settings=make_settings())
+    qtbot.addWidget(second)
+    second.show()
+    config = second.train_view.form.config()
+    assert config.learning_rate == 0.02 and config.train_subset == 5000 and config.batch_norm
+    # restoreGeometry keeps a window on its screen: the offscreen screen is only 800 px wide
+    screen_width = second.screen().availableGeometry().width()
+    assert second.height() == size.height()
+    assert second.width() == size.width() or size.width() > screen_width
+    assert second.views.currentIndex() == 2
+    second.show_view(0)
+    qtbot.wait(20)
+    assert abs(second.train_view.splitter.sizes()[0] - sizes[0]) <= 2     # the settings pane's width
+    second.close()
+
+
+def test_damaged_settings_fall_back_to_the_defaults(qtbot, settings_path, make_settings):
+    settings = make_settings()
+    settings.setValue("train/settings", "{not json")
+    settings.setValue("window/view", "seven")
+    settings.sync()
+    window = MainWindow(settings=make_settings())
+    qtbot.addWidget(window)
+    assert window.train_view.form.is_valid()
+    assert window.views.currentIndex() == 0
+
+
+def test_settings_location_is_overridable(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_SETTINGS", str(tmp_path / "other.ini"))
+    s = app_settings()
+    s.setValue("x", 1)
+    s.sync()
+    assert (tmp_path / "other.ini").exists()
+    monkeypatch.delenv("DIGITLAB_SETTINGS")
+    assert Path(app_settings().fileName()).is_relative_to(tmp_path)   # QSettings.setPath in conftest
+
+
+def test_close_during_training_asks_then_stops_and_joins(qtbot, main_window, fill_form, quick_settings):
+    view = main_window.train_view
+    fill_form(view.form, {**quick_settings, "max_epochs": "100000"})
+    checks = []
+    view.controller.check.connect(lambda _i, c: checks.append(c))
+    view.start()
+    qtbot.waitUntil(lambda: len(checks) >= 3, timeout=RUN_TIMEOUT)
+
+    asked = []
+    main_window.confirm_close = lambda: asked.append("no") or False
+    main_window.close()
+    assert asked == ["no"] and main_window.isVisible() and view.is_training()   # "No" keeps training
+
+    main_window.confirm_close = lambda: asked.append("yes") or True
+    thread = view.controller._thread
+    main_window.close()
+    assert asked == ["no", "yes"] and not main_window.isVisible()
+    assert not view.is_training()
+    assert thread.isFinished()                                                   # joined, not abandoned
+
+
+def test_closing_a_paused_run_does_not_hang(qtbot, main_window, fill_form, quick_settings):
+    view = main_window.train_view
+    fill_form(view.form, {**quick_settings, "max_epochs": "100000"})
+    view.start()
+    qtbot.waitUntil(lambda: len(view.plots.run_ids()) == 1, timeout=RUN_TIMEOUT)
+    view.toggle_pause()
+    main_window.close()
+    assert not main_window.isVisible() and not view.is_training()
+
+
+def test_close_event_is_guarded():
+    assert getattr(MainWindow.closeEvent, "__guarded__", False)
+
+
+def test_opening_a_foreign_file_shows_the_error_and_changes_nothing(qtbot, main_window, tmp_path):
+    bad = tmp_path / "not-a-model.h5"
+    bad.write_bytes(b"this is not HDF5")
+    errors = []
+    main_window.show_error = lambda title, text: errors.append((title, text))
+    before = len(getattr(main_window.library, "entries", lambda: [])())
+    main_window.ask_open_path = lambda: str(bad)
+    main_window.open_action.trigger()
+    assert errors and "not-a-model.h5" in errors[0][1]
+    assert len(getattr(main_window.library, "entries", lambda: [])()) == before
+    assert main_window.isVisible()
+
+
+def test_save_model_from_the_menu(qtbot, main_window, fill_form, quick_settings, tmp_path):
+    io = pytest.importorskip("digitlab.io")
+    if not hasattr(io, "save_model"):
+        pytest.skip("digitlab.io.save_model is not there yet")
+    view = main_window.train_view
+    fill_form(view.form, {**quick_settings, "max_epochs": "1"})
+    with qtbot.waitSignal(view.controller.finished, timeout=RUN_TIMEOUT):
+        main_window.start_action.trigger()
+    target = tmp_path / "mine.h5"
+    main_window.ask_save_path = lambda suggested: str(target)
+    main_window.save_action.trigger()
+    assert target.exists()
+    assert io.load_model(target).config.layer_sizes == (784, 20, 7, 5, 10)
+    out = tmp_path / "weights.npz"
+    main_window.ask_export_path = lambda: (str(out), "npz")
+    main_window.export_weights_action.trigger()
+    assert out.exists()
+
+
+def test_app_names_for_qsettings_and_the_entry_point():
+    from digitlab.app import make_app
+
+    app = make_app()
+    assert app is QApplication.instance()
+    assert app.organizationName() == "digitlab" and app.applicationName() == "digitlab"
+    assert app.applicationVersion() == __version__
+    assert not app.windowIcon().isNull()
+    out = subprocess.run([sys.executable, str(REPO / "main.py"), "--version"], capture_output=True,
+                         text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == f"digitlab {__version__}"
