@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         for view, name in zip(self.views_list(), VIEW_NAMES):
             self.views.addTab(view, name)
         self.setCentralWidget(self.views)
+        self._connect_views()
 
         # ---------------- status bar
         self.state_label = QLabel("Idle")
@@ -135,6 +136,14 @@ class MainWindow(QMainWindow):
         self.views.currentChanged.connect(self._on_view_changed)
         self._update_actions()
         self.restore_settings()
+
+    def _connect_views(self) -> None:
+        """Wire the views to each other and route their dialogs through the window's."""
+        connect_draw = getattr(self.models_view, "connect_draw_view", None)
+        if callable(connect_draw):
+            connect_draw(self.draw_view, show=lambda: self.show_view(1))
+        if hasattr(self.models_view, "show_error"):
+            self.models_view.show_error = lambda title, text: self.show_error(title, text)
 
     def views_list(self) -> list[QWidget]:
         return [self.train_view, self.draw_view, self.models_view, self.evaluate_view]
@@ -230,18 +239,19 @@ class MainWindow(QMainWindow):
         path = path or self.ask_open_path()
         if not path:
             return None
-        importer = getattr(self.library, "import_file", None)
-        try:
-            if callable(importer):
-                entry = importer(path)
-            else:
-                from digitlab.io import load_model
-
-                entry = load_model(path)
-        except Exception as exc:  # noqa: BLE001 - a bad file is the person's problem to see, not a crash
-            self.show_error("Cannot open the model", str(exc))
-            self.statusBar().showMessage(f"Could not open {path}", 8000)
-            return None
+        opener = getattr(self.models_view, "open_model_file", None)
+        if callable(opener):  # the Models view adds it to the library and selects it
+            entry = opener(path)
+            if entry is None:  # it has shown the core's message; the library is unchanged
+                self.statusBar().showMessage(f"Could not open {path}", 8000)
+                return None
+        else:
+            try:
+                entry = self.library.import_file(path)
+            except Exception as exc:  # noqa: BLE001 - a bad file is shown, not a crash
+                self.show_error("Cannot open the model", str(exc))
+                self.statusBar().showMessage(f"Could not open {path}", 8000)
+                return None
         self.show_view(2)
         self.statusBar().showMessage(f"Opened {Path(path).name}", 8000)
         return entry

@@ -99,7 +99,6 @@ class TrainView(QWidget):
         self.controller = TrainController(self)
         self.results: list[Any] = []     # every finished run of this session
         self.last_result: Any = None
-        self._saved_paths: dict[int, Path] = {}
         self._run_counter = 0
         self._experiment_mode = False
         self._experiment_results: list[tuple[str, Any]] = []
@@ -369,33 +368,48 @@ class TrainView(QWidget):
             path = base.with_name(f"{base.stem}-{n}.h5")
         return path
 
+    def model_name(self, result: Any = None) -> str:
+        """A name for a person: architecture, optimiser, L2/BN, test accuracy."""
+        result = result or self.last_result
+        c = result.config
+        parts = ["-".join(str(n) for n in c.layer_sizes), c.optimizer]
+        if c.l2:
+            parts.append(f"L2 {c.l2:g}")
+        if c.batch_norm:
+            parts.append("BN")
+        acc = (getattr(result, "metrics", None) or {}).get("test_accuracy")
+        if _finite(acc):
+            parts.append(f"{acc * 100:.2f} %")
+        return " ".join(parts)
+
     def save_model(self, path: str | Path | None = None, result: Any = None, name: str | None = None) -> Path | None:
-        """Save the last run (or ``result``) as HDF5; by default into the user's models folder."""
+        """Save the last run (or ``result``) as HDF5.
+
+        Without ``path`` it goes into the user's models folder through the model library (which
+        then lists it); with a path it is written there and the library rescans its folders.
+        """
         from digitlab.io import save_model
 
         result = result or self.last_result
         if result is None:
             self._show_message("Nothing to save yet: train a model first.", error=True)
             return None
-        target = Path(path) if path else self.default_model_path(result)
-        if name is None:
-            acc = (getattr(result, "metrics", None) or {}).get("test_accuracy")
-            label = "-".join(str(n) for n in result.config.layer_sizes)
-            name = f"{label} {result.config.optimizer}" + (f" ({acc * 100:.2f} %)" if _finite(acc) else "")
+        name = name or self.model_name(result)
+        add_model = getattr(self.library, "add_model", None)
         try:
-            save_model(target, result, name=name)
+            if path is None and callable(add_model):
+                target = Path(add_model(result, name).path)
+            else:
+                target = Path(path) if path else self.default_model_path(result)
+                save_model(target, result, name=name)
+                refresh = getattr(self.library, "refresh", None)
+                if callable(refresh):
+                    refresh()
         except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
-            self._show_message(f"Could not save the model to {target}: {exc}", error=True)
+            self._show_message(f"Could not save the model: {exc}", error=True)
             return None
-        self._saved_paths[id(result)] = target
-        refresh = getattr(self.library, "refresh", None)
-        if callable(refresh):
-            try:
-                refresh()
-            except Exception as exc:  # noqa: BLE001
-                self.status_message.emit(f"Saved, but the model library could not refresh: {exc}")
         self.status_message.emit(f"Model saved to {target}")
-        self._show_message(f"{self.message_label.text()}\nSaved to {target}".strip())
+        self._show_message(f"{self.message_label.text()}\nSaved as “{name}” ({target}).".strip())
         self.model_saved.emit(str(target))
         return target
 

@@ -212,3 +212,27 @@ def test_app_names_for_qsettings_and_the_entry_point():
     out = subprocess.run([sys.executable, str(REPO / "main.py"), "--version"], capture_output=True,
                          text=True, timeout=60, cwd=REPO)
     assert out.returncode == 0 and out.stdout.strip() == f"digitlab {__version__}"
+
+
+def test_a_trained_model_saved_from_train_appears_in_the_library(qtbot, main_window, fill_form,
+                                                                 quick_settings, isolated_home, tmp_path):
+    view = main_window.train_view
+    library = main_window.library
+    before = {e.key for e in library.entries()}
+    fill_form(view.form, {**quick_settings, "max_epochs": "2"})
+    with qtbot.waitSignal(view.controller.finished, timeout=RUN_TIMEOUT):
+        view.start()
+    with qtbot.waitSignal(view.model_saved, timeout=10_000) as blocker:
+        qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    saved = Path(blocker.args[0])
+    assert saved.is_relative_to(isolated_home)
+    added = [e for e in library.entries() if e.key not in before]
+    assert len(added) == 1 and added[0].path == saved.resolve()
+    assert added[0].name == view.model_name()
+    assert "Saved as" in view.message_label.text()
+
+    # the same file opened from File > Open model… is recognised, not duplicated
+    main_window.ask_open_path = lambda: str(saved)
+    entry = main_window.open_model()
+    assert entry is not None and entry.key == added[0].key
+    assert main_window.views.currentIndex() == 2
