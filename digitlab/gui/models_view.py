@@ -239,6 +239,7 @@ class ModelsView(QWidget):
         self.show_error: Callable[[str, str], Any] = lambda title, text: QMessageBox.warning(self, title, text)
         self.show_info: Callable[[str], Any] = self._status
 
+        self._selected_once = False
         self._build_ui()
         self.library.add_listener(self._on_library_changed)
         self._on_library_changed()
@@ -429,6 +430,9 @@ class ModelsView(QWidget):
         still = [k for k in keys if self.library.get(k) is not None]
         if still:
             self.select(*still)
+        elif not keys and not self._selected_once and len(self.library):
+            self._selected_once = True          # show the first model's details on first sight
+            self.select(self.table_model.entry(self.proxy.mapToSource(self.proxy.index(0, 0)).row()))
         else:
             self._on_selection_changed()
 

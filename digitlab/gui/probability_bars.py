@@ -53,13 +53,14 @@ class ProbabilityBars(QWidget):
         # one line that may be clipped rather than wrap, so both sides' plots stay aligned
         self._detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        self._digit = QLabel("–")
+        self._digit = QLabel("")
         df = QFont(self.font())
         df.setPointSizeF(max(28.0, self.font().pointSizeF() * 3.2))
         df.setBold(True)
         self._digit.setFont(df)
         self._digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._digit.setMinimumWidth(self._digit.fontMetrics().horizontalAdvance("88"))
+        self._digit.setMinimumHeight(self._digit.fontMetrics().height())
         self._digit.setAccessibleName("Predicted digit")
 
         self._confidence = QLabel(EMPTY_TEXT)
@@ -189,7 +190,7 @@ class ProbabilityBars(QWidget):
         return None if self._p is None else float(np.max(self._p))
 
     def predicted_text(self) -> str:
-        """The big digit as shown ("–" when empty)."""
+        """The big digit as shown ("" when empty)."""
         return self._digit.text()
 
     def confidence_text(self) -> str:
@@ -202,8 +203,7 @@ class ProbabilityBars(QWidget):
             else "No model chosen"
         self._empty_item.setText(text)
         self._empty_item.setVisible(True)
-        self._digit.setText("–")
-        self._digit.setStyleSheet("color: #b0b4b8; font-weight: normal;")
+        self._digit.setText("")            # nothing predicted: no digit (a dash read as a bar)
         self._confidence.setText(text)
         self._digit.setToolTip("")
 

@@ -97,7 +97,7 @@ def test_empty_canvas_gives_no_prediction(view):
     assert view.current_input() is None
     for bars in (view.bars_a, view.bars_b):
         assert bars.probabilities() is None
-        assert bars.predicted_text() == "–"
+        assert bars.predicted_text() == ""
         assert "Draw a digit" in bars.confidence_text()
     assert "Draw a digit" in view.verdict_text()
     assert view.preview.array() is None
