@@ -229,15 +229,19 @@ class DrawingCanvas(QWidget):
         self.update()
 
     # ------------------------------------------------------------------ geometry
+    @guarded(default=True)
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt name
         return True
 
+    @guarded(default=MIN_SIDE)
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         return width
 
+    @guarded(default=QSize(DEFAULT_RESOLUTION, DEFAULT_RESOLUTION))
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self._res, self._res)
 
+    @guarded(default=QSize(MIN_SIDE, MIN_SIDE))
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(MIN_SIDE, MIN_SIDE)
 

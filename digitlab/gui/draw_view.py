@@ -79,6 +79,7 @@ class DigitPreview(QWidget):
     def array(self) -> np.ndarray | None:
         return None if self._array is None else self._array.copy()
 
+    @guarded(default=QSize(112, 112))
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self._side, self._side)
 

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitlab.gui.guard import call_guarded, protect_singletons
+from digitlab.gui.guard import call_guarded, guarded, protect_singletons
 from digitlab.gui.model_library import LibraryError, ModelEntry, ModelLibrary
 
 protect_singletons()
@@ -87,12 +87,15 @@ class LibraryTableModel(QAbstractTableModel):
                 return i
         return -1
 
+    @guarded(default=0)
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._entries)
 
+    @guarded(default=0)
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
 
+    @guarded
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
@@ -105,6 +108,7 @@ class LibraryTableModel(QAbstractTableModel):
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    @guarded
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None

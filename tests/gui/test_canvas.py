@@ -169,3 +169,36 @@ def test_every_event_handler_is_guarded():
     for name, value in vars(DrawingCanvas).items():
         if name.endswith("Event") and callable(value):
             assert getattr(value, "__guarded__", False), name
+
+
+def test_pen_tablet_strokes_follow_pressure(qtbot, canvas):
+    """A pen (QTabletEvent) draws too, thin when pressed lightly and full width when pressed hard."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    pen = QPointingDevice("test pen", 4242, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+
+    def send(kind, x, y, pressure, buttons):
+        ev = QTabletEvent(kind, pen, QPointF(x, y), canvas.mapToGlobal(QPointF(x, y)), pressure,
+                          0.0, 0.0, 0.0, 0.0, 0.0, Qt.KeyboardModifier.NoModifier,
+                          Qt.MouseButton.LeftButton, buttons)
+        QApplication.sendEvent(canvas, ev)
+        return ev.isAccepted()
+
+    with qtbot.waitSignal(canvas.stroke_finished, timeout=1000):
+        assert send(QEvent.Type.TabletPress, 100, 200, 0.2, Qt.MouseButton.LeftButton)
+        for i in range(1, 21):
+            send(QEvent.Type.TabletMove, 100 + 10 * i, 200, 0.2 + 0.04 * i, Qt.MouseButton.LeftButton)
+        send(QEvent.Type.TabletRelease, 300, 200, 0.0, Qt.MouseButton.NoButton)
+    a = canvas.image_array()
+    scale = canvas.resolution / 400
+
+    def thickness(x):
+        return int((a[:, int(x * scale)] > 0.5).sum())
+
+    assert not canvas.is_empty()
+    assert thickness(290) > 1.5 * thickness(110)
+    assert abs(thickness(290) - canvas.brush_pixels()) <= 3
+    assert canvas.undo() and canvas.is_empty()

@@ -195,3 +195,23 @@ def test_protect_singletons_is_idempotent():
     before = sys.getrefcount(None)
     protect_singletons()
     assert abs(sys.getrefcount(None) - before) < 1000
+
+
+def test_every_overridden_qt_virtual_in_the_draw_and_models_views_is_guarded():
+    """Any Qt virtual that Python overrides (event handlers, size hints, item-model methods) runs
+    under the guard, since an exception in one of them kills Python 3.11 + PySide6."""
+    from PySide6.QtCore import QAbstractItemModel, QObject
+    from PySide6.QtWidgets import QWidget
+
+    from digitlab.gui.canvas import DrawingCanvas
+    from digitlab.gui.draw_view import DigitPreview, DrawView
+    from digitlab.gui.models_view import LibraryTableModel, ModelsView
+    from digitlab.gui.probability_bars import ProbabilityBars
+
+    qt_bases = (QWidget, QAbstractItemModel, QObject)
+    for cls in (DrawingCanvas, DigitPreview, DrawView, ProbabilityBars, ModelsView, LibraryTableModel):
+        for name, value in vars(cls).items():
+            if name.startswith("_") or not callable(value):
+                continue
+            if any(hasattr(base, name) for base in qt_bases) and name not in ("tr",):
+                assert getattr(value, "__guarded__", False), f"{cls.__name__}.{name} is not guarded"
