@@ -40,6 +40,7 @@ MIN_BRUSH_PERCENT = 1.0
 MAX_BRUSH_PERCENT = 25.0
 ERASER_SCALE = 1.5           # the eraser is wider than the pen, so it leaves no anti-aliased ghost edges
 MIN_SIDE = 280               # logical pixels
+MAX_IMAGE_UNDO = 20          # loaded images kept in the undo history
 PAPER = QColor(255, 255, 255)
 INK = QColor(0, 0, 0)
 
@@ -220,6 +221,11 @@ class DrawingCanvas(QWidget):
         view[:, :, 3] = alpha            # premultiplied black: colour bytes stay 0
         self._finish_stroke(emit=False)
         self._ops.append(_Image(image.copy()))
+        # each loaded image keeps a full-size copy for undo: keep the history of the last
+        # MAX_IMAGE_UNDO loads only (older states become unreachable, memory stays bounded)
+        loads = [i for i, op in enumerate(self._ops) if isinstance(op, _Image)]
+        if len(loads) > MAX_IMAGE_UNDO:
+            del self._ops[:loads[len(loads) - MAX_IMAGE_UNDO]]
         self._image = image
         self.update()
         self._emit_finished_change()

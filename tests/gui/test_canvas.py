@@ -202,3 +202,17 @@ def test_pen_tablet_strokes_follow_pressure(qtbot, canvas):
     assert thickness(290) > 1.5 * thickness(110)
     assert abs(thickness(290) - canvas.brush_pixels()) <= 3
     assert canvas.undo() and canvas.is_empty()
+
+
+def test_undo_history_of_loaded_images_is_bounded(canvas):
+    from digitlab.gui.canvas import MAX_IMAGE_UNDO
+
+    for k in range(MAX_IMAGE_UNDO + 15):
+        img = np.zeros((28, 28), np.float32)
+        img[4 + k % 20, :] = 1.0
+        canvas.set_image_array(img)
+    n = 0
+    while canvas.undo():
+        n += 1
+    assert n == MAX_IMAGE_UNDO
+    assert canvas.is_empty()
