@@ -27,7 +27,8 @@ __all__ = ["GrowingBuffer", "TrainPlots", "PALETTE"]
 
 # Distinct, colour-blind-friendly (Okabe-Ito) colours; runs cycle through them.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-FADED_ALPHA = 70
+FADED_COLOR = "#8a8a8a"  # earlier runs: one quiet grey, so they never look like a live run
+FADED_ALPHA = 110
 MAX_FADED_RUNS = 8
 
 
@@ -214,7 +215,7 @@ class TrainPlots(QWidget):
             if run.faded:
                 continue
             run.faded = True
-            color = QColor(run.color)
+            color = QColor(FADED_COLOR)
             color.setAlpha(FADED_ALPHA)
             run.train_cost.item.setPen(pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
             run.val_cost.item.setPen(pg.mkPen(color, width=1.5))

@@ -211,6 +211,7 @@ class TrainView(QWidget):
         self.tables_hint = QLabel("Run the report's four experiments to fill these tables.")
         self.tables_hint.setStyleSheet("color: #666;")
         self.tables.setCornerWidget(self.tables_hint, Qt.Corner.TopRightCorner)
+        self.tables.hide()  # shown once the report's experiments run: single runs get the room
 
         plot_area = QWidget()
         pl = QVBoxLayout(plot_area)
@@ -317,6 +318,10 @@ class TrainView(QWidget):
             return False
         self._experiment_mode = True
         self._experiment_results = []
+        self.summary_table.setRowCount(0)
+        self.weights_table.setRowCount(0)
+        self.tables_hint.setText("0 of 4 experiments")
+        self.tables.show()
         self._jobs = [(label, config) for label, config in EXPERIMENTS]
         return self._launch()
 
@@ -503,8 +508,11 @@ class TrainView(QWidget):
             self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs") else self.progress.value())
         self.progress_label.setText(self.progress_label.text().split(" · at most")[0])
         if self._experiment_mode and self._experiment_results:
-            self.headline.setText(f"The report's experiments: {len(self._experiment_results)} of "
-                                  f"{len(self._jobs)} done")
+            done = len(self._experiment_results)
+            self.headline.setText(f"The report's experiments: {done} of {len(self._jobs)} done")
+            self.progress_label.setText(f"{done} of {len(self._jobs)} experiments · "
+                                        f"{sum(r.steps for _l, r in self._experiment_results)} steps in "
+                                        f"{_fmt_seconds(sum(r.elapsed for _l, r in self._experiment_results))}")
             self.tables.setCurrentWidget(self.summary_table)
         elif self.last_result is not None:
             reason = getattr(self.last_result, "stop_reason", "")

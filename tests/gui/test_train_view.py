@@ -225,6 +225,7 @@ def test_short_run_plots_grow_and_the_reason_is_shown(qtbot, train_view, fill_fo
     assert train_view.start_button.isEnabled() and not train_view.stop_button.isEnabled()
     assert train_view.save_button.isEnabled()
     assert train_view.plots.best_step(run) == result.best_step
+    assert not train_view.tables.isVisible()            # the experiments' tables only when they run
 
 
 def test_pause_and_resume(qtbot, train_view, fill_form, quick_settings):
@@ -315,6 +316,8 @@ def test_the_reports_four_experiments(qtbot, train_view, monkeypatch):
     colours = {plots._runs[r].color for r in runs}
     assert len(colours) == 4 and not any(plots.is_faded(r) for r in runs)     # all four live, distinct
     assert len(plots.cost_legend.items) == 4
+    assert train_view.tables.isVisible()
+    assert "4 of 4 experiments" in train_view.progress_label.text()
     table = train_view.summary_table
     assert table.rowCount() == 4
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]

@@ -1,0 +1,151 @@
+"""Take the README's screenshots from the running app: ``python benchmarks/screenshots.py``.
+
+Starts the real main window at 1280x800 (offscreen by default; under Xvfb use
+``xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb python benchmarks/screenshots.py``)
+and saves into ``docs/screenshots/``:
+
+- ``train.png``    the Train view during a live run of the report's setting, with an earlier
+                   (faded) run to compare against;
+- ``draw.png``     the Draw view with a digit drawn stroke by stroke with QTest mouse events and
+                   both networks' probability bars;
+- ``models.png``   the model library;
+- ``evaluate.png`` the Evaluate/Report view;
+- ``main-1920.png`` the Train view with the report's four experiments at 1920x1080.
+
+It uses a throwaway DIGITLAB_HOME and settings file, so your own models and settings are never
+touched. ``--out DIR`` writes elsewhere; ``--quick`` trains on a subset (for trying the script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+_tmp = tempfile.mkdtemp(prefix="digitlab-shots-")
+os.environ["DIGITLAB_HOME"] = os.path.join(_tmp, "home")
+os.environ["DIGITLAB_SETTINGS"] = os.path.join(_tmp, "settings.ini")
+
+# One stroke list per digit, as fractions of the canvas; drawn with interpolated mouse moves.
+THREE = [[(0.30, 0.22), (0.45, 0.15), (0.62, 0.17), (0.68, 0.28), (0.62, 0.40), (0.47, 0.47)],
+         [(0.47, 0.47), (0.63, 0.52), (0.70, 0.64), (0.64, 0.78), (0.48, 0.84), (0.30, 0.78)]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Take the README's screenshots from the running app.")
+    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    parser.add_argument("--quick", action="store_true", help="train on a 5,000-image subset")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from digitlab.app import make_app
+
+    app = make_app([sys.argv[0]])
+    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from digitlab.gui.main_window import MainWindow
+
+    def spin(seconds: float) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    def wait_until(condition, timeout: float = 120.0) -> None:
+        end = time.perf_counter() + timeout
+        while not condition():
+            if time.perf_counter() > end:
+                raise TimeoutError("the app did not get there in time")
+            spin(0.05)
+
+    def save(widget, name: str) -> None:
+        spin(0.3)                      # let the last flush and repaint happen
+        path = out / name
+        if not widget.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+        print(f"wrote {path} ({widget.width()}x{widget.height()})")
+
+    window = MainWindow()
+    window.confirm_close = lambda: True
+    window.resize(1280, 800)
+    window.show()
+    spin(0.5)
+    tv = window.train_view
+    subset = {"train_subset": "5000"} if args.quick else {}
+
+    # ---------------- Train: an earlier run (faded) and a live run of the report's setting
+    window.show_view(0)
+    form = tv.form
+    form.apply_preset("report")
+    for key, text in {**subset, "learning_rate": "0.02", "max_epochs": "6"}.items():
+        form.field(key).setText(text)
+    tv.start()
+    wait_until(lambda: not tv.is_training())
+    tv.save_model()                    # so the library shows one of "yours" next to the bundled ones
+    form.apply_preset("report")
+    for key, text in {**subset, "max_epochs": "100"}.items():
+        form.field(key).setText(text)
+    checks: list = []
+    tv.controller.check.connect(lambda _i, c: checks.append(c))
+    tv.start()
+    wait_until(lambda: len(checks) >= 45)
+    save(window, "train.png")
+    tv.stop()
+    wait_until(lambda: not tv.is_training())
+
+    # ---------------- Draw: a 3, drawn stroke by stroke
+    window.show_view(1)
+    spin(0.3)
+    dv = window.draw_view
+    canvas = dv.canvas
+    rect = canvas.target_rect() if hasattr(canvas, "target_rect") else canvas.rect()
+
+    def point(fx: float, fy: float) -> QPoint:
+        return QPoint(int(rect.x() + fx * rect.width()), int(rect.y() + fy * rect.height()))
+
+    for stroke in THREE:
+        pts = [point(*p) for p in stroke]
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
+        for a, b in zip(pts, pts[1:]):
+            for i in range(1, 7):
+                t = i / 6
+                QTest.mouseMove(canvas, QPoint(int(a.x() + (b.x() - a.x()) * t), int(a.y() + (b.y() - a.y()) * t)))
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
+        spin(0.1)
+    spin(0.5)
+    save(window, "draw.png")
+
+    # ---------------- Models and Evaluate
+    window.show_view(2)
+    spin(0.3)
+    save(window, "models.png")
+    window.show_view(3)
+    spin(1.0)
+    save(window, "evaluate.png")
+
+    # ---------------- 1920x1080: the report's four experiments, all curves and the tables
+    window.resize(1920, 1080)
+    window.show_view(0)
+    if args.quick:
+        import digitlab.gui.train_view as train_view_module
+
+        train_view_module.EXPERIMENTS = [(label, c.replace(train_subset=5000))
+                                         for label, c in train_view_module.EXPERIMENTS]
+    tv.run_experiments()
+    wait_until(lambda: not tv.is_training(), timeout=600)
+    save(window, "main-1920.png")
+
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
