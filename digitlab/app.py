@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from digitlab.gui.main_window import MainWindow
 
     window = MainWindow()
+    app.aboutToQuit.connect(window.shutdown)  # however the loop ends, no training thread outlives it
     window.show()
     return app.exec()
 

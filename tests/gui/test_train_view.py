@@ -402,3 +402,26 @@ def test_event_loop_never_stalls_while_training(qtbot, train_view, fill_form):
     assert len(checks) >= 3
     assert meter.ticks > 100
     assert meter.max_ms < 250, meter.summary()
+
+
+def test_a_dataset_folder_can_be_chosen_and_is_remembered(qtbot, tmp_path):
+    form = SettingsForm()
+    qtbot.addWidget(form)
+    folder = str(tmp_path / "my-digits")
+    form.ask_folder = lambda: folder
+    folder_index = form.dataset.count() - 1
+    form.dataset.setCurrentIndex(folder_index)
+    form.dataset.activated.emit(folder_index)           # what a click on "Folder…" sends
+    assert form.dataset_source() == folder and form.config().dataset == folder
+    assert folder in form.dataset.currentText()
+    again = SettingsForm()
+    qtbot.addWidget(again)
+    again.set_values(form.values())
+    assert again.config().dataset == folder
+    # cancelling the folder dialog on a fresh form falls back to MNIST
+    fresh = SettingsForm()
+    qtbot.addWidget(fresh)
+    fresh.ask_folder = lambda: ""
+    fresh.dataset.setCurrentIndex(folder_index)
+    fresh.dataset.activated.emit(folder_index)
+    assert fresh.dataset_source() == "mnist"
