@@ -167,12 +167,14 @@ def layer_histograms(networks, bins: int = 60, quantile: float = 0.999):
 
     Returns ``[(edges, [counts per network])]`` per weight layer; the range is symmetric and covers
     ``quantile`` of the absolute weights of all the networks, so one outlier does not squash the rest.
+    Small layers get fewer bins (about a third of their weight count, at least 8).
     """
     networks = list(networks)
     out = []
     for l in range(min(n.n_layers for n in networks)):
         values = [np.asarray(n.weights[l], dtype=float).ravel() for n in networks]
         top = float(np.quantile(np.abs(np.concatenate(values)), quantile)) or 1.0
-        edges = np.linspace(-top, top, bins + 1)
+        n_bins = int(min(bins, max(8, values[0].size // 3)))
+        edges = np.linspace(-top, top, n_bins + 1)
         out.append((edges, [np.histogram(np.clip(v, -top, top), edges)[0] for v in values]))
     return out

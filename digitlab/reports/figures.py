@@ -30,10 +30,25 @@ __all__ = [
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 TEXT = "#202124"
-AXIS_FONT_PT = 10
-LABEL_SIZE = "11pt"
-TITLE_SIZE = "12pt"
-LEGEND_SIZE = "13pt"
+# Sized for a figure about 900 logical pixels wide printed 17 cm wide: about 7-8 pt on paper.
+AXIS_FONT_PT = 12
+LABEL_PT = 12
+TITLE_PT = 13
+LEGEND_PT = 12
+
+
+# Report figures are drawn on a widget ``scale`` times the figure's nominal size, with fonts, pens
+# and markers scaled to match, and rendered 1:1. (Rendering a 1x scene through a scaled painter,
+# as pyqtgraph's ImageExporter does, leaves the legend's text at 1x: pyqtgraph 0.14.)
+_SCALE = [1.0]
+
+
+def _s(x: float) -> float:
+    return x * _SCALE[0]
+
+
+def _pt(size_pt: float) -> str:
+    return f"{size_pt * _SCALE[0]:g}pt"
 
 
 def ensure_app():
@@ -67,7 +82,7 @@ def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = 
     pg = _pg()
     from PySide6.QtGui import QFont
     font = QFont()
-    font.setPointSize(AXIS_FONT_PT)
+    font.setPointSizeF(_s(AXIS_FONT_PT))
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(TEXT))
@@ -75,17 +90,25 @@ def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = 
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)      # no "(x0.001)": the report's tables give the same numbers
     if title:
-        plot.setTitle(title, color=TEXT, size=TITLE_SIZE)
+        plot.setTitle(title, color=TEXT, size=_pt(TITLE_PT))
+        if _SCALE[0] != 1:       # pyqtgraph gives the title row a fixed 30 px
+            plot.titleLabel.setMaximumHeight(_s(30))
+            plot.layout.setRowFixedHeight(0, _s(30))
     if x:
-        plot.setLabel("bottom", x, color=TEXT, **{"font-size": LABEL_SIZE})
+        plot.setLabel("bottom", x, color=TEXT, **{"font-size": _pt(LABEL_PT)})
     if y:
-        plot.setLabel("left", y, color=TEXT, **{"font-size": LABEL_SIZE})
+        plot.setLabel("left", y, color=TEXT, **{"font-size": _pt(LABEL_PT)})
+    if _SCALE[0] != 1:
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setStyle(tickLength=int(_s(-5)), tickTextOffset=int(_s(3)))
     if grid:
         plot.showGrid(x=True, y=True, alpha=0.25)
 
 
 def _legend(plot, offset=(-10, 10), cols: int = 1):
-    legend = plot.addLegend(offset=offset, labelTextColor=TEXT, labelTextSize=LEGEND_SIZE, colCount=cols)
+    legend = plot.addLegend(offset=(_s(offset[0]), _s(offset[1])), labelTextColor=TEXT,
+                            labelTextSize=_pt(LEGEND_PT), colCount=cols, verSpacing=_s(-2), horSpacing=_s(5))
     legend.setBrush((255, 255, 255, 220))
     legend.setPen((180, 180, 180))
     return legend
@@ -106,7 +129,8 @@ def draw_cost_curves(plot, curves, which: str = "val_cost", *, legend: bool = Tr
         _legend(plot)
     for i, (name, steps, values) in enumerate(curves):
         x, y = _finite(steps, values)
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=2), name=name)
+        marks = {"symbol": "o", "symbolSize": _s(6), "symbolBrush": color(i), "symbolPen": None} if len(x) < 12 else {}
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=_s(2)), name=name, **marks)
 
 
 def _confusion_colors(cm: np.ndarray) -> np.ndarray:
@@ -121,7 +145,7 @@ def _confusion_colors(cm: np.ndarray) -> np.ndarray:
     return rgba.astype(np.ubyte)
 
 
-def draw_confusion(plot, cm, *, font_pt: int = 9, diff: bool = False) -> list:
+def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False) -> list:
     """A heatmap of ``cm`` (rows = true digit, top to bottom; columns = predicted) with its counts.
 
     With ``diff=True`` the values are differences (red for positive off-diagonal counts, i.e.
@@ -156,7 +180,7 @@ def draw_confusion(plot, cm, *, font_pt: int = 9, diff: bool = False) -> list:
     plot.getAxis("left").setTicks(ticks)
     plot.showGrid(x=False, y=False)
     font = QFont()
-    font.setPointSize(font_pt)
+    font.setPointSizeF(_s(font_pt))
     items = []
     dark = np.log1p(np.abs(cm)) / (np.log1p(np.abs(cm).max()) or 1.0) > 0.6
     for (i, j), v in np.ndenumerate(cm):
@@ -180,12 +204,12 @@ def draw_reliability(plot, reliabilities, *, legend: bool = True) -> None:
     from PySide6.QtCore import Qt
     if legend:
         _legend(plot, offset=(10, 10))
-    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=1.5, style=Qt.PenStyle.DashLine),
+    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=_s(1.5), style=Qt.PenStyle.DashLine),
               name="perfectly calibrated")
     for i, (name, rel) in enumerate(reliabilities):
         ok = rel.counts > 0
         x, y = rel.confidence[ok], rel.accuracy[ok]
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=2), symbol="o", symbolSize=7,
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=_s(2)), symbol="o", symbolSize=_s(7),
                   symbolBrush=color(i), symbolPen=None, name=f"{name} (ECE {100 * rel.ece:.2f} %)")
     plot.setXRange(0, 1, padding=0.02)
     plot.setYRange(0, 1, padding=0.02)
@@ -230,7 +254,7 @@ def draw_histograms(plot, edges, counts, names, *, legend: bool = True) -> None:
     for m, c in enumerate(counts):
         fill = QColor(color(m))
         fill.setAlpha(60)
-        plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(color(m), width=1.5),
+        plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(color(m), width=_s(1.5)),
                   name=names[m])
 
 
@@ -283,7 +307,8 @@ def draw_tiles(plot, W1, cols: int = 5) -> None:
 def draw_sweep_accuracy(plot, table) -> None:
     pg = _pg()
     x, y, sd = table["lambdas"], table["accuracy"], table["accuracy_std"]
-    plot.plot(x, y, pen=pg.mkPen(color(0), width=2), symbol="o", symbolBrush=color(0), symbolPen=None)
+    plot.plot(x, y, pen=pg.mkPen(color(0), width=_s(2)), symbol="o", symbolSize=_s(8), symbolBrush=color(0),
+              symbolPen=None)
     if np.any(sd > 0):
         plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * sd, beam=0.15 * (x.max() - x.min() or 1) / max(len(x), 1),
                                      pen=pg.mkPen(color(0))))
@@ -295,7 +320,7 @@ def draw_sweep_weights(plot, table, *, legend: bool = True) -> None:
         _legend(plot)
     w = table["weights"]
     for l in range(w.shape[1]):
-        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=2), symbol="o", symbolSize=6,
+        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=_s(2)), symbol="o", symbolSize=_s(6),
                   symbolBrush=color(l), symbolPen=None, name=f"layer {l + 1}")
 
 
@@ -315,16 +340,17 @@ def draw_activations(plot, activations, names=None) -> None:
 
 # ---------------------------------------------------------------------------- Figure
 class Figure:
-    """An offscreen pyqtgraph figure of ``width`` x ``height`` logical pixels.
+    """An offscreen pyqtgraph figure of nominal size ``width`` x ``height``.
 
-    ``png(scale)`` renders at ``scale`` times that size (fonts and lines scale too) for sharp
-    pictures in a PDF.
+    Built inside a ``*_figure`` function, the widget is ``RENDER_SCALE`` times that size with fonts
+    and pens to match, so the PNG is sharp in a PDF and its legend is as large as its axes.
     """
 
     def __init__(self, width: int = 860, height: int = 440):
         pg = _pg()
         from PySide6.QtCore import Qt
-        self.width, self.height = int(width), int(height)
+        self.scale = _SCALE[0]
+        self.width, self.height = int(width * self.scale), int(height * self.scale)
         self.widget = pg.GraphicsLayoutWidget()
         self.widget.setBackground("w")
         # laid out like a shown window, yet never on screen (no flash in the app, fine offscreen)
@@ -337,41 +363,41 @@ class Figure:
         style_plot(plot, title, x, y)
         return plot
 
-    def add_label(self, row: int, col: int, text: str, colspan: int = 1, size: str = TITLE_SIZE):
-        return self.layout.addLabel(text, row=row, col=col, colspan=colspan, color=TEXT, size=size)
+    def add_label(self, row: int, col: int, text: str, colspan: int = 1, size_pt: float = TITLE_PT):
+        return self.layout.addLabel(text, row=row, col=col, colspan=colspan, color=TEXT, size=_pt(size_pt))
 
     def _settle(self):
         from PySide6.QtWidgets import QApplication
         self.widget.show()
         QApplication.processEvents()
 
-    def image(self, scale: float = 2.0):
-        """The figure as a ``QImage`` of ``scale`` times its size."""
+    def image(self):
+        """The figure as a ``QImage`` (white background)."""
         from PySide6.QtCore import QRectF, Qt
         from PySide6.QtGui import QImage, QPainter
         self._settle()
-        w, h = int(self.width * scale), int(self.height * scale)
-        img = QImage(w, h, QImage.Format.Format_ARGB32)
+        img = QImage(self.width, self.height, QImage.Format.Format_RGB32)
         img.fill(Qt.GlobalColor.white)
         painter = QPainter(img)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-        self.widget.scene().render(painter, QRectF(0, 0, w, h), QRectF(0, 0, self.width, self.height))
+        rect = QRectF(0, 0, self.width, self.height)
+        self.widget.scene().render(painter, rect, rect)
         painter.end()
         return img
 
-    def png(self, scale: float = 2.0) -> bytes:
+    def png(self) -> bytes:
         from PySide6.QtCore import QBuffer, QByteArray, QIODevice
         data = QByteArray()
         buf = QBuffer(data)
         buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        self.image(scale).save(buf, "PNG")
+        self.image().save(buf, "PNG")
         buf.close()
         return bytes(data.data())
 
-    def save_png(self, path, scale: float = 2.0):
+    def save_png(self, path):
         with open(path, "wb") as f:
-            f.write(self.png(scale))
+            f.write(self.png())
         return path
 
     def save_svg(self, path, title: str = ""):
@@ -387,8 +413,8 @@ class Figure:
         gen.setResolution(self.widget.logicalDpiX())
         gen.setTitle(title)
         painter = QPainter(gen)
-        self.widget.scene().render(painter, QRectF(0, 0, self.width, self.height),
-                                   QRectF(0, 0, self.width, self.height))
+        rect = QRectF(0, 0, self.width, self.height)
+        self.widget.scene().render(painter, rect, rect)
         painter.end()
         return path
 
@@ -397,10 +423,29 @@ class Figure:
         self.widget.deleteLater()
 
 
+RENDER_SCALE = 2.0
+
+
+def _builder(func):
+    """Run a ``*_figure`` function with fonts, pens and the widget scaled by ``RENDER_SCALE``."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        previous = _SCALE[0]
+        _SCALE[0] = RENDER_SCALE
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _SCALE[0] = previous
+    return wrapper
+
+
 # ---------------------------------------------------------------------------- *_figure (for reports)
+@_builder
 def cost_curves_figure(runs) -> Figure:
     """Training and validation cost against iteration; ``runs`` is ``[(name, History)]``."""
-    fig = Figure(900, 400)
+    fig = Figure(810, 360)
     left = fig.add_plot(0, 0, "Training cost (mini-batch mean between checks)", "iteration", "cost")
     right = fig.add_plot(0, 1, "Validation cost", "iteration", "cost")
     draw_cost_curves(left, [(n, h.column("step"), h.column("train_cost")) for n, h in runs], legend=False)
@@ -414,7 +459,8 @@ def cost_curves_figure(runs) -> Figure:
     return fig
 
 
-def confusion_figure(items, cols: int = 2, cell: int = 420) -> Figure:
+@_builder
+def confusion_figure(items, cols: int = 2, cell: int = 400) -> Figure:
     """Confusion matrices with counts: ``items`` is ``[(title, cm)]``, in a grid of ``cols``."""
     cols = max(1, min(cols, len(items)))
     rows = -(-len(items) // cols)
@@ -425,9 +471,10 @@ def confusion_figure(items, cols: int = 2, cell: int = 420) -> Figure:
     return fig
 
 
+@_builder
 def reliability_figure(items) -> Figure:
     """Reliability diagram and confidence histogram; ``items`` is ``[(name, Reliability)]``."""
-    fig = Figure(900, 420)
+    fig = Figure(810, 380)
     left = fig.add_plot(0, 0, "Reliability diagram", "confidence (mean per bin)", "accuracy (fraction correct)")
     draw_reliability(left, items)
     right = fig.add_plot(0, 1, "Predictions per confidence bin", "confidence", "predictions (log scale)")
@@ -437,27 +484,30 @@ def reliability_figure(items) -> Figure:
     return fig
 
 
+@_builder
 def weight_bars_figure(names, values) -> Figure:
     """Mean |W| per layer as grouped bars, one colour per model."""
-    fig = Figure(700, 380)
+    fig = Figure(810, 300)
     plot = fig.add_plot(0, 0, "Mean absolute weight per layer", "", "mean |W|")
     draw_weight_bars(plot, names, values)
     return fig
 
 
+@_builder
 def weight_histograms_figure(names, networks, bins: int = 60) -> Figure:
     """Each layer's weight distribution, the models overlaid (one panel per layer)."""
     from .analysis import layer_histograms
     hist = layer_histograms(networks, bins=bins)
     cols = 2
     rows = -(-len(hist) // cols)
-    fig = Figure(900, 300 * rows)
+    fig = Figure(810, 250 * rows)
     for l, (edges, counts) in enumerate(hist):
         plot = fig.add_plot(l // cols, l % cols, f"Layer {l + 1} weights", "weight value", "count")
         draw_histograms(plot, edges, counts, names, legend=(l == 0))
     return fig
 
 
+@_builder
 def first_layer_figure(items, cols: int = 5) -> Figure:
     """First-layer weights as 28x28 tiles per hidden unit, models side by side.
 
@@ -466,19 +516,20 @@ def first_layer_figure(items, cols: int = 5) -> Figure:
     units = max(np.asarray(W).shape[1] for _, W in items)
     rows = -(-units // cols)
     tile_h = rows / cols
-    per = 430
+    per = 400
     fig = Figure(per * len(items), int(per * tile_h) + 80)
     for k, (name, W) in enumerate(items):
         plot = fig.add_plot(0, k, name)
         draw_tiles(plot, W, cols)
     fig.add_label(1, 0, "each tile: one hidden unit's 784 incoming weights; red positive, blue negative, "
-                  "white 0 (scaled by the layer's largest |w|)", colspan=len(items), size="9pt")
+                  "white 0 (scaled by the layer's largest |w|)", colspan=len(items), size_pt=11)
     return fig
 
 
+@_builder
 def sweep_figure(table) -> Figure:
     """Test accuracy and each layer's mean |W| against lambda (from ``sweep.sweep_table``)."""
-    fig = Figure(900, 380)
+    fig = Figure(810, 340)
     left = fig.add_plot(0, 0, "Test accuracy against L2 strength", "lambda", "test accuracy (%)")
     draw_sweep_accuracy(left, table)
     right = fig.add_plot(0, 1, "Mean |W| per layer against L2 strength", "lambda", "mean |W|")

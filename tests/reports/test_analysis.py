@@ -86,10 +86,12 @@ def test_compare_two_models():
 
 
 def test_layer_histograms_count_every_weight():
-    n1 = Network((6, 4, 3), seed=1)
-    n2 = Network((6, 4, 3), seed=2)
-    hist = layer_histograms([n1, n2], bins=10)
+    n1 = Network((60, 4, 3), seed=1)
+    n2 = Network((60, 4, 3), seed=2)
+    hist = layer_histograms([n1, n2], bins=10, quantile=1.0)
     assert len(hist) == 2
     edges, counts = hist[0]
-    assert len(edges) == 11 and [c.sum() for c in counts] == [24, 24]
+    assert len(edges) == 11 and [c.sum() for c in counts] == [240, 240]
     assert edges[0] == pytest.approx(-edges[-1])
+    edges, counts = hist[1]                     # 12 weights: fewer bins, every weight still counted
+    assert len(edges) == 9 and [c.sum() for c in counts] == [12, 12]
