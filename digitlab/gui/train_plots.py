@@ -134,12 +134,24 @@ class TrainPlots(QWidget):
             # no grid: pyqtgraph replays grid lines across the whole plot on every repaint, which
             # measured as the largest share of the GUI thread's time while training
             pi.setMenuEnabled(False)
+            pi.hideButtons()
+            # The view follows the data in coarse steps set by _follow() rather than pyqtgraph's
+            # auto-range: a range that changes on every flush regenerates the axes and costs a
+            # second paint per frame. A fixed axis width stops tick labels from re-laying out.
+            pi.getViewBox().disableAutoRange()
+            pi.getAxis("left").setWidth(52)
+            pi.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
             for axis in ("left", "bottom"):
                 pi.getAxis(axis).setTextPen("#333")
                 pi.getAxis(axis).setPen("#888")
             plot.setMinimumHeight(160)
             layout.addWidget(plot, 3 if plot is self.cost_plot else 2)
         self.acc_plot.setXLink(self.cost_plot)
+        self._following = True            # False once the person pans or zooms, until the next run
+        self._x_max = 0.0
+        self._cost_max = 0.0
+        self.cost_plot.setRange(xRange=(0, 1000), yRange=(0, 2.5), padding=0)
+        self.acc_plot.setRange(yRange=(0, 100), padding=0)
         self.cost_legend = self.cost_plot.getPlotItem().addLegend(offset=(-10, 10), labelTextColor="#222")
         self.cost_legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.cost_legend.setPen(pg.mkPen("#bbb"))
@@ -149,7 +161,7 @@ class TrainPlots(QWidget):
         self.placeholder = pg.TextItem("The curves appear here while a run trains: press Start (F5).",
                                        anchor=(0.5, 0.5), color="#777")
         self.cost_plot.addItem(self.placeholder, ignoreBounds=True)
-        self.placeholder.setPos(0.5, 0.5)
+        self.placeholder.setPos(500, 1.25)
 
         self.message = pg.TextItem(anchor=(0.5, 0.5), color="#b00020")
         self.message.setZValue(100)
@@ -184,6 +196,7 @@ class TrainPlots(QWidget):
             item.setClipToView(True)
         run = _Run(run_id, label, color, _Series(train), _Series(val), _Series(acc), best, best_acc, line)
         self._runs[run_id] = run
+        self._following = True
         self.message.hide()
         self.placeholder.hide()
         self.cost_legend.show()
@@ -234,6 +247,7 @@ class TrainPlots(QWidget):
         for run in list(self._runs.values()):
             self._remove(run)
         self.message.hide()
+        self._x_max = self._cost_max = 0.0
         self.cost_legend.clear()
         self.cost_legend.hide()
 
@@ -294,8 +308,48 @@ class TrainPlots(QWidget):
                         self._place_best(run)
             changed = True
         if changed:
+            self._follow()
             self.flush_count += 1
             self.flushed.emit()
+
+    @staticmethod
+    def _nice_ceiling(value: float) -> float:
+        """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k that is >= value (value > 0)."""
+        if not value > 0:
+            return 1.0
+        exponent = math.floor(math.log10(value))
+        for mantissa in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+            candidate = mantissa * 10.0 ** exponent
+            if candidate >= value * (1 - 1e-12):
+                return candidate
+        return 10.0 ** (exponent + 1)
+
+    def _follow(self) -> None:
+        """Grow the visible range in coarse steps so every curve stays in view."""
+        if not self._following:
+            return
+        x_max = cost_max = 0.0
+        for run in self._runs.values():
+            for series in (run.train_cost, run.val_cost):
+                if len(series.x):
+                    x_max = max(x_max, float(series.x.view()[-1]))
+                    cost_max = max(cost_max, float(series.y.view().max()))
+        if x_max <= 0:
+            return
+        x_needed = self._nice_ceiling(x_max * 1.04)
+        cost_needed = self._nice_ceiling(cost_max * 1.08)
+        if x_needed != self._x_max or cost_needed != self._cost_max:
+            self._x_max, self._cost_max = x_needed, cost_needed
+            self.cost_plot.setRange(xRange=(0, x_needed), yRange=(0, cost_needed), padding=0)
+
+    def _on_manual_range(self, *_args) -> None:
+        self._following = False
+
+    def reset_view(self) -> None:
+        """Follow the data again (after the person zoomed or panned)."""
+        self._following = True
+        self._x_max = self._cost_max = 0.0
+        self._follow()
 
     def _place_best(self, run: _Run) -> None:
         if run.best_step is None or not math.isfinite(run.best_cost):

@@ -425,3 +425,29 @@ def test_a_dataset_folder_can_be_chosen_and_is_remembered(qtbot, tmp_path):
     fresh.dataset.setCurrentIndex(folder_index)
     fresh.dataset.activated.emit(folder_index)
     assert fresh.dataset_source() == "mnist"
+
+
+def test_the_view_follows_the_curves_in_coarse_steps(qtbot):
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    vb = plots.cost_plot.getPlotItem().getViewBox()
+    run = plots.begin_run("follow")
+    ranges = []
+    for step in range(100, 20001, 100):
+        plots.add_check(run, _check(step, 2.3 * math.exp(-step / 4000) + 0.1))
+        plots.flush()
+        ranges.append(tuple(vb.viewRange()[0]))
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x0 == 0 and 20000 <= x1 <= 30000 and y0 == 0 and 2.3 <= y1 <= 3
+    assert len(set(ranges)) <= 20                  # a few coarse steps per decade, not 200 times
+    assert TrainPlots._nice_ceiling(0.93) == 1 and TrainPlots._nice_ceiling(2301) == 3000
+    # once the person zooms, the plot stops moving under them until the next run
+    vb.sigRangeChangedManually.emit([True, True])
+    vb.setRange(xRange=(500, 900), padding=0)
+    plots.add_check(run, _check(30000, 0.1))
+    plots.flush()
+    assert vb.viewRange()[0] == [500, 900]
+    plots.begin_run("next")
+    plots.add_check(plots.run_ids()[-1], _check(100, 2.0))
+    plots.flush()
+    assert vb.viewRange()[0][1] >= 30000
