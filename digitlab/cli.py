@@ -5,6 +5,8 @@
     digitlab predict model.h5 digit.png ...
     digitlab export model.h5 --format npz|csv|json [--out PATH]
     digitlab experiments [--seeds N] [--out DIR]
+    digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
+    digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
     digitlab build-models [--dir models]
     digitlab data info|download
 
@@ -218,6 +220,16 @@ def cmd_evaluate(args) -> int:
     for k in range(len(cm)):
         print(f"{k:>5d}{scores['recall'][k]:10.4f}{scores['precision'][k]:11.4f}"
               f"{scores['recall'][k]:8.4f}{scores['support'][k]:7d}")
+    if getattr(args, "calibration", False):
+        from .reports.calibration import reliability
+        rel = reliability(net.predict_proba(X), y)
+        print(f"\ncalibration: expected calibration error {_pct(rel.ece)}, maximum {_pct(rel.mce)}; "
+              f"mean confidence {_pct(rel.mean_confidence)} against accuracy {_pct(rel.accuracy_overall)}")
+        print(f"{'confidence':>12s}{'count':>8s}{'mean conf.':>12s}{'accuracy':>10s}")
+        for row in rel.rows():
+            conf = "" if row["Mean confidence"] is None else f"{row['Mean confidence']:.4f}"
+            acc = "" if row["Accuracy"] is None else f"{row['Accuracy']:.4f}"
+            print(f"{row['Bin']:>12s}{row['Count']:8d}{conf:>12s}{acc:>10s}")
     return 0
 
 
@@ -335,6 +347,113 @@ def cmd_build_models(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- sweep
+def cmd_sweep(args) -> int:
+    """Train one setting for several L2 strengths (processes), print accuracy and mean |W| per lambda."""
+    from .reports import tables
+    from .reports.sweep import parse_lambdas, run_sweep, sweep_rows
+    try:
+        lambdas = parse_lambdas(args.lambdas)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    config = config_from_args(args)
+    seeds = [config.seed + k for k in range(args.seeds)]
+    out = Path(args.out) if args.out else None
+    if out and out.exists() and not args.force:
+        raise UserError(f"{out} already exists; choose another --out or add --force to replace it")
+    _splits(config)                  # a bad dataset fails here with one line, not in every process
+    total = len(lambdas) * len(seeds)
+    workers = max(1, min(args.workers, total))
+    print(f"lambda sweep of {config.describe()}: lambdas {', '.join(f'{v:g}' for v in lambdas)}, "
+          f"{len(seeds)} seed(s), {total} runs in {workers} process(es)")
+    start = time.perf_counter()
+
+    def done(point, n, total):
+        print(f"  [{n}/{total}] lambda {point.l2:g} seed {point.seed}: test {_pct(point.test_accuracy)}, "
+              f"mean |W| " + " ".join(f"{w:.4f}" for w in point.mean_abs_weights)
+              + f", {point.epochs} epochs, {point.elapsed:.1f} s", flush=True)
+
+    points = run_sweep(config, lambdas, seeds, workers=workers, on_done=done)
+    print(f"done in {time.perf_counter() - start:.1f} s\n")
+    rows = sweep_rows(points)
+    print(tables.to_text(rows))
+    if out:
+        import json
+        out.mkdir(parents=True, exist_ok=True)
+        for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
+            _write_text(out / f"sweep.{ext}", render(rows))
+        _write_text(out / "sweep-runs.json", json.dumps([p.to_dict() for p in points], indent=2) + "\n")
+        from .reports.figures import sweep_figure
+        from .reports.sweep import sweep_table
+        figure = sweep_figure(sweep_table(points))
+        figure.save_png(out / "sweep.png")
+        figure.close()
+        print(f"wrote the sweep tables and sweep.png to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- report
+def cmd_report(args) -> int:
+    """A report (HTML, PDF, Markdown; tables as CSV and JSON) of the four experiments or of models."""
+    from .reports.report import load_experiment_folder, runs_from_models, write_report
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    out = Path(args.out) if args.out else Path(f"report-{time.strftime('%Y%m%d-%H%M%S')}")
+    if out.exists() and not args.force:
+        raise UserError(f"{out} already exists; a report goes into a new folder (choose another --out, "
+                        f"or add --force to replace it)")
+    if args.models and args.from_dir:
+        raise UserError("give either --models or --from, not both")
+    if args.models:
+        try:
+            runs = runs_from_models([_load(path) for path in args.models])
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        print(f"report of {len(runs)} model(s)")
+    elif args.from_dir:
+        from .io import ModelFileError
+        try:
+            runs = load_experiment_folder(args.from_dir)
+        except (FileNotFoundError, ModelFileError, ValueError) as e:
+            raise UserError(str(e)) from None
+        print(f"report of the {len(runs)} experiment models in {args.from_dir}")
+    else:
+        from .training import EXPERIMENTS, run_experiments
+        seeds = [args.first_seed + k for k in range(args.seeds)]
+        experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+        splits = _splits(experiments[0][1])
+        workers = max(1, min(args.workers, 4 * len(seeds)))
+        print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
+        start = time.perf_counter()
+
+        def done(run):
+            r = run.result
+            print(f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
+                  f"{r.epochs} epochs, {r.elapsed:.1f} s", flush=True)
+
+        runs = run_experiments(splits, seeds, experiments=experiments, workers=workers, on_done=done)
+        print(f"trained in {time.perf_counter() - start:.1f} s")
+    sweep = None
+    if args.sweep:
+        from .reports.sweep import parse_lambdas, run_sweep
+        try:
+            lambdas = parse_lambdas(args.sweep)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        base = runs[0].result.config
+        seeds = [base.seed + k for k in range(args.sweep_seeds)]
+        print(f"lambda sweep: {', '.join(f'{v:g}' for v in lambdas)}, {len(seeds)} seed(s)")
+        sweep = run_sweep(base, lambdas, seeds, workers=args.workers,
+                          on_done=lambda p, n, total: print(f"  [{n}/{total}] lambda {p.l2:g} seed {p.seed}: "
+                                                            f"test {_pct(p.test_accuracy)}", flush=True))
+    try:
+        path = write_report(runs, out, formats, sweep=sweep, overwrite=args.force, title=args.title,
+                            on_progress=lambda text: print(f"  {text}", flush=True))
+    except (FileExistsError, ValueError) as e:
+        raise UserError(str(e)) from None
+    print(f"report written to {path}: " + ", ".join(f"report.{f}" for f in formats) + ", tables/")
+    return 0
+
+
 # ---------------------------------------------------------------------------- data
 def cmd_data_info(args) -> int:
     import numpy as np
@@ -399,6 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--set", choices=("test", "val", "train"), default="test")
     p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on")
+    p.add_argument("--calibration", action="store_true",
+                   help="also the reliability table and the expected calibration error (ECE)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files (any format Qt reads; ink dark or light)")
@@ -424,6 +545,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build-models", help="train the models that ship in models/")
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "models"))
     p.set_defaults(func=cmd_build_models)
+
+    p = sub.add_parser("sweep", help="train one setting for several L2 strengths and compare them")
+    add_training_options(p)
+    p.add_argument("--lambdas", default="0,1,3,5,10", help="L2 strengths, comma-separated (default 0,1,3,5,10)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per lambda, from --seed on (default 1)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
+    p.add_argument("--out", "-o", help="folder for the sweep's tables (Markdown, CSV, JSON) and figure")
+    p.add_argument("--force", action="store_true", help="write into an existing --out folder")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="an HTML, PDF and Markdown report of the four experiments or of models")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="report on these model files instead")
+    p.add_argument("--from", dest="from_dir", metavar="DIR",
+                   help="use the models written by `digitlab experiments --out DIR` instead of training")
+    p.add_argument("--seeds", type=int, default=1, help="seeds of the four experiments (mean and spread when > 1)")
+    p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
+    p.add_argument("--train-subset", type=int, help="train on the first N images only (a quick look)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
+    p.add_argument("--sweep", metavar="LAMBDAS", help="also run a lambda sweep, e.g. 0,1,3,5,10")
+    p.add_argument("--sweep-seeds", type=int, default=1, help="seeds per lambda of --sweep (default 1)")
+    p.add_argument("--out", "-o", help="a new folder for the report (default: report-DATE-TIME)")
+    p.add_argument("--formats", default="html,pdf,md", help="any of html,pdf,md (tables always as CSV and JSON)")
+    p.add_argument("--title", help="the report's title")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("data", help="inspect or download datasets")
     data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)

@@ -62,6 +62,9 @@ def ensure_app():
     app = QApplication.instance()
     if app is None:
         import sys
+        # Nothing here is ever shown: from the command line render offscreen, display or not
+        # (an explicit QT_QPA_PLATFORM still wins).
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(sys.argv[:1] or ["digitlab"])
     return app
 
