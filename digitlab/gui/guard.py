@@ -43,6 +43,8 @@ from typing import Any, Callable, TypeVar, overload
 
 from PySide6.QtCore import QObject, Signal
 
+from digitlab.pyside_refcount import protect_singletons
+
 log = logging.getLogger("digitlab.gui")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,34 +60,6 @@ __all__ = [
     "reset_reported",
     "protect_singletons",
 ]
-
-_BOOST = 1 << 40       # a million stray decrements a second would need 12 days to use it up
-
-
-def protect_singletons() -> bool:
-    """Make ``None``, ``True`` and ``False`` effectively immortal on CPython < 3.12.
-
-    Works around PySide6 6.12 (abi3 wheels) dropping a reference to ``None`` on every call of a
-    ``void`` Qt method and to ``True`` on every ``Signal.emit`` when run on Python 3.11, which
-    otherwise aborts the process after a few thousand calls. Returns True if it acted. Safe to
-    call repeatedly; a no-op on Python 3.12+ (immortal objects) and on other implementations.
-    """
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return False
-    import ctypes
-
-    acted = False
-    for obj in (None, True, False):
-        count = ctypes.c_ssize_t.from_address(id(obj))
-        # check the layout first: ob_refcnt is the object's first field in a release build
-        if abs(count.value - sys.getrefcount(obj)) > 16 and count.value < _BOOST // 2:
-            log.warning("Unexpected object layout; not protecting %r's reference count", obj)
-            continue
-        if count.value < _BOOST // 2:
-            count.value += _BOOST
-            acted = True
-    return acted
-
 
 protect_singletons()
 
