@@ -136,10 +136,9 @@ class TrainPlots(QWidget):
             pi.setMenuEnabled(False)
             pi.hideButtons()
             # The view follows the data in coarse steps set by _follow() rather than pyqtgraph's
-            # auto-range: a range that changes on every flush regenerates the axes and costs a
-            # second paint per frame. A fixed axis width stops tick labels from re-laying out.
+            # auto-range: a range that changes on every flush regenerates the axes (and their
+            # width, which re-lays out the plot) and costs a second paint per frame.
             pi.getViewBox().disableAutoRange()
-            pi.getAxis("left").setWidth(52)
             pi.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
             for axis in ("left", "bottom"):
                 pi.getAxis(axis).setTextPen("#333")
@@ -314,11 +313,11 @@ class TrainPlots(QWidget):
 
     @staticmethod
     def _nice_ceiling(value: float) -> float:
-        """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k that is >= value (value > 0)."""
+        """The smallest 'round' number (1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8 x 10^k) >= value."""
         if not value > 0:
             return 1.0
         exponent = math.floor(math.log10(value))
-        for mantissa in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+        for mantissa in (1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 10):
             candidate = mantissa * 10.0 ** exponent
             if candidate >= value * (1 - 1e-12):
                 return candidate
@@ -333,7 +332,10 @@ class TrainPlots(QWidget):
             for series in (run.train_cost, run.val_cost):
                 if len(series.x):
                     x_max = max(x_max, float(series.x.view()[-1]))
-                    cost_max = max(cost_max, float(series.y.view().max()))
+            # the height follows the validation cost: a wild first training batch (a huge
+            # learning rate) may leave the top of the plot rather than flatten every curve
+            if len(run.val_cost.y):
+                cost_max = max(cost_max, float(run.val_cost.y.view().max()))
         if x_max <= 0:
             return
         x_needed = self._nice_ceiling(x_max * 1.04)

@@ -321,7 +321,14 @@ class TrainView(QWidget):
         self.summary_table.setRowCount(0)
         self.weights_table.setRowCount(0)
         self.tables_hint.setText("0 of 4 experiments")
-        self.tables.show()
+        if not self.tables.isVisible():
+            self.tables.show()
+            # room for the four rows and the header; the plots keep the rest
+            table_height = min(240, self.tables.tabBar().sizeHint().height()
+                               + self.summary_table.horizontalHeader().sizeHint().height()
+                               + 4 * self.summary_table.verticalHeader().defaultSectionSize() + 16)
+            total = sum(self.right_splitter.sizes()) or self.right_splitter.height()
+            self.right_splitter.setSizes([max(200, total - table_height), table_height])
         self._jobs = [(label, config) for label, config in EXPERIMENTS]
         return self._launch()
 
@@ -428,8 +435,7 @@ class TrainView(QWidget):
         color = PALETTE[index % len(PALETTE)] if self._experiment_mode else None
         legend = label
         if self._experiment_mode:  # the report's long titles would swamp the legend
-            legend = (f"{index + 1}: {'L2' if config.l2 else 'no L2'}, "
-                      f"{'BN' if config.batch_norm else 'no BN'}")
+            legend = _short_label(index, config)
         self._run_ids[index] = self.plots.begin_run(legend, color)
         self._steps_per_epoch = None
         self._total_epochs = int(getattr(config, "max_epochs", 0) or 0)
@@ -566,7 +572,10 @@ class TrainView(QWidget):
                 per_run.append((label, [], ()))
         n_layers = max((len(w) for _l, w, _s in per_run), default=0)
         self.weights_table.setColumnCount(1 + len(per_run))
-        self.weights_table.setHorizontalHeaderLabels(["Layer"] + [label for label, _w, _s in per_run])
+        self.weights_table.setHorizontalHeaderLabels(
+            ["Layer"] + [_short_label(i, result.config) for i, (_label, result) in enumerate(rows)])
+        for j, (label, _w, _s) in enumerate(per_run):
+            self.weights_table.horizontalHeaderItem(j + 1).setToolTip(label)
         self.weights_table.setRowCount(n_layers)
         sizes = next((s for _l, _w, s in per_run if s), ())
         for i in range(n_layers):
@@ -600,6 +609,11 @@ class TrainView(QWidget):
             state = settings.value(key)
             if state is not None:
                 splitter.restoreState(state)
+
+
+def _short_label(index: int, config: Any) -> str:
+    """ "2: L2, no BN" — an experiment in a legend or a column header."""
+    return f"{index + 1}: {'L2' if config.l2 else 'no L2'}, {'BN' if config.batch_norm else 'no BN'}"
 
 
 def _finite(value: Any) -> bool:

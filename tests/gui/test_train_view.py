@@ -439,8 +439,8 @@ def test_the_view_follows_the_curves_in_coarse_steps(qtbot):
         ranges.append(tuple(vb.viewRange()[0]))
     (x0, x1), (y0, y1) = vb.viewRange()
     assert x0 == 0 and 20000 <= x1 <= 30000 and y0 == 0 and 2.3 <= y1 <= 3
-    assert len(set(ranges)) <= 20                  # a few coarse steps per decade, not 200 times
-    assert TrainPlots._nice_ceiling(0.93) == 1 and TrainPlots._nice_ceiling(2301) == 3000
+    assert len(set(ranges)) <= 30                  # a few coarse steps per decade, not 200 times
+    assert TrainPlots._nice_ceiling(0.93) == 1 and TrainPlots._nice_ceiling(2301) == 2500
     # once the person zooms, the plot stops moving under them until the next run
     vb.sigRangeChangedManually.emit([True, True])
     vb.setRange(xRange=(500, 900), padding=0)
