@@ -105,6 +105,9 @@ def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = 
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setStyle(tickLength=int(_s(-5)), tickTextOffset=int(_s(3)))
+        # pyqtgraph sizes axes for 1x fonts: give the scaled tick labels and axis labels room
+        plot.getAxis("left").setWidth(int(_s(62 if y else 42)))
+        plot.getAxis("bottom").setHeight(int(_s(44 if x else 26)))
     if grid:
         plot.showGrid(x=True, y=True, alpha=0.25)
 
@@ -449,8 +452,10 @@ def _builder(func):
 def cost_curves_figure(runs) -> Figure:
     """Training and validation cost against iteration; ``runs`` is ``[(name, History)]``."""
     fig = Figure(810, 360)
-    left = fig.add_plot(0, 0, "Training cost (mini-batch mean between checks)", "iteration", "cost")
+    left = fig.add_plot(0, 0, "Training cost", "iteration", "cost")
     right = fig.add_plot(0, 1, "Validation cost", "iteration", "cost")
+    fig.layout.layout.setColumnStretchFactor(0, 1)
+    fig.layout.layout.setColumnStretchFactor(1, 1)
     draw_cost_curves(left, [(n, h.column("step"), h.column("train_cost")) for n, h in runs], legend=False)
     draw_cost_curves(right, [(n, h.column("step"), h.column("val_cost")) for n, h in runs])
     values = np.concatenate([np.concatenate([h.column("train_cost"), h.column("val_cost")]) for _, h in runs]
@@ -537,4 +542,6 @@ def sweep_figure(table) -> Figure:
     draw_sweep_accuracy(left, table)
     right = fig.add_plot(0, 1, "Mean |W| per layer against L2 strength", "lambda", "mean |W|")
     draw_sweep_weights(right, table)
+    fig.layout.layout.setColumnStretchFactor(0, 1)
+    fig.layout.layout.setColumnStretchFactor(1, 1)
     return fig

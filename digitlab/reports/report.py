@@ -513,10 +513,12 @@ def render_markdown(report: Report, figure_dir: str = "figures") -> str:
     return "\n".join(out)
 
 
-def _qt_cell(block: Block, column: str, value) -> str:
-    """A cell for the PDF: a mean ± spread on two lines, so that wide tables fit the page."""
+def _qt_cell(block: Block, column: str, value, wide: bool) -> str:
+    """A cell for the PDF: in wide tables a mean ± spread on two lines, so that they fit the page."""
     text = html.escape(_cell(block, column, value))
-    return text.replace(" ± ", "<br>±&nbsp;") if isinstance(value, Stat) else text
+    if isinstance(value, Stat):
+        return text.replace(" ± ", "<br>±&nbsp;" if wide else "&nbsp;±&nbsp;")
+    return text
 
 
 def _qt_html(report: Report, page_width_px: int) -> str:
@@ -535,15 +537,16 @@ def _qt_html(report: Report, page_width_px: int) -> str:
             parts.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in b.items) + "</ul>")
         elif b.kind == "table" and b.rows:
             columns = list(b.rows[0])
-            wide = len(columns) > 6         # give the name column room in wide tables
+            wide = len(columns) > 6         # smaller type, and room for the name column
             first_width = ' width="19%"' if wide else ""
             head = "".join(f'<th style="background-color:#eef2f6;"{first_width if k == 0 else ""}>'
                            f'{html.escape(str(c))}</th>' for k, c in enumerate(columns))
             body = "".join(
-                "<tr>" + "".join(f'<td align="{_align(k, row.get(c))}">{_qt_cell(b, c, row.get(c))}</td>'
+                "<tr>" + "".join(f'<td align="{_align(k, row.get(c))}">{_qt_cell(b, c, row.get(c), wide)}</td>'
                                  for k, c in enumerate(columns)) + "</tr>" for row in b.rows)
+            size = "font-size:7pt; " if wide else ""
             parts.append('<table border="1" cellspacing="0" cellpadding="3" width="100%" '
-                         f'style="border-collapse:collapse; border-color:#c8ccd0;"><tr>{head}</tr>{body}</table>')
+                         f'style="{size}border-collapse:collapse; border-color:#c8ccd0;"><tr>{head}</tr>{body}</table>')
         elif b.kind == "figure" and b.key in report.figures:
             png, caption = report.figures[b.key]
             from PySide6.QtGui import QImage
