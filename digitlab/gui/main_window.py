@@ -24,12 +24,15 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from digitlab import __version__
+from digitlab.gui.draw_view import DrawView
+from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.gui.guard import guarded, set_error_hook
+from digitlab.gui.model_library import ModelLibrary
+from digitlab.gui.models_view import ModelsView
 from digitlab.gui.train_view import TrainView
 
 log = logging.getLogger("digitlab.gui")
@@ -66,35 +69,13 @@ def about_text() -> str:
     )
 
 
-def _optional_view(module: str, cls: str, library: Any, title: str) -> QWidget:
-    """Build a view from another engineer's module; a placeholder while it is not there yet."""
-    import importlib
-
-    try:
-        view_cls = getattr(importlib.import_module(f"digitlab.gui.{module}"), cls)
-    except (ImportError, AttributeError) as exc:
-        log.warning("The %s view is not available: %s", title, exc)
-        placeholder = QWidget()
-        layout = QVBoxLayout(placeholder)
-        label = QLabel(f"The {title} view is not available in this build.\n({exc})")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet("color: #666;")
-        layout.addWidget(label)
-        return placeholder
-    return view_cls(library)
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, library: Any = None, *,
                  splits_for: Callable[[Any], Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("digitlab")
         self.settings = settings if settings is not None else app_settings()
-        if library is None:
-            from digitlab.gui.model_library import ModelLibrary
-
-            library = ModelLibrary()
-        self.library = library
+        self.library = library if library is not None else ModelLibrary()
 
         # replaceable dialogs (tests answer them directly)
         self.confirm_close: Callable[[], bool] = self._ask_stop_training
@@ -105,10 +86,10 @@ class MainWindow(QMainWindow):
         self.show_about: Callable[[], Any] = lambda: QMessageBox.about(self, "About digitlab", about_text())
 
         # ---------------- views
-        self.train_view = TrainView(library, splits_for=splits_for)
-        self.draw_view = _optional_view("draw_view", "DrawView", library, "Draw")
-        self.models_view = _optional_view("models_view", "ModelsView", library, "Models")
-        self.evaluate_view = _optional_view("evaluate_view", "EvaluateView", library, "Evaluate")
+        self.train_view = TrainView(self.library, splits_for=splits_for)
+        self.draw_view = DrawView(self.library)
+        self.models_view = ModelsView(self.library)
+        self.evaluate_view = EvaluateView(self.library)
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.setStyleSheet("QTabBar::tab { padding: 6px 22px; min-width: 70px; }")
@@ -139,11 +120,15 @@ class MainWindow(QMainWindow):
 
     def _connect_views(self) -> None:
         """Wire the views to each other and route their dialogs through the window's."""
-        connect_draw = getattr(self.models_view, "connect_draw_view", None)
-        if callable(connect_draw):
-            connect_draw(self.draw_view, show=lambda: self.show_view(1))
-        if hasattr(self.models_view, "show_error"):
-            self.models_view.show_error = lambda title, text: self.show_error(title, text)
+        self.models_view.connect_draw_view(self.draw_view, show=lambda: self.show_view(1))
+        self.evaluate_view.send_to_draw.connect(self._send_to_draw)
+        self.evaluate_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        for view in (self.models_view, self.evaluate_view):
+            view.show_error = lambda title, text: self.show_error(title, text)
+
+    def _send_to_draw(self, image: Any, label: int) -> None:
+        self.draw_view.load_digit(image, label)
+        self.show_view(1)
 
     def views_list(self) -> list[QWidget]:
         return [self.train_view, self.draw_view, self.models_view, self.evaluate_view]
@@ -239,19 +224,10 @@ class MainWindow(QMainWindow):
         path = path or self.ask_open_path()
         if not path:
             return None
-        opener = getattr(self.models_view, "open_model_file", None)
-        if callable(opener):  # the Models view adds it to the library and selects it
-            entry = opener(path)
-            if entry is None:  # it has shown the core's message; the library is unchanged
-                self.statusBar().showMessage(f"Could not open {path}", 8000)
-                return None
-        else:
-            try:
-                entry = self.library.import_file(path)
-            except Exception as exc:  # noqa: BLE001 - a bad file is shown, not a crash
-                self.show_error("Cannot open the model", str(exc))
-                self.statusBar().showMessage(f"Could not open {path}", 8000)
-                return None
+        entry = self.models_view.open_model_file(path)  # adds it to the library and selects it
+        if entry is None:  # the core's message has been shown; the library is unchanged
+            self.statusBar().showMessage(f"Could not open {path}", 8000)
+            return None
         self.show_view(2)
         self.statusBar().showMessage(f"Opened {Path(path).name}", 8000)
         return entry
@@ -287,13 +263,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Weights exported to {path}", 8000)
         return Path(path)
 
-    def export_report(self) -> None:
+    def export_report(self, out_dir: str | None = None) -> Path | None:
+        """Write the evaluation report (the Evaluate view asks where unless ``out_dir``)."""
         self.show_view(3)
-        exporter = getattr(self.evaluate_view, "export_report", None)
-        if callable(exporter):
-            exporter()
-        else:
-            self.statusBar().showMessage("Report export lives in the Evaluate view.", 8000)
+        return self.evaluate_view.export_report(out_dir)
 
     # ----------------------------------------------------------------- dialogs
     def _models_dir(self) -> str:
@@ -396,7 +369,7 @@ class MainWindow(QMainWindow):
             stop = getattr(view, "shutdown", None)
             if callable(stop):
                 try:
-                    stop()
+                    ok = (stop() is not False) and ok
                 except Exception:  # noqa: BLE001
                     log.exception("Could not shut down %s", type(view).__name__)
         return ok

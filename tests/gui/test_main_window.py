@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
@@ -236,3 +237,23 @@ def test_a_trained_model_saved_from_train_appears_in_the_library(qtbot, main_win
     entry = main_window.open_model()
     assert entry is not None and entry.key == added[0].key
     assert main_window.views.currentIndex() == 2
+
+
+def test_a_digit_sent_from_evaluate_lands_on_the_draw_canvas(qtbot, main_window):
+    image = np.zeros((28, 28), dtype=np.float32)
+    image[6:22, 12:16] = 1.0                                   # a plain "1"
+    main_window.show_view(3)
+    main_window.evaluate_view.send_to_draw.emit(image, 1)
+    assert main_window.views.currentIndex() == 1
+    assert main_window.draw_view.true_label() == 1
+
+
+def test_export_report_from_the_file_menu(qtbot, main_window, tmp_path):
+    out = tmp_path / "report"
+    main_window.evaluate_view.ask_report_dir = lambda: str(out)
+    errors = []
+    main_window.show_error = lambda title, text: errors.append(text)
+    main_window.export_report_action.trigger()
+    assert main_window.views.currentIndex() == 3
+    assert not errors, errors
+    assert out.is_dir() and any(out.iterdir())
