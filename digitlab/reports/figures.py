@@ -208,8 +208,8 @@ def draw_reliability(plot, reliabilities, *, legend: bool = True) -> None:
     """
     pg = _pg()
     from PySide6.QtCore import Qt
-    if legend:
-        _legend(plot, offset=(10, 10))
+    if legend:       # bottom right: a model is rarely wrong when it is sure, so that corner is empty
+        _legend(plot, offset=(-10, -10))
     plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=_s(1.5), style=Qt.PenStyle.DashLine),
               name="perfectly calibrated")
     for i, (name, rel) in enumerate(reliabilities):
@@ -525,12 +525,10 @@ def first_layer_figure(items, cols: int = 5) -> Figure:
     rows = -(-units // cols)
     tile_h = rows / cols
     per = 400
-    fig = Figure(per * len(items), int(per * tile_h) + 80)
+    fig = Figure(per * len(items), int(per * tile_h) + 40)
     for k, (name, W) in enumerate(items):
         plot = fig.add_plot(0, k, name)
         draw_tiles(plot, W, cols)
-    fig.add_label(1, 0, "each tile: one hidden unit's 784 incoming weights; red positive, blue negative, "
-                  "white 0 (scaled by the layer's largest |w|)", colspan=len(items), size_pt=11)
     return fig
 
 

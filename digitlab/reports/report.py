@@ -372,12 +372,14 @@ def build_report(source, *, sweep=None, splits=None, title: str | None = None, n
         f"Weight distributions per layer, {names[0]} and {names[-1]} overlaid{seed_note}.")
     if all(r.result.network.layer_sizes[0] == 784 for r in pair):
         add("first_layer", F.first_layer_figure([(n, r.result.network.weights[0]) for n, r in zip(names, pair)]),
-            f"First-layer weights{seed_note}: one 28x28 tile per hidden unit, {names[0]} (left) and "
+            f"First-layer weights{seed_note}: one 28x28 tile per hidden unit (its 784 incoming weights; red "
+            f"positive, blue negative, white 0, scaled by the layer's largest |w|), {names[0]} (left) and "
             f"{names[-1]} (right).")
     if sweep:
+        several = len({p.seed for p in sweep}) > 1
         add("sweep", F.sweep_figure(sweep_table(sweep)),
-            "The lambda sweep: test accuracy (mean ± standard deviation over seeds) and each layer's "
-            "mean |W| against the L2 strength lambda.")
+            "The lambda sweep: test accuracy" + (" (mean ± standard deviation over seeds)" if several else "")
+            + " and each layer's mean |W| against the L2 strength lambda.")
 
     # ------------------------------------------------------------------ document
     B = Block
@@ -422,7 +424,7 @@ def build_report(source, *, sweep=None, splits=None, title: str | None = None, n
         blocks.append(B("p", f"The same setting trained with {len(rows)} L2 strengths "
                              f"({len({p.seed for p in sweep})} seed(s) each)."))
         blocks.append(B("table", key="sweep", rows=rows,
-                        digits={c: (2 if "%" in c else 1 if c == "Epochs" else 4) for c in rows[0] if c != "Lambda"}))
+                        digits={c: (2 if "%" in c else 4) for c in rows[0] if c not in ("Lambda", "Epochs")}))
         blocks.append(B("figure", key="sweep"))
     blocks.append(B("p", "Tables at full precision: tables/*.csv and tables/*.json in the report folder."))
 
