@@ -56,7 +56,7 @@ def ensure_app():
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # PySide6 6.12 on Python 3.11 drops references to None/True on every Qt call; rendering makes
     # thousands of them, so protect the singletons first (see digitlab.gui.guard; Qt-only module).
-    from ..gui.guard import protect_singletons
+    from ..pyside_refcount import protect_singletons
     protect_singletons()
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance()
