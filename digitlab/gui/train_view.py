@@ -185,7 +185,8 @@ class TrainView(QWidget):
         self.plots = TrainPlots()
 
         # result strip: why the run ended, save, clear
-        self.message_label = QLabel("")
+        self.message_label = QLabel("When a run ends, why it stopped appears here, and the model can be saved.")
+        self.message_label.setStyleSheet("color: #666;")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton("Save model")

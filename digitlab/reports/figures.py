@@ -55,7 +55,7 @@ def ensure_app():
     """The running ``QApplication``, made (offscreen-friendly) if there is none."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # PySide6 6.12 on Python 3.11 drops references to None/True on every Qt call; rendering makes
-    # thousands of them, so protect the singletons first (see digitlab.gui.guard; Qt-only module).
+    # thousands of them, so protect the singletons first (see digitlab/pyside_refcount.py).
     from ..pyside_refcount import protect_singletons
     protect_singletons()
     from PySide6.QtWidgets import QApplication

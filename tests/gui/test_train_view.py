@@ -401,7 +401,7 @@ def test_event_loop_never_stalls_while_training(qtbot, train_view, fill_form):
     print(f"\nwhile training the report's setting: {meter.summary()}, {len(checks)} checks")
     assert len(checks) >= 3
     assert meter.ticks > 100
-    assert meter.max_ms < 250, meter.summary()
+    assert meter.max_ms < 150, meter.summary()      # measured 13 ms max, p99 9 ms on 2 CPUs
 
 
 def test_a_dataset_folder_can_be_chosen_and_is_remembered(qtbot, tmp_path):
