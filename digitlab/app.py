@@ -42,7 +42,9 @@ def make_icon():
 
 def make_app(argv: list[str] | None = None):
     """The QApplication (the existing one if any), named for QSettings and styled."""
-    import digitlab.gui.guard  # noqa: F401  first: protects None/True/False refcounts (see guard)
+    from digitlab.pyside_refcount import protect_singletons
+
+    protect_singletons()  # first: PySide6 6.12 on Python 3.11 would otherwise abort after a while
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
