@@ -311,9 +311,6 @@ class MainWindow(QMainWindow):
     def _on_paused_changed(self, _paused: bool) -> None:
         self._update_actions()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt name
-        return QSize(1280, 800)
-
     def restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")

@@ -257,3 +257,16 @@ def test_export_report_from_the_file_menu(qtbot, main_window, tmp_path):
     assert main_window.views.currentIndex() == 3
     assert not errors, errors
     assert out.is_dir() and any(out.iterdir())
+
+
+def test_an_error_while_closing_is_reported_not_fatal(qtbot, main_window, monkeypatch):
+    from digitlab.gui import guard
+
+    guard.reset_reported()
+
+    def broken(*_a, **_k):
+        return 1 / 0                     # an interpreter-raised error: fatal on 3.11 if unguarded
+
+    monkeypatch.setattr(main_window, "save_settings", broken)
+    main_window.close()
+    assert "closeEvent" in (guard.last_error() or "") and "ZeroDivisionError" in guard.last_error()
