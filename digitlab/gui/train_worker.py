@@ -39,31 +39,28 @@ Job = tuple[str, TrainConfig]
 SplitsProvider = Callable[[TrainConfig], Any]
 
 _cache_lock = threading.Lock()
-_raw_cache: dict[str, Any] = {}
 _splits_cache: dict[tuple, Any] = {}
+_SPLITS_CACHE_SIZE = 2
 
 
 def load_splits(config: TrainConfig) -> Any:
-    """The train/validation/test splits for ``config`` (dataset, validation size, subset).
+    """The train/validation/test splits for ``config``, exactly as the command line makes them.
 
-    Datasets and splits are cached for the session: the second run on the same data starts at
-    once. Safe to call from the worker thread.
+    The core's :func:`digitlab.training.splits_for` does the work (same dataset, same fixed split
+    seed, same subset); the result is cached for the session so the second run on the same data
+    starts at once. Safe to call from the worker thread.
     """
-    from digitlab.data import load_dataset, prepare_splits
+    from digitlab.training import splits_for
 
     key = (str(config.dataset), int(config.n_validation), config.train_subset)
     with _cache_lock:
-        cached = _splits_cache.get(key)
-        if cached is not None:
-            return cached
-        raw = _raw_cache.get(str(config.dataset))
-        if raw is None:
-            source = None if config.dataset in (None, "", "mnist") else config.dataset
-            raw = load_dataset(source)
-            _raw_cache[str(config.dataset)] = raw
-        splits = prepare_splits(raw, n_validation=config.n_validation, train_subset=config.train_subset)
-        _splits_cache[key] = splits
-        return splits
+        cached = _splits_cache.pop(key, None)
+        if cached is None:
+            cached = splits_for(config)
+        _splits_cache[key] = cached           # most recently used last
+        while len(_splits_cache) > _SPLITS_CACHE_SIZE:  # full MNIST splits are ~220 MB each
+            _splits_cache.pop(next(iter(_splits_cache)))
+        return cached
 
 
 class TrainWorker(QObject):

@@ -451,3 +451,19 @@ def test_the_view_follows_the_curves_in_coarse_steps(qtbot):
     plots.add_check(plots.run_ids()[-1], _check(100, 2.0))
     plots.flush()
     assert vb.viewRange()[0][1] >= 30000
+
+
+def test_splits_come_from_the_core_and_are_cached(monkeypatch):
+    import digitlab.gui.train_worker as tw
+    import digitlab.training as training
+
+    calls = []
+    monkeypatch.setattr(training, "splits_for", lambda config: calls.append(config.train_subset) or object())
+    monkeypatch.setattr(tw, "_splits_cache", {})
+    a = tw.load_splits(TrainConfig(train_subset=100))
+    assert tw.load_splits(TrainConfig(train_subset=100, seed=9)) is a       # the network seed does not matter
+    tw.load_splits(TrainConfig(train_subset=200))
+    tw.load_splits(TrainConfig(train_subset=300))
+    assert len(tw._splits_cache) == 2                                       # bounded: ~220 MB per full split
+    tw.load_splits(TrainConfig(train_subset=100))
+    assert calls == [100, 200, 300, 100]
