@@ -510,8 +510,8 @@ class TrainView(QWidget):
         self._progress_timer.stop()
         self.plots.flush()
         self._update_progress()
-        if self._last_epoch and self._total_epochs and self.last_result is not None:
-            reason = getattr(self.last_result, "stop_reason", "")
+        if self._last_epoch and self._total_epochs and results:
+            reason = getattr(results[-1], "stop_reason", "")
             self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs") else self.progress.value())
         self.progress_label.setText(self.progress_label.text().split(" · at most")[0])
         if self._experiment_mode and self._experiment_results:
@@ -521,11 +521,11 @@ class TrainView(QWidget):
                                         f"{sum(r.steps for _l, r in self._experiment_results)} steps in "
                                         f"{_fmt_seconds(sum(r.elapsed for _l, r in self._experiment_results))}")
             self.tables.setCurrentWidget(self.summary_table)
-        elif self.last_result is not None:
-            reason = getattr(self.last_result, "stop_reason", "")
+        elif results:
+            reason = getattr(results[-1], "stop_reason", "")
             self.headline.setText(_REASON_TITLES.get(reason, "Done"))
-        else:
-            self.headline.setText("Ready")
+        else:  # nothing came back: the error (shown below the plots) says why
+            self.headline.setText("Training failed" if self.message_label.text() else "Ready")
         self._update_buttons()
         self.training_changed.emit(False)
 

@@ -356,6 +356,7 @@ def test_a_failing_run_reports_the_error(qtbot, train_view, fill_form, quick_set
         train_view.start()
     assert blocker.args[0] == []
     assert "the data folder vanished" in train_view.message_label.text()
+    assert train_view.headline.text() == "Training failed"
     assert train_view.start_button.isEnabled()
 
 
