@@ -18,6 +18,7 @@ from .config import TrainConfig
 from .schedules import learning_rate_at
 
 STOP_REASONS = ("early_stopping", "max_epochs", "cancelled", "diverged")
+DIVERGENCE_FACTOR = 1000.0
 
 
 class RunControl:
@@ -254,17 +255,24 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
         return Check(step, epoch + 1, cost_sum / max(cost_count, 1), val_cost, val_acc, elapsed, lr)
 
     lr = config.learning_rate
+    first_cost = None
     done = False
     while epoch < config.max_epochs and not done:
         order = rng.permutation(n)
         for begin in range(0, n, batch_size):
             idx = order[begin:begin + batch_size]
             cost = network.loss_and_grad(batches.gather(idx), y[idx], l2)
-            if not math.isfinite(cost):
+            if first_cost is None:
+                first_cost = cost
+            # Diverging: the cost is inf or NaN, or has grown a thousandfold past where it started
+            # (a mean cross-entropy that large means the weights have blown up; it cannot recover).
+            if not math.isfinite(cost) or cost > DIVERGENCE_FACTOR * max(first_cost, 1.0):
                 stop_reason = "diverged"
+                shown = f"{cost:.3g}" if math.isfinite(cost) else str(cost)
                 message = (f"Training diverged at step {step + 1} (epoch {epoch + 1}): the cost became "
-                           f"{cost}. The learning rate {config.learning_rate:g} is too large for this "
-                           f"setting; try a smaller one (for example {config.learning_rate / 10:g}).")
+                           f"{shown} (it started at {first_cost:.3g}). The learning rate "
+                           f"{config.learning_rate:g} is too large for this setting; try a smaller one "
+                           f"(for example {config.learning_rate / 10:g}).")
                 done = True
                 break
             lr = learning_rate_at(config.schedule, config.learning_rate, step, total_steps, steps_per_epoch)

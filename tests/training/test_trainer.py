@@ -65,6 +65,12 @@ def test_divergence_stops_at_once_with_a_message_not_nans(small_splits):
         assert math.isfinite(check.val_cost) and math.isfinite(check.train_cost)
 
 
+def test_a_blown_up_but_finite_cost_counts_as_divergence(small_splits):
+    result = train(QUICK.replace(optimizer="sgd", learning_rate=5e4, eval_every=2), small_splits)
+    assert result.stop_reason == "diverged" and "it started at 2.3" in result.message
+    assert result.steps < 5
+
+
 def test_cancel_from_another_thread_keeps_what_was_learned(small_splits):
     control = RunControl()
     seen = []
