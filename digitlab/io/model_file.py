@@ -97,7 +97,8 @@ class SavedModel:
                    epochs=int(result.epochs), steps=int(result.steps),
                    elapsed=float(result.elapsed),
                    name=name or config.name or _default_name(config),
-                   dataset=dataset_name or config.dataset, dataset_checksum=dataset_checksum or "")
+                   dataset=dataset_name or getattr(result, "dataset", "") or config.dataset,
+                   dataset_checksum=dataset_checksum or getattr(result, "dataset_checksum", ""))
 
     @property
     def mean_abs_weights(self) -> list[float]:

@@ -123,6 +123,8 @@ class TrainResult:
     steps: int
     elapsed: float
     metrics: dict = field(default_factory=dict)
+    dataset: str = ""             # the name and checksum of the data it was trained on,
+    dataset_checksum: str = ""    # carried into the model file
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -340,4 +342,5 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
     elapsed = time.perf_counter() - start - paused_time
     metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
     return TrainResult(network, config, history, stop_reason, message, best_step,
-                       epoch, step, elapsed, metrics)
+                       epoch, step, elapsed, metrics, dataset=getattr(splits, "name", ""),
+                       dataset_checksum=getattr(splits, "checksum", ""))

@@ -84,7 +84,7 @@ def test_float64_network_and_none_setting_round_trip(tmp_path, result_plain, spl
 
 def test_from_result_defaults_and_describe(result_bn):
     m = SavedModel.from_result(result_bn, dataset_checksum="abc")
-    assert m.name == "bn" and m.dataset == result_bn.config.dataset and m.path is None
+    assert m.name == "bn" and m.dataset == result_bn.dataset == "synthetic" and m.path is None
     text = m.describe()
     assert text.startswith("bn: 784-20-7-5-10 BN") and "L2 5" in text and "epochs" in text
     assert f"{100 * result_bn.metrics['test_accuracy']:.2f} %" in text
@@ -438,3 +438,13 @@ def test_a_flipped_weight_byte_is_caught_by_the_checksum(tmp_path, result_bn):
     bad = tmp_path / "flipped.h5"
     bad.write_bytes(bytes(data))
     _expect(bad, "layer 1 weight W cannot be read")
+
+
+def test_a_saved_run_remembers_which_data_trained_it(tmp_path):
+    """Every front door (CLI, GUI, experiments) gets the dataset's checksum into the file."""
+    from digitlab.data import load_dataset, prepare_splits
+    from digitlab.training import TrainConfig, train
+    splits = prepare_splits(load_dataset(), train_subset=300)
+    result = train(TrainConfig(max_epochs=1, train_subset=300), splits)
+    model = load_model(save_model(tmp_path / "m.h5", result))
+    assert model.dataset == "mnist" and model.dataset_checksum == load_dataset().checksum
