@@ -5,9 +5,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from digitlab import __version__
+# One BLAS thread, set before NumPy loads: these small matrices gain nothing from more, and extra
+# BLAS threads fighting the GUI thread for two cores made the draw-to-bars latency spike (p95 48 ms
+# against 14 ms, benchmarks/draw_latency.py --blas-threads default).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from digitlab import __version__  # noqa: E402
 
 __all__ = ["main", "make_app", "make_icon"]
 
