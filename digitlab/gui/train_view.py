@@ -492,7 +492,10 @@ class TrainView(QWidget):
         extra = ""
         if _finite(metrics.get("test_accuracy")) and reason != "diverged":
             extra = f" Test accuracy {metrics['test_accuracy'] * 100:.2f} %."
-        self._show_message(f"{label} — {title}: {message}{extra}", error=reason == "diverged")
+        # The core's message already says why in words ("Stopped early at step ..."), so the
+        # title is only added where the message does not start with it.
+        text = message if message.lower().startswith(title.lower()) else f"{title}: {message}"
+        self._show_message(f"{label} — {text}{extra}", error=reason == "diverged")
         if reason == "diverged":
             self.plots.show_message(message)
         if self._experiment_mode:
