@@ -21,13 +21,13 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one BLAS thread: faster and stable here
 
 from . import __version__  # noqa: E402
+from .atomic import write_text_atomic  # noqa: E402
 
 
 class UserError(Exception):
@@ -274,16 +274,12 @@ def cmd_export(args) -> int:
 
 
 # ---------------------------------------------------------------------------- experiments
-def cmd_experiments(args) -> int:
-    from .io import save_model
-    from .reports import tables
+def _run_the_experiments(args):
+    """Train the report's four experiments for ``--seeds`` seeds, printing each run as it ends."""
     from .training import EXPERIMENTS, run_experiments
     seeds = [args.first_seed + k for k in range(args.seeds)]
     experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
     splits = _splits(experiments[0][1])
-    out = Path(args.out) if args.out else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(args.workers, 4 * len(seeds)))
     print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
     start = time.perf_counter()
@@ -294,7 +290,19 @@ def cmd_experiments(args) -> int:
               f"{r.epochs} epochs, {r.steps} iterations, {r.elapsed:.1f} s ({r.stop_reason})", flush=True)
 
     runs = run_experiments(splits, seeds, experiments=experiments, workers=workers, on_done=done)
-    print(f"done in {time.perf_counter() - start:.1f} s\n")
+    print(f"trained in {time.perf_counter() - start:.1f} s")
+    return runs, splits
+
+
+def cmd_experiments(args) -> int:
+    from .io import save_model
+    from .reports import tables
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    runs, splits = _run_the_experiments(args)
+    seeds = sorted({run.seed for run in runs})
+    print()
     summary = tables.summary_rows(runs)
     weights = tables.weights_rows(runs)
     claims = tables.check_claims(runs)
@@ -320,14 +328,7 @@ def cmd_experiments(args) -> int:
 
 def _write_text(path: Path, text: str) -> None:
     """Write atomically: a temporary file in the same folder, then rename over the target."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text_atomic(path, text)
 
 
 def cmd_build_models(args) -> int:
@@ -417,21 +418,7 @@ def cmd_report(args) -> int:
             raise UserError(str(e)) from None
         print(f"report of the {len(runs)} experiment models in {args.from_dir}")
     else:
-        from .training import EXPERIMENTS, run_experiments
-        seeds = [args.first_seed + k for k in range(args.seeds)]
-        experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
-        splits = _splits(experiments[0][1])
-        workers = max(1, min(args.workers, 4 * len(seeds)))
-        print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
-        start = time.perf_counter()
-
-        def done(run):
-            r = run.result
-            print(f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
-                  f"{r.epochs} epochs, {r.elapsed:.1f} s", flush=True)
-
-        runs = run_experiments(splits, seeds, experiments=experiments, workers=workers, on_done=done)
-        print(f"trained in {time.perf_counter() - start:.1f} s")
+        runs, _ = _run_the_experiments(args)
     sweep = None
     if args.sweep:
         from .reports.sweep import parse_lambdas, run_sweep

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import write_bytes_atomic
 
 __all__ = ["IDXError", "read_idx", "write_idx", "read_payload", "parse_idx", "IDX_TYPES"]
 
@@ -257,13 +258,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool = False
     data = header + body
     if compress:
         data = gzip.compress(data, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(path, data)

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sys
 import threading
 import traceback
 from typing import Any, Callable, TypeVar, overload

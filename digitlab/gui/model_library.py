@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from digitlab import paths
+from digitlab.atomic import atomic_path
 
 log = logging.getLogger("digitlab.gui")
 
@@ -560,15 +560,8 @@ class ModelLibrary:
 
     @staticmethod
     def _copy_atomic(src: Path, dest: Path) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.close(fd)
-        try:
+        with atomic_path(dest) as tmp:
             shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return dest
 
     def _insert(self, entry: ModelEntry) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.gui.guard import call_guarded, guarded, protect_singletons
-from digitlab.gui.model_library import LibraryError, ModelEntry, ModelLibrary
+from digitlab.gui.model_library import ModelEntry, ModelLibrary
 
 protect_singletons()
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..nn import Network
+from ..atomic import atomic_path
 from ..training import TrainResult
-from .model_file import ModelFileError, SavedModel, _finish_atomic
+from .model_file import ModelFileError, SavedModel
 
 FORMATS = ("npz", "json", "csv")
 WEIGHTS_FORMAT = "digitlab-weights"
@@ -111,22 +112,11 @@ def _resolve(path: Path, fmt: str | None) -> tuple[Path, str]:
 
 def _write_atomic(path: Path, write) -> None:
     """Call ``write(fileobj)`` on a temp file beside ``path``, then move it into place."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        _finish_atomic(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
 
 
 def _clean(x):

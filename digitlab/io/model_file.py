@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..atomic import atomic_path
 from ..nn import Network
 from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
 
@@ -172,27 +171,6 @@ _KIND_WORDS = {"W": "weight W", "b": "bias b", "gamma": "scale gamma", "beta": "
                "running_mean": "running_mean", "running_var": "running_var"}
 
 
-def _atomic_target(path: Path) -> tuple[Path, Path]:
-    """Create a temporary file next to ``path``; return (final path, temp path)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return path, Path(tmp)
-
-
-def _finish_atomic(tmp: Path, path: Path) -> None:
-    """Give the temp file normal permissions (mkstemp makes it private) and move it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)
-    except OSError:
-        pass
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------------------- save
 def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None,
                dataset_name: str | None = None, dataset_checksum: str | None = None) -> Path:
@@ -222,8 +200,8 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
                              f"infinity) in {', '.join(bad)}; the run diverged, so retrain with a "
                              f"smaller learning rate")
 
-    path, tmp = _atomic_target(Path(path))
-    try:
+    path = Path(path)
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", track_order=True) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = np.int64(FORMAT_VERSION)
@@ -271,13 +249,6 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
             met = f.create_group("metrics", track_order=True)
             for key, value in model.metrics.items():
                 met.attrs[key] = float(value)
-        _finish_atomic(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
     return path
 
 

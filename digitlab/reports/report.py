@@ -565,7 +565,7 @@ def render_pdf(report: Report, path) -> None:
     """Print the report to a PDF with QTextDocument and QPdfWriter (A4, 15 mm margins)."""
     from .figures import ensure_app
     ensure_app()
-    from PySide6.QtCore import QMarginsF, QSizeF, QUrl
+    from PySide6.QtCore import QMarginsF, QUrl
     from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
     writer = QPdfWriter(str(path))

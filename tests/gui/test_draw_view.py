@@ -217,7 +217,7 @@ def test_load_digit_shows_true_label(qtbot, view):
     if pa == pb == 1:
         assert "both are right" in text
     elif pa == pb:
-        assert f"but it is a 1" in text
+        assert "but it is a 1" in text
     else:
         assert "it is a 1" in text
     # drawing over it marks it edited; clearing forgets it

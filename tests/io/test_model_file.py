@@ -15,7 +15,6 @@ import digitlab
 from digitlab.io import (FORMAT_VERSION, ModelFileError, SavedModel, load_model, read_model_info,
                          save_model)
 from digitlab.io import model_file
-from digitlab.nn import Network
 from digitlab.training import CHECK_FIELDS, History, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,7 +220,8 @@ def test_failed_replace_keeps_existing_file(tmp_path, result_plain, result_bn, m
     def no_replace(src, dst):
         raise PermissionError(13, "Permission denied (simulated)")
 
-    monkeypatch.setattr(model_file.os, "replace", no_replace)
+    import digitlab.atomic
+    monkeypatch.setattr(digitlab.atomic.os, "replace", no_replace)
     with pytest.raises(PermissionError):
         save_model(path, result_bn)
     monkeypatch.undo()
@@ -443,7 +443,7 @@ def test_a_flipped_weight_byte_is_caught_by_the_checksum(tmp_path, result_bn):
 def test_a_saved_run_remembers_which_data_trained_it(tmp_path):
     """Every front door (CLI, GUI, experiments) gets the dataset's checksum into the file."""
     from digitlab.data import load_dataset, prepare_splits
-    from digitlab.training import TrainConfig, train
+    from digitlab.training import train
     splits = prepare_splits(load_dataset(), train_subset=300)
     result = train(TrainConfig(max_epochs=1, train_subset=300), splits)
     model = load_model(save_model(tmp_path / "m.h5", result))
