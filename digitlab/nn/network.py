@@ -256,7 +256,7 @@ class Network:
         return float(np.mean(np.argmax(self.logits(X), axis=1) == np.asarray(y)))
 
     # ------------------------------------------------------------------ training
-    def loss_and_grad(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0) -> float:
+    def loss_and_grad(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, input_scale: float = 1.0) -> float:
         """Forward in training mode, backward, gradients into ``self.grads``; returns the cost.
 
         Parameters
@@ -265,6 +265,10 @@ class Network:
         y : (m,) integer class labels
         l2 : float
             The report's lambda; the penalty uses m = ``len(X)``, the batch size.
+        input_scale : float
+            The network sees ``input_scale * X``. The trainer passes raw pixel values (0..255)
+            with ``1/255`` here: scaling the first layer's small (m, units) product instead of
+            the (m, 784) batch saves a pass over every pixel of every batch.
 
         With batch normalisation this also updates the running statistics.
         """
@@ -279,6 +283,8 @@ class Network:
         # several times faster than NumPy's axis-0 reduction.
         for l in range(n_layers - 1):
             Z = A @ self.weights[l]
+            if l == 0 and input_scale != 1.0:
+                Z *= input_scale
             Z += self.biases[l]
             if bn:
                 mean = ones @ Z
@@ -331,6 +337,8 @@ class Network:
             cost += l2 / (2 * m) * self.l2_sum()
         for l in range(n_layers - 1, -1, -1):
             np.matmul(acts[l].T, dZ, out=self._dW[l])
+            if l == 0 and input_scale != 1.0:
+                self._dW[0] *= input_scale
             if l2:
                 self._dW[l] += (l2 / m) * self.weights[l]
             np.matmul(ones, dZ, out=self._db[l])
@@ -368,7 +376,11 @@ def softmax(Z: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy_from_logits(Z: np.ndarray, y: np.ndarray) -> float:
-    """Mean categorical cross-entropy of integer labels ``y`` given logits ``Z``, computed stably."""
-    Z = Z - Z.max(axis=1, keepdims=True)
-    log_s = np.log(np.exp(Z).sum(axis=1))
+    """Mean categorical cross-entropy of integer labels ``y`` given logits ``Z``, computed stably.
+
+    Row maxima are taken over a transposed copy: NumPy reduces a (n, 10) array along its short
+    axis about fifty times slower than along its long one.
+    """
+    Z = Z - np.ascontiguousarray(Z.T).max(axis=0)[:, None]
+    log_s = np.log(np.exp(Z) @ np.ones(Z.shape[1], dtype=Z.dtype))
     return float(np.mean(log_s - Z[np.arange(len(y)), y]))

@@ -17,9 +17,11 @@ class SGD:
 
     def __init__(self, params: np.ndarray):
         self.params = params
+        self._step = np.empty_like(params)
 
     def step(self, grads: np.ndarray, lr: float) -> None:
-        self.params -= lr * grads
+        np.multiply(grads, lr, out=self._step)
+        self.params -= self._step
 
     def state(self) -> dict[str, np.ndarray]:
         return {}
@@ -36,10 +38,12 @@ class Momentum:
         self.params = params
         self.momentum = float(momentum)
         self.velocity = np.zeros_like(params)
+        self._step = np.empty_like(params)
 
     def step(self, grads: np.ndarray, lr: float) -> None:
         self.velocity *= self.momentum
-        self.velocity -= lr * grads
+        np.multiply(grads, lr, out=self._step)
+        self.velocity -= self._step
         self.params += self.velocity
 
     def state(self) -> dict[str, np.ndarray]:
@@ -66,7 +70,8 @@ class Adam:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         self.m *= b1
-        self.m += (1 - b1) * grads
+        np.multiply(grads, 1 - b1, out=self._tmp)
+        self.m += self._tmp
         np.multiply(grads, grads, out=self._tmp)
         self.v *= b2
         self.v += (1 - b2) * self._tmp
