@@ -300,6 +300,15 @@ def _open(path: Path) -> h5py.File:
                              f"the model again") from None
 
 
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError)
+
+
+def _damaged(path: Path, e: BaseException) -> ModelFileError:
+    """The error for a file whose reading failed somewhere inside h5py."""
+    return ModelFileError(f"cannot open model {path}: reading it failed ({_short(e)}); it is "
+                          f"probably truncated or damaged, so save or train the model again")
+
+
 def _short(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
     return text.splitlines()[0][:200]
@@ -459,10 +468,8 @@ def load_model(path) -> SavedModel:
             metrics = _read_metrics(f)
     except ModelFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise ModelFileError(f"cannot open model {path}: reading it failed ({_short(e)}); it is "
-                             f"probably truncated or damaged, so save or train the model "
-                             f"again") from None
+    except _READ_ERRORS as e:
+        raise _damaged(path, e) from None
 
     def get(key, default, kind):
         try:
@@ -505,10 +512,8 @@ def read_model_info(path) -> dict:
             info["metrics"] = _read_metrics(f)
     except ModelFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise ModelFileError(f"cannot open model {path}: reading it failed ({_short(e)}); it is "
-                             f"probably truncated or damaged, so save or train the model "
-                             f"again") from None
+    except _READ_ERRORS as e:
+        raise _damaged(path, e) from None
     info["config"] = config
     info["path"] = path
     return info
