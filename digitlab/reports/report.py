@@ -541,13 +541,18 @@ def _qt_html(report: Report, page_width_px: int) -> str:
             columns = list(b.rows[0])
             wide = len(columns) > 6         # smaller type, and room for the name column
             first_width = ' width="19%"' if wide else ""
+            # In a wide table every header word gets its own line, so that Qt's layout narrows
+            # the columns to whole words instead of breaking one ("Validatio n").
+            def header(c):
+                text = html.escape(str(c))
+                return text.replace(" ", "<br>") if wide else text
             head = "".join(f'<th style="background-color:#eef2f6;"{first_width if k == 0 else ""}>'
-                           f'{html.escape(str(c))}</th>' for k, c in enumerate(columns))
+                           f'{header(c)}</th>' for k, c in enumerate(columns))
             body = "".join(
                 "<tr>" + "".join(f'<td align="{_align(k, row.get(c))}">{_qt_cell(b, c, row.get(c), wide)}</td>'
                                  for k, c in enumerate(columns)) + "</tr>" for row in b.rows)
             size = "font-size:7pt; " if wide else ""
-            parts.append('<table border="1" cellspacing="0" cellpadding="3" width="100%" '
+            parts.append(f'<table border="1" cellspacing="0" cellpadding="{2 if wide else 3}" width="100%" '
                          f'style="{size}border-collapse:collapse; border-color:#c8ccd0;"><tr>{head}</tr>{body}</table>')
         elif b.kind == "figure" and b.key in report.figures:
             png, caption = report.figures[b.key]
