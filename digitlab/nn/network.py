@@ -12,7 +12,8 @@ Layout and conventions
   the ReLU: ``A = relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``. Training uses the batch's
   statistics and updates running averages; inference uses the running averages only, so one image
   is classified exactly as it would be inside any batch. The bias ``b`` of a normalised layer is
-  kept for a uniform layout, but it cancels in ``Z - mean``; its gradient is zero and it stays 0.
+  kept for a uniform layout, but it would cancel in ``Z - mean``, so training neither adds nor
+  updates it: it stays exactly 0 (``beta`` plays its role).
 * L2 exactly as the course report defines it: cost + lambda/(2m) * sum of squared weights, gradient
   + (lambda/m) * W, with m the number of examples in the batch. Biases and BN parameters are not
   penalised.
@@ -116,6 +117,11 @@ class Network:
             std = np.sqrt(2.0 / W.shape[0]) if init == "he" else self.init_std
             W[...] = rng.standard_normal(W.shape) * std
         self._constants = {}
+        self._weight_mask = np.zeros(total, dtype=self.dtype)    # 1 where the buffer holds a weight
+        for name, offset, shape in self._layout:
+            if name.startswith("W"):
+                self._weight_mask[offset:offset + int(np.prod(shape))] = 1
+        self._l2_buffer = np.empty(total, dtype=self.dtype)
         self._ones_out = np.ones(sizes[-1], dtype=self.dtype)
 
     # ------------------------------------------------------------------ structure
@@ -285,7 +291,8 @@ class Network:
             Z = A @ self.weights[l]
             if l == 0 and input_scale != 1.0:
                 Z *= input_scale
-            Z += self.biases[l]
+            if not bn:                # a normalised layer's bias cancels in Z - mean: skip it
+                Z += self.biases[l]
             if bn:
                 mean = ones @ Z
                 mean /= m
@@ -333,15 +340,12 @@ class Network:
         dZ[rows, y] -= 1.0
         dZ /= m
 
-        if l2:
-            cost += l2 / (2 * m) * self.l2_sum()
         for l in range(n_layers - 1, -1, -1):
             np.matmul(acts[l].T, dZ, out=self._dW[l])
             if l == 0 and input_scale != 1.0:
                 self._dW[0] *= input_scale
-            if l2:
-                self._dW[l] += (l2 / m) * self.weights[l]
-            np.matmul(ones, dZ, out=self._db[l])
+            if not (bn and l < n_layers - 1):
+                np.matmul(ones, dZ, out=self._db[l])   # (a normalised layer's db stays 0)
             if l == 0:
                 break              # the gradient for the input pixels is never needed
             dA = dZ @ self.weights[l].T
@@ -357,6 +361,13 @@ class Network:
                 dA -= xhat * dgamma
                 dA *= gamma * inv_std / m
             dZ = dA
+        if l2:
+            # The report's L2 over every weight at once through the flat buffers: the masked
+            # parameters give both the penalty sum(W^2) and its gradient (lambda/m) W.
+            masked = np.multiply(self.params, self._weight_mask, out=self._l2_buffer)
+            cost += l2 / (2 * m) * float(masked @ masked)
+            masked *= l2 / m
+            self.grads += masked
         return cost
 
     def _batch_constants(self, m: int):
