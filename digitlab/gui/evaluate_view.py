@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from digitlab.gui.guard import guarded
-from digitlab.gui.inside_view import InsideView, ModelChooser
+from digitlab.gui.inside_view import InsideView, ModelChooser, refresh_pair
 from digitlab.gui.probability_bars import ProbabilityBars
 from digitlab.reports import figures as F
 from digitlab.reports.analysis import compare, evaluate
@@ -212,10 +212,7 @@ class EvaluateView(QWidget):
         self.set_combo.setCurrentIndex(self.set_combo.findData(which))
 
     def _library_changed(self) -> None:
-        self.chooser_a.refresh()
-        self.chooser_b.refresh()
-        if self.chooser_a.currentIndex() < 0 and self.chooser_a.count():
-            self.chooser_a.setCurrentIndex(0)
+        refresh_pair(self.chooser_a, self.chooser_b)
         self.refresh()
 
     def _data(self, config):

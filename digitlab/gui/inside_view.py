@@ -34,6 +34,14 @@ def _plot_widget() -> pg.PlotWidget:
     return w
 
 
+def refresh_pair(chooser_a: "ModelChooser", chooser_b: "ModelChooser") -> None:
+    """Re-read the library into both choosers; model A always shows a model when there is one."""
+    chooser_a.refresh()
+    chooser_b.refresh()
+    if chooser_a.currentIndex() < 0 and chooser_a.count():
+        chooser_a.setCurrentIndex(0)
+
+
 class ModelChooser(QComboBox):
     """A combo box of the library's models (``allow_none`` adds a "none" entry first)."""
 
@@ -237,10 +245,7 @@ class InsideView(QWidget):
         self.refresh()
 
     def _library_changed(self) -> None:
-        self.chooser_a.refresh()
-        self.chooser_b.refresh()
-        if self.chooser_a.currentIndex() < 0 and self.chooser_a.count():
-            self.chooser_a.setCurrentIndex(0)
+        refresh_pair(self.chooser_a, self.chooser_b)
         self.refresh()
 
     def refresh(self) -> None:
