@@ -9,6 +9,45 @@ from ..nn import INITS, OPTIMIZERS
 
 SCHEDULES = ("constant", "cosine", "step")
 
+# What digitlab trains: every dataset it reads is 28x28 images of ten classes (MNIST's format).
+INPUT_SIZE = 784
+N_CLASSES = 10
+# Limits on a network's size, the same for the form, the command line and a model file from a
+# stranger (which is checked against them before any array is read). A 10,000-unit layer is far
+# past what trains in reasonable time here; 25 million parameters are 100 MB as float32.
+MAX_UNITS = 10_000
+MAX_WEIGHT_LAYERS = 12
+MAX_PARAMETERS = 25_000_000
+
+
+def parameter_count(layer_sizes) -> int:
+    """Weights and biases of a fully-connected network with these layer sizes."""
+    sizes = [int(s) for s in layer_sizes]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def layer_size_problems(layer_sizes) -> list[str]:
+    """Why these layer sizes cannot be a digitlab network, as sentences; empty if they can.
+
+    Checked before anything is allocated, so a declared size of 10**9 costs nothing.
+    """
+    sizes = tuple(layer_sizes)
+    if len(sizes) < 2 or any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes):
+        return [f"layer_sizes must be at least two whole numbers >= 1, got {sizes}"]
+    p = []
+    if sizes[0] != INPUT_SIZE:
+        p.append(f"the input layer must have {INPUT_SIZE} units (28x28 pixels), got {sizes[0]}")
+    if sizes[-1] != N_CLASSES:
+        p.append(f"the output layer must have {N_CLASSES} units (one per digit), got {sizes[-1]}")
+    if len(sizes) - 1 > MAX_WEIGHT_LAYERS:
+        p.append(f"at most {MAX_WEIGHT_LAYERS} layers of weights, got {len(sizes) - 1}")
+    big = [s for s in sizes[1:-1] if s > MAX_UNITS]
+    if big:
+        p.append(f"a hidden layer has at most {MAX_UNITS} units, got {big[0]}")
+    elif parameter_count(sizes) > MAX_PARAMETERS:
+        p.append(f"at most {MAX_PARAMETERS:,} parameters, these sizes need {parameter_count(sizes):,}")
+    return p
+
 
 @dataclass
 class TrainConfig:
@@ -44,10 +83,7 @@ class TrainConfig:
     def problems(self) -> list[str]:
         """Every problem with these settings, as sentences that say what to do; empty if valid."""
         p = []
-        if len(self.layer_sizes) < 2 or any(s < 1 for s in self.layer_sizes):
-            p.append(f"layer_sizes must be at least two sizes >= 1, got {self.layer_sizes}")
-        elif self.layer_sizes[-1] < 2:
-            p.append(f"the output layer needs at least 2 units, got {self.layer_sizes[-1]}")
+        p.extend(layer_size_problems(self.layer_sizes))
         if self.init not in INITS:
             p.append(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if not self.init_std > 0:

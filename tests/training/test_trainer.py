@@ -134,7 +134,7 @@ def test_invalid_settings_are_refused_before_training(small_splits, changes, mes
 
 
 def test_layer_sizes_must_fit_the_data(small_splits):
-    with pytest.raises(ValueError, match="784 features"):
+    with pytest.raises(ValueError, match="input layer must have 784 units"):
         train(QUICK.replace(layer_sizes=(100, 10)), small_splits)
 
 
