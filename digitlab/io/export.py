@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..nn import Network
-from ..atomic import atomic_path
+from ..atomic import atomic_folder, atomic_path, check_output
 from ..training import TrainResult
 from .model_file import ModelFileError, SavedModel
 
@@ -110,13 +108,13 @@ def _resolve(path: Path, fmt: str | None) -> tuple[Path, str]:
     return path, fmt
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, then move it into place."""
-    with atomic_path(path) as tmp:
+def _write_atomic(path: Path, write, inputs=()) -> None:
+    """Call ``write(fileobj)`` on a temp file beside ``path``, then move it into place (fsynced,
+    permissions of a replaced file kept; a full disk is an OutputError in words)."""
+    check_output(path, replace=True, inputs=inputs)
+    with atomic_path(path, replace=True) as tmp:
         with open(tmp, "wb") as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 def _clean(x):
@@ -130,7 +128,8 @@ def _clean(x):
     return x
 
 
-def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = False) -> Path:
+def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = False,
+                   inputs=()) -> Path:
     """Write the network's arrays for use outside digitlab; return the path written.
 
     Parameters
@@ -144,6 +143,9 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
     overwrite : bool
         CSV only: replace an existing non-empty folder. Single files are always replaced
         atomically.
+    inputs : paths
+        Files this export is made from (the model file): the output may not be one of them
+        (:class:`digitlab.atomic.OutputError` otherwise).
 
     ``.npz``: one array per name (``W1``, ``b1``, ``gamma1``, ...) plus ``layer_sizes``,
     ``batch_norm`` and ``bn_eps``; arrays keep the network's dtype.
@@ -160,31 +162,39 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
         extra = {"layer_sizes": np.asarray(network.layer_sizes, dtype=np.int64),
                  "batch_norm": np.asarray(network.batch_norm),
                  "bn_eps": np.asarray(network.bn_eps, dtype=np.float64)}
-        _write_atomic(path, lambda fh: np.savez(fh, **arrays, **extra))
+        _write_atomic(path, lambda fh: np.savez(fh, **arrays, **extra), inputs)
     elif fmt == "json":
         doc = {"format": WEIGHTS_FORMAT, "format_version": WEIGHTS_FORMAT_VERSION,
                **_network_info(network),
                "arrays": {name: arr.tolist() for name, arr in arrays.items()},
                **_extras(source)}
         text = json.dumps(_clean(doc), indent=1, allow_nan=False)
-        _write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+        _write_atomic(path, lambda fh: fh.write(text.encode("utf-8")), inputs)
     else:
-        _write_csv_folder(path, network, arrays, source, overwrite)
+        _write_csv_folder(path, network, arrays, source, overwrite, inputs)
     return path
 
 
-def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, overwrite: bool) -> None:
+def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, overwrite: bool,
+                      inputs=()) -> None:
     if folder.exists() and not folder.is_dir():
         raise ModelFileError(f"cannot export CSV files to {folder}: it is a file, not a folder; "
                              f"choose a folder name")
-    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+    empty = folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
+    if folder.is_dir() and not empty and not overwrite:
         raise ModelFileError(f"cannot export CSV files to {folder}: the folder exists and is not "
                              f"empty; choose another folder or allow overwriting")
-    parent = folder.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    old = None
-    try:
+    check_output(folder, replace=overwrite or empty, inputs=inputs, folder=True)
+    if empty and not overwrite:
+        # An empty folder holds nothing to lose, so it is taken without --force. rmdir fails if
+        # something arrived meanwhile, and the no-replace move below then refuses to replace it.
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    # Built in a staging folder beside the target and swapped in whole: at every instant the name
+    # holds the complete previous export or the complete new one.
+    with atomic_folder(folder, replace=overwrite) as tmp:
         float_fmt = "%.9g" if network.dtype == np.float32 else "%.17g"   # exact round trip
         files = {}
         for name, arr in arrays.items():
@@ -197,30 +207,6 @@ def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, over
         (tmp / "manifest.json").write_text(json.dumps(_clean(manifest), indent=1, allow_nan=False)
                                            + "\n", encoding="utf-8")
         (tmp / "README.txt").write_text(_readme(network, files), encoding="utf-8")
-        os.chmod(tmp, 0o777 & ~_umask())
-        if folder.is_dir():
-            if any(folder.iterdir()):
-                old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.", suffix=".old"))
-                os.rmdir(old)
-                os.rename(folder, old)
-            else:
-                os.rmdir(folder)
-        os.rename(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not folder.exists():
-            os.rename(old, folder)           # put the previous export back
-            old = None
-        raise
-    finally:
-        if old is not None and old.exists():
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _readme(network: Network, files: dict) -> str:

@@ -10,9 +10,10 @@ report's three claims with their verdicts (mean and spread over seeds, and how m
 the cost curves, the test-set confusion matrices, per-class scores, calibration, what L2 does to
 the weights, and the lambda sweep when one was run.
 
-It is written into a *new* folder, atomically: everything is built in a hidden temporary folder
+It is written into a *new* folder, atomically: everything is built in a hidden staging folder
 beside the target and renamed into place at the end, so a folder either holds a complete report
-or does not exist. An existing folder is never replaced unless ``overwrite=True``.
+or does not exist. An existing folder is never replaced unless ``overwrite=True``, and then it is
+swapped with the new one in one step (see :mod:`digitlab.atomic`).
 
 Folder layout::
 
@@ -34,7 +35,6 @@ import html
 import json
 import os
 import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..atomic import OutputError, atomic_folder, check_output
 from . import tables
 from .analysis import Evaluation, evaluate
 from .tables import Stat
@@ -613,8 +614,10 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, t
         Models may be ``SavedModel``/``TrainResult`` objects, ``.h5`` paths or ``ModelLibrary``
         entries (see :func:`build_report`).
     out_dir : path-like
-        Must not exist yet (``FileExistsError`` otherwise) unless ``overwrite=True``, in which case
-        the old folder is replaced only once the new one is complete.
+        Must not exist yet (``OutputExistsError``, a ``FileExistsError``, otherwise; also when a
+        second writer takes the name meanwhile) unless ``overwrite=True``, in which case the old
+        folder is swapped for the new one only once that is complete. It may not hold a model
+        file the report is made from. Disk errors are ``OutputError`` sentences.
     formats : iterable of "html", "pdf", "md"
         The tables are always written as CSV and JSON under ``tables/``.
     sweep, splits, title, on_progress, svg : see :func:`build_report` (``svg`` also writes
@@ -625,18 +628,14 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, t
     if unknown or not formats:
         raise ValueError(f"unknown report format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
     out = Path(out_dir).expanduser()
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; choose a new folder for the report "
-                              f"(or replace it explicitly)")
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
+    check_output(out, replace=overwrite, folder=True, inputs=_input_paths(source))
     report = source if isinstance(source, Report) else build_report(
         source, sweep=sweep, splits=splits, title=title, on_progress=on_progress, svg=svg)
     say = on_progress or (lambda text: None)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
+    # Built in a staging folder beside ``out`` and moved (or, with overwrite, swapped) into place
+    # whole: at every instant ``out`` is the complete old report, the complete new one or absent.
+    with atomic_folder(out, replace=overwrite) as tmp:
         _dump_tables(report, tmp / "tables")
         (tmp / "report.json").write_text(json.dumps({
             "title": report.title, "created": report.created, "digitlab_version": __version__,
@@ -657,38 +656,19 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, t
             say("writing report.pdf")
             render_pdf(report, tmp / "report.pdf")
             if not (tmp / "report.pdf").is_file() or (tmp / "report.pdf").stat().st_size == 0:
-                raise OSError("Qt wrote no PDF")
-        _move_into_place(tmp, out, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                raise OutputError(f"cannot write {out / 'report.pdf'}: Qt wrote no PDF (is the disk "
+                                  f"full?); check the free space and try again, or leave out the PDF")
     say(f"wrote {out}")
     return out
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
-    if not out.exists():
-        try:
-            # os.rename refuses a non-empty target, but would replace an empty folder made meanwhile
-            if out.exists():
-                raise FileExistsError(out)
-            os.rename(tmp, out)
-            return
-        except OSError:
-            if not overwrite:
-                raise FileExistsError(f"{out} appeared while the report was being written; "
-                                      f"the new report was not saved") from None
-    old = out.with_name(f".{out.name}.old-{os.getpid()}-{int(time.time())}")
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _input_paths(source) -> list:
+    """The files a report is made from, so that the report never replaces the folder holding them."""
+    if isinstance(source, (str, os.PathLike)) or not isinstance(source, (list, tuple)):
+        return []
+    paths = []
+    for item in source:
+        path = item if isinstance(item, (str, os.PathLike)) else getattr(item, "path", None)
+        if isinstance(path, (str, os.PathLike)):
+            paths.append(Path(path))
+    return paths
