@@ -1,4 +1,4 @@
-"""Trained models as plain HDF5 files, written atomically and read back with clear errors.
+"""Trained models as plain HDF5 files, written atomically and read back trusting nothing.
 
 The layout is documented in ``docs/model-format.md``; in short::
 
@@ -14,6 +14,15 @@ The layout is documented in ``docs/model-format.md``; in short::
     /history          (n_checks, 7) float64, attr columns = CHECK_FIELDS
     /metrics          attrs: train_cost, val_cost, test_cost, train_accuracy, ...
 
+Reading: a model file may come from anywhere, and HDF5 can point outside the file (external
+storage, external links, virtual datasets), declare sizes it does not hold, or name filters that
+make the library look for plugins. So the reader opens only a regular file (without blocking on a
+FIFO), reads at most MAX_FILE_BYTES into memory and lets HDF5 parse those bytes (it never opens a
+path itself), and checks every link, storage layout, filter, shape, dtype and size against the
+caps below before reading an array, then every value after. docs/model-format.md lists what a
+reader must refuse. Writing: the file is built in memory and written by plain Python I/O, so a
+full disk is a clean ``OutputError``.
+
 Never imports Qt.
 """
 
@@ -21,6 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import io
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +41,10 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..atomic import atomic_path
-from ..nn import Network
+from ..atomic import write_bytes_atomic
+from ..nn import INITS, Network
 from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
+from ..training.config import layer_size_problems, parameter_count
 
 FORMAT = "digitlab-model"
 FORMAT_VERSION = 1
@@ -133,7 +147,7 @@ class SavedModel:
 def _py(value):
     """An HDF5 attribute value as a plain Python value."""
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        return value.decode("utf-8", "replace")
     if isinstance(value, np.ndarray):
         return [_py(v) for v in value.tolist()] if value.dtype.kind in "SO" else value.tolist()
     if isinstance(value, np.generic):
@@ -173,12 +187,16 @@ _KIND_WORDS = {"W": "weight W", "b": "bias b", "gamma": "scale gamma", "beta": "
 
 # ---------------------------------------------------------------------------- save
 def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None,
-               dataset_name: str | None = None, dataset_checksum: str | None = None) -> Path:
+               dataset_name: str | None = None, dataset_checksum: str | None = None,
+               replace: bool = True) -> Path:
     """Write ``model`` to ``path`` as HDF5, atomically.
 
-    The file is written to a temporary file in the same folder and moved into place with
-    ``os.replace``; if anything fails, the temporary file is removed and an existing file at
-    ``path`` is left untouched. Keyword arguments that are not None override the model's own.
+    The HDF5 image is built in memory, then written to a temporary file in the same folder and
+    moved into place (:func:`digitlab.atomic.write_bytes_atomic`); if anything fails, nothing is
+    left behind and an existing file at ``path`` is untouched. With ``replace=False`` an existing
+    file is never overwritten (``OutputExistsError``). A write that fails (a full disk, no
+    permission) raises ``digitlab.atomic.OutputError``. Keyword arguments that are not None
+    override the model's own.
 
     Returns the path written.
     """
@@ -192,115 +210,201 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
             model = dataclasses.replace(model, **changes)
     else:
         raise TypeError(f"save_model needs a TrainResult or SavedModel, got {type(model).__name__}")
-    net = model.network
-    arrays = _layer_arrays(net)
+    arrays = _layer_arrays(model.network)
     bad = [f"layer {l} {_KIND_WORDS[k]}" for (l, k), a in arrays.items() if not np.all(np.isfinite(a))]
     if bad:
         raise ModelFileError(f"cannot save {path}: the network has non-finite values (NaN or "
                              f"infinity) in {', '.join(bad)}; the run diverged, so retrain with a "
                              f"smaller learning rate")
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = np.int64(FORMAT_VERSION)
-            f.attrs["digitlab_version"] = __version__
-            f.attrs["name"] = str(model.name)
-            f.attrs["created"] = str(model.created)
-            f.attrs["stop_reason"] = str(model.stop_reason)
-            f.attrs["message"] = str(model.message)
-            f.attrs["dataset"] = str(model.dataset)
-            f.attrs["dataset_checksum"] = str(model.dataset_checksum)
-            for key in ("epochs", "steps", "best_step"):
-                f.attrs[key] = np.int64(getattr(model, key))
-            f.attrs["elapsed"] = float(model.elapsed)
-
-            cfg = f.create_group("config", track_order=True)
-            for key, value in model.config.to_dict().items():
-                if value is not None:
-                    cfg.attrs[key] = _attr_value(value)
-
-            layers = f.create_group("layers")
-            layers.attrs["layer_sizes"] = np.asarray(net.layer_sizes, dtype=np.int64)
-            layers.attrs["n_layers"] = np.int64(net.n_layers)
-            layers.attrs["batch_norm"] = bool(net.batch_norm)
-            layers.attrs["bn_eps"] = float(net.bn_eps)
-            layers.attrs["bn_momentum"] = float(net.bn_momentum)
-            layers.attrs["init"] = str(net.init)
-            layers.attrs["init_std"] = float(net.init_std)
-            layers.attrs["seed"] = np.int64(net.seed)
-            layers.attrs["dtype"] = net.dtype.name
-            layers.attrs["hidden_activation"] = "relu"
-            layers.attrs["output_activation"] = "softmax"
-            for l in range(1, net.n_layers + 1):
-                g = layers.create_group(str(l))
-                g.attrs["fan_in"] = np.int64(net.layer_sizes[l - 1])
-                g.attrs["fan_out"] = np.int64(net.layer_sizes[l])
-                g.attrs["batch_norm"] = bool(net.batch_norm and l < net.n_layers)
-                for kind in ("W", "b") + BN_ARRAYS:
-                    arr = arrays.get((l, kind))
-                    if arr is not None:
-                        g.create_dataset(kind, data=np.ascontiguousarray(arr), fletcher32=True)
-
-            hist = f.create_dataset("history", data=model.history.as_array().astype(np.float64),
-                                   fletcher32=model.history.as_array().size > 0)
-            hist.attrs["columns"] = np.array(CHECK_FIELDS, dtype=h5py.string_dtype())
-            met = f.create_group("metrics", track_order=True)
-            for key, value in model.metrics.items():
-                met.attrs[key] = float(value)
-    return path
+    # HDF5 writes into memory only; the bytes reach the disk through Python's file I/O, where a
+    # full disk is an OSError (HDF5 writing to a full disk itself crashed the process).
+    return write_bytes_atomic(Path(path), _model_image(model, arrays), replace=replace)
 
 
-# ---------------------------------------------------------------------------- load
-def _check_path(path: Path) -> None:
-    """Raise a ModelFileError for a path that cannot be an HDF5 model, before h5py sees it."""
-    if not path.exists():
-        raise ModelFileError(f"cannot open model {path}: no such file; check the path, or train "
-                             f"and save a model first")
-    if path.is_dir():
-        raise ModelFileError(f"cannot open model {path}: it is a folder, not a model file; choose "
-                             f"the .h5 file inside it")
+def _model_image(model: SavedModel, arrays: dict) -> bytes:
+    """The bytes of the HDF5 file for ``model`` (layout: docs/model-format.md)."""
+    net = model.network
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+        f.attrs["digitlab_version"] = __version__
+        f.attrs["name"] = str(model.name)
+        f.attrs["created"] = str(model.created)
+        f.attrs["stop_reason"] = str(model.stop_reason)
+        f.attrs["message"] = str(model.message)
+        f.attrs["dataset"] = str(model.dataset)
+        f.attrs["dataset_checksum"] = str(model.dataset_checksum)
+        for key in ("epochs", "steps", "best_step"):
+            f.attrs[key] = np.int64(getattr(model, key))
+        f.attrs["elapsed"] = float(model.elapsed)
+
+        cfg = f.create_group("config", track_order=True)
+        for key, value in model.config.to_dict().items():
+            if value is not None:
+                cfg.attrs[key] = _attr_value(value)
+
+        layers = f.create_group("layers")
+        layers.attrs["layer_sizes"] = np.asarray(net.layer_sizes, dtype=np.int64)
+        layers.attrs["n_layers"] = np.int64(net.n_layers)
+        layers.attrs["batch_norm"] = bool(net.batch_norm)
+        layers.attrs["bn_eps"] = float(net.bn_eps)
+        layers.attrs["bn_momentum"] = float(net.bn_momentum)
+        layers.attrs["init"] = str(net.init)
+        layers.attrs["init_std"] = float(net.init_std)
+        layers.attrs["seed"] = np.int64(net.seed)
+        layers.attrs["dtype"] = net.dtype.name
+        layers.attrs["hidden_activation"] = "relu"
+        layers.attrs["output_activation"] = "softmax"
+        for l in range(1, net.n_layers + 1):
+            g = layers.create_group(str(l))
+            g.attrs["fan_in"] = np.int64(net.layer_sizes[l - 1])
+            g.attrs["fan_out"] = np.int64(net.layer_sizes[l])
+            g.attrs["batch_norm"] = bool(net.batch_norm and l < net.n_layers)
+            for kind in ("W", "b") + BN_ARRAYS:
+                arr = arrays.get((l, kind))
+                if arr is not None:
+                    g.create_dataset(kind, data=np.ascontiguousarray(arr), fletcher32=True)
+
+        history = model.history.as_array().astype(np.float64)
+        hist = f.create_dataset("history", data=history, fletcher32=history.size > 0)
+        hist.attrs["columns"] = np.array(CHECK_FIELDS, dtype=h5py.string_dtype())
+        met = f.create_group("metrics", track_order=True)
+        for key, value in model.metrics.items():
+            met.attrs[key] = float(value)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------- limits
+# Every size a file declares is checked against these before anything is allocated.
+MAX_FILE_BYTES = 256 * 2**20
+"""Largest model file read: the largest network digitlab builds (training.config.MAX_PARAMETERS,
+25 million parameters) is 100 MB as float32 and 200 MB as float64, plus a little metadata."""
+MAX_HISTORY_ROWS = 1_000_000
+"""Most validation checks in /history: one check every step for 1,000,000 steps is far beyond any
+run here (the shipped models have 60-70), and 1,000,000 x 7 float64 is 56 MB."""
+MAX_ABS_VALUE = 1e6
+"""Largest magnitude of a stored weight, bias, batch-norm value or folded batch-norm scale.
+Trained values here stay below 100 (L2 and batch norm keep them small); 1e6 leaves room for any
+real training yet refuses the garbage of damaged bytes (3e38, 1e30), and with inputs in [0, 1] a
+layer of at most 10,000 units sums to at most 1e10, far from float32's 3.4e38."""
+MAX_TEXT_CHARS = 200
+"""Longest name-like string attribute kept (name, dataset, created, ...); a longer one is cut to
+this length ending in an ellipsis, so a 50 MB name costs nothing after loading."""
+MAX_MESSAGE_CHARS = 2000
+"""Longest ``message`` kept (digitlab's stop messages are about 200 characters)."""
+MAX_ATTR_ITEMS = 64
+"""Most values in one attribute (layer_sizes has at most 13, history columns 7)."""
+MAX_METRICS = 64
+"""Most attributes in /metrics (digitlab writes 6)."""
+
+_MISSING = object()
+_FLOAT_TYPES = {np.dtype(np.float32): (h5py.h5t.IEEE_F32LE, h5py.h5t.IEEE_F32BE),
+                np.dtype(np.float64): (h5py.h5t.IEEE_F64LE, h5py.h5t.IEEE_F64BE)}
+_FILTER_NAMES = {1: "deflate", 2: "shuffle", 4: "szip", 5: "nbit", 6: "scale-offset",
+                 32000: "LZF", 32001: "blosc", 32004: "LZ4", 32008: "bitshuffle", 32015: "zstd"}
+_LAYOUTS = (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED)
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_SAVE_AGAIN = "the file is damaged, so save the model again"
+
+
+# ---------------------------------------------------------------------------- load: the file
+def _read_file(path: Path) -> bytes:
+    """The whole file, after checking it is a regular file of a sane size; never blocks."""
+    where = f"cannot open model {path}"
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ModelFileError(f"{where}: no such file; check the path, or train and save a model "
+                             f"first") from None
     except OSError as e:
-        raise ModelFileError(f"cannot open model {path}: {e.strerror or e}; check the file's "
+        raise ModelFileError(f"{where}: {e.strerror or e}; check the path and the file's "
                              f"permissions") from None
-    if size == 0:
-        raise ModelFileError(f"cannot open model {path}: the file is empty (0 bytes), probably an "
-                             f"interrupted save; save or train the model again")
-    if head == _PNG:
-        raise ModelFileError(f"cannot open model {path}: it is a PNG image, not a digitlab model "
-                             f"file; to classify an image use 'digitlab predict MODEL {path.name}'")
-    if head != _HDF5 and not h5py.is_hdf5(str(path)):
-        kind = "a text file" if _looks_like_text(path) else "not an HDF5 file"
-        raise ModelFileError(f"cannot open model {path}: it is {kind}, not a digitlab model (those "
-                             f"are HDF5 files written by digitlab); choose a model saved by digitlab")
-
-
-def _looks_like_text(path: Path) -> bool:
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelFileError(f"{where}: it is a folder, not a model file; choose the .h5 file "
+                             f"inside it")
+    _check_regular(st, path)
     try:
-        with open(path, "rb") as fh:
-            chunk = fh.read(4096)
+        # O_NONBLOCK: if the path became a FIFO since the stat, opening it must not wait for a
+        # writer; the fstat below then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise ModelFileError(f"{where}: {e.strerror or e}; check the file's permissions") from None
+    try:
+        st = os.fstat(fd)
+        _check_regular(st, path)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(st.st_size + 1)
+    except OSError as e:
+        raise ModelFileError(f"{where}: reading it failed ({e.strerror or e}); check the disk, or "
+                             f"copy the model again") from None
+    finally:
+        os.close(fd)
+    if len(data) > st.st_size or len(data) > MAX_FILE_BYTES:
+        raise ModelFileError(f"{where}: it grew while being read, so something is still writing "
+                             f"it; wait until it is complete and open it again")
+    if not data:
+        raise ModelFileError(f"{where}: the file is empty (0 bytes), probably an interrupted save; "
+                             f"save or train the model again")
+    return data
+
+
+def _check_regular(st: os.stat_result, path: Path) -> None:
+    where = f"cannot open model {path}"
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((words for test, words in _SPECIAL_FILES if test(st.st_mode)),
+                    "not a regular file")
+        raise ModelFileError(f"{where}: it is {kind}, not a regular file, and a model is a file "
+                             f"saved by digitlab; choose the model's .h5 file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ModelFileError(f"{where}: it is {st.st_size / 2**20:,.0f} MiB, more than the "
+                             f"{MAX_FILE_BYTES // 2**20} MiB of the largest network digitlab "
+                             f"builds, so it is not a digitlab model; choose a model saved by "
+                             f"digitlab")
+
+
+def _has_hdf5_signature(data: bytes) -> bool:
+    """HDF5's signature at 0, 512, 1024, 2048, ... (where the library looks for it)."""
+    offset = 0
+    while offset + len(_HDF5) <= len(data):
+        if data[offset:offset + len(_HDF5)] == _HDF5:
+            return True
+        offset = 512 if offset == 0 else offset * 2
+    return False
+
+
+def _looks_like_text(data: bytes) -> bool:
+    chunk = data[:4096]
+    try:
         chunk.decode("utf-8")
-        return b"\0" not in chunk
-    except (OSError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return False
+    return b"\0" not in chunk
 
 
 def _open(path: Path) -> h5py.File:
-    _check_path(path)
+    """The model file opened by HDF5 from its bytes in memory."""
+    data = _read_file(path)
+    where = f"cannot open model {path}"
+    if data.startswith(_PNG):
+        raise ModelFileError(f"{where}: it is a PNG image, not a digitlab model file; to classify "
+                             f"an image use 'digitlab predict MODEL {path.name}'")
+    if not _has_hdf5_signature(data):
+        kind = "a text file" if _looks_like_text(data) else "not an HDF5 file"
+        raise ModelFileError(f"{where}: it is {kind}, not a digitlab model (those are HDF5 files "
+                             f"written by digitlab); choose a model saved by digitlab")
     try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise ModelFileError(f"cannot open model {path}: it looks like HDF5 but cannot be read "
-                             f"({_short(e)}); it is probably truncated or damaged, so save or train "
-                             f"the model again") from None
+        return h5py.File(io.BytesIO(data), "r")
+    except _READ_ERRORS as e:
+        raise ModelFileError(f"{where}: it looks like HDF5 but cannot be read ({_short(e)}); it is "
+                             f"probably truncated or damaged, so save or train the model "
+                             f"again") from None
 
 
-_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError)
+_READ_ERRORS = (OSError, LookupError, ValueError, TypeError, RuntimeError, ArithmeticError,
+                AttributeError)
 
 
 def _damaged(path: Path, e: BaseException) -> ModelFileError:
@@ -309,211 +413,530 @@ def _damaged(path: Path, e: BaseException) -> ModelFileError:
                           f"probably truncated or damaged, so save or train the model again")
 
 
-def _short(e: BaseException) -> str:
+def _short(e: BaseException, limit: int = 200) -> str:
     text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0][:200]
+    return _cut(text.splitlines()[0], limit)
 
 
-def _check_header(f: h5py.File, path: Path) -> int:
-    fmt = _py(f.attrs.get("format", None))
-    if fmt != FORMAT:
-        items = ", ".join(sorted(f.keys())[:6]) or "nothing"
-        raise ModelFileError(f"cannot open model {path}: it is an HDF5 file but not a digitlab model "
-                             f"(no format attribute '{FORMAT}'; it contains {items}); choose a model "
-                             f"saved by digitlab")
-    version = _py(f.attrs.get("format_version", None))
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"cannot open model {path}: its format_version is {version!r}, which "
-                             f"no digitlab writes; the file is damaged, so save the model again")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(f"cannot open model {path}: it was written by a newer digitlab (format "
-                             f"{version}); this version reads format {FORMAT_VERSION}; update "
-                             f"digitlab")
-    return version
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
-def _read_config(f: h5py.File, path: Path) -> TrainConfig:
-    if "config" not in f:
-        raise ModelFileError(f"cannot open model {path}: the /config group is missing; the file is "
-                             f"damaged, so save the model again")
-    d = {k: _py(v) for k, v in f["config"].attrs.items()}
-    try:
-        config = TrainConfig.from_dict(d)
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"cannot open model {path}: its training settings cannot be read "
-                             f"({_short(e)}); the file is damaged, so save the model again") from None
-    problems = config.problems()
-    if problems:
-        raise ModelFileError(f"cannot open model {path}: its training settings are invalid "
-                             f"({'; '.join(problems)}); the file is damaged, so save the model again")
-    return config
+# ---------------------------------------------------------------------------- load: objects
+class _Reader:
+    """Reads one open model file; every method refuses what digitlab would not have written."""
 
+    def __init__(self, f: h5py.File, path: Path):
+        self.f, self.path = f, path
+        self.where = f"cannot open model {path}"
 
-def _root_info(f: h5py.File) -> dict:
-    info = {}
-    for key in ROOT_FIELDS + ("digitlab_version", "format_version"):
-        if key in f.attrs:
-            info[key] = _py(f.attrs[key])
-    return info
+    def fail(self, problem: str, advice: str = _SAVE_AGAIN) -> ModelFileError:
+        return ModelFileError(f"{self.where}: {problem}; {advice}")
 
+    # -- links and objects
+    def member(self, group, name: str, what: str, kind):
+        """``group[name]`` if it is an object stored in this file, None if there is no such name.
 
-def _read_network(f: h5py.File, path: Path) -> Network:
-    where = f"cannot open model {path}"
-    if "layers" not in f or not isinstance(f["layers"], h5py.Group):
-        raise ModelFileError(f"{where}: the /layers group is missing; the file is damaged, so save "
-                             f"the model again")
-    layers = f["layers"]
-    a = layers.attrs
-    try:
-        sizes = tuple(int(s) for s in np.asarray(a["layer_sizes"]).ravel())
-        batch_norm = bool(_py(a.get("batch_norm", False)))
-        bn_eps = float(_py(a.get("bn_eps", 1e-5)))
-        bn_momentum = float(_py(a.get("bn_momentum", 0.9)))
-        init = str(_py(a.get("init", "he")))
-        init_std = float(_py(a.get("init_std", 0.01)))
-        seed = int(_py(a.get("seed", 0)))
-        dtype = np.dtype(str(_py(a.get("dtype", "float32"))))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: the network settings on /layers cannot be read "
-                             f"({_short(e)}); the file is damaged, so save the model again") from None
-    if dtype not in (np.float32, np.float64):
-        raise ModelFileError(f"{where}: the network dtype is {dtype}, expected float32 or float64; "
-                             f"the file is damaged, so save the model again")
-    try:
-        net = Network(sizes, batch_norm=batch_norm, init=init, init_std=init_std, seed=seed,
-                      dtype=dtype, bn_momentum=bn_momentum, bn_eps=bn_eps)
-    except ValueError as e:
-        raise ModelFileError(f"{where}: the network settings are invalid ({e}); the file is "
-                             f"damaged, so save the model again") from None
+        Only hard links are followed: an external link would read another file, a soft link an
+        alias digitlab never writes. The link is inspected without being followed (H5Lexists and
+        H5Lget_info on a single name do not traverse it).
+        """
+        key = name.encode()
+        links = group.id.links
+        if not links.exists(key):
+            return None
+        info = links.get_info(key)
+        if info.type == h5py.h5l.TYPE_EXTERNAL:
+            target_file, target = links.get_val(key)
+            shown = _cut(f"{os.fsdecode(target_file)}:{os.fsdecode(target)}", 200)
+            raise self.fail(f"{what} is an external link to {shown}, so its contents would come "
+                            f"from another file", "digitlab reads only models that hold their own "
+                            f"data; open the original model instead, or save it again")
+        if info.type == h5py.h5l.TYPE_SOFT:
+            shown = _cut(os.fsdecode(links.get_val(key)), 200)
+            raise self.fail(f"{what} is a soft link to {shown}, which digitlab never writes "
+                            f"(the file was edited)")
+        if info.type != h5py.h5l.TYPE_HARD:
+            raise self.fail(f"{what} is a user-defined link, which digitlab never writes")
+        obj = group[name]
+        if not isinstance(obj, kind):
+            found = "a group" if isinstance(obj, h5py.Group) else (
+                "a dataset" if isinstance(obj, h5py.Dataset) else "a named type")
+            wanted = "a group" if kind is h5py.Group else "a dataset"
+            raise self.fail(f"{what} is {found}, not {wanted}")
+        return obj
 
-    state = {}
-    for (l, kind), target in _layer_arrays(net).items():
-        what = f"layer {l} {_KIND_WORDS[kind]}"
-        group = layers.get(str(l))
-        if group is None or not isinstance(group, h5py.Group):
-            raise ModelFileError(f"{where}: layer {l} (/layers/{l}) is missing but the layer sizes "
-                                 f"{sizes} need {net.n_layers} layers; the file is damaged, so save "
-                                 f"the model again")
-        ds = group.get(kind)
-        if ds is None or not isinstance(ds, h5py.Dataset):
-            raise ModelFileError(f"{where}: {what} (/layers/{l}/{kind}) is missing; the file is "
-                                 f"damaged, so save the model again")
-        if ds.shape != target.shape:
-            raise ModelFileError(f"{where}: {what} has shape {tuple(ds.shape)} but the layer sizes "
-                                 f"say {target.shape}; the file is damaged, so save the model again")
-        if ds.dtype.kind not in "fiu":
-            raise ModelFileError(f"{where}: {what} holds {ds.dtype}, not numbers; the file is "
-                                 f"damaged, so save the model again")
+    # -- attributes
+    def attr(self, obj, name: str, what: str):
+        """The attribute as a plain Python value, ``_MISSING`` if absent; its size checked first."""
+        if name not in obj.attrs:          # H5Aexists: reads nothing
+            return _MISSING
+        shape = h5py.h5a.open(obj.id, name.encode()).shape
+        count = math.prod(shape) if shape else 1
+        if count > MAX_ATTR_ITEMS:
+            raise self.fail(f"{what} holds {count:,} values, more than any digitlab model has "
+                            f"({MAX_ATTR_ITEMS})")
+        return _py(obj.attrs[name])
+
+    def text(self, obj, name: str, what: str, limit: int = MAX_TEXT_CHARS, default=_MISSING):
+        value = self.attr(obj, name, what)
+        if value is _MISSING:
+            return default
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.fail(f"{what} is {_cut(repr(value), 60)}, not text")
+        return _cut(value, limit)
+
+    def integer(self, obj, name: str, what: str, default=_MISSING, minimum: int = 0):
+        value = self.attr(obj, name, what)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"{what} is {_cut(repr(value), 60)}, not a whole number >= {minimum}")
+        return value
+
+    def number(self, obj, name: str, what: str, default=_MISSING):
+        value = self.attr(obj, name, what)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(f"{what} is {_cut(repr(value), 60)}, not a finite number")
+        return float(value)
+
+    def flag(self, obj, name: str, what: str, default=_MISSING):
+        value = self.attr(obj, name, what)
+        if value is _MISSING:
+            return default
+        if value not in (True, False) or not isinstance(value, (bool, int)):
+            raise self.fail(f"{what} is {_cut(repr(value), 60)}, not true or false")
+        return bool(value)
+
+    # -- datasets
+    def check_dataset(self, ds: h5py.Dataset, what: str, shape: tuple, dtypes) -> np.dtype:
+        """Refuse a dataset whose storage, shape or type is not what digitlab writes, before any
+        of its values is read. Returns its NumPy dtype."""
+        if ds.is_virtual:
+            raise self.fail(f"{what} is a virtual dataset, whose values are mapped from other "
+                            f"datasets (possibly in other files)", "digitlab writes plain arrays "
+                            f"and reads only those; save the model again")
+        external = ds.external
+        if external:
+            shown = _cut(os.fsdecode(external[0][0]), 200)
+            raise self.fail(f"{what} keeps its values outside the model file (HDF5 external "
+                            f"storage in {shown})", "digitlab reads only models that hold their own "
+                            f"data; save the model again")
+        if tuple(ds.shape) != tuple(shape):
+            raise self.fail(f"{what} has shape {tuple(ds.shape)} but the layer sizes say "
+                            f"{tuple(shape)}")
+        tid = ds.id.get_type()
+        dtype = next((np.dtype(d) for d in dtypes if any(tid == t for t in _FLOAT_TYPES[np.dtype(d)])),
+                     None)
+        if dtype is None:
+            wanted = " or ".join(np.dtype(d).name for d in dtypes)
+            raise self.fail(f"{what} is stored as {_cut(str(ds.dtype), 60)}, not as {wanted} "
+                            f"numbers")
+        plist = ds.id.get_create_plist()
+        layout = plist.get_layout()
+        if layout not in _LAYOUTS:
+            raise self.fail(f"{what} uses HDF5 storage layout {layout}, which digitlab never "
+                            f"writes")
+        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        other = [code for code in filters if code != h5py.h5z.FILTER_FLETCHER32]
+        if other:
+            # Refused by number before reading: running an unknown filter makes HDF5 search for
+            # a plugin library, and a compressed one could expand without bound.
+            name = _FILTER_NAMES.get(other[0], "unknown")
+            raise self.fail(f"{what} is stored through HDF5 filter {other[0]} ({name}); digitlab "
+                            f"writes only the Fletcher-32 checksum filter",
+                            "save the model again with digitlab (or 'h5repack -f NONE' it)")
+        n = math.prod(shape)
+        if n == 0:
+            return dtype
+        if layout == h5py.h5d.CHUNKED:
+            chunks = ds.chunks
+            if len(chunks) != len(shape) or any(c < 1 or c > s for c, s in zip(chunks, shape)):
+                raise self.fail(f"{what} declares chunks {chunks} that do not fit its shape "
+                                f"{tuple(shape)}")
+            expected = math.prod(-(-s // c) for s, c in zip(shape, chunks))
+            stored = ds.id.get_num_chunks()
+            complete = stored == expected
+        else:
+            stored = ds.id.get_storage_size()
+            complete = stored >= n * dtype.itemsize
+        if not complete:
+            raise self.fail(f"{what} was never completely written (only part of it is stored), so "
+                            f"it would read as zeros")
+        return dtype
+
+    def values(self, ds: h5py.Dataset, what: str) -> np.ndarray:
+        """The dataset's values, read after :meth:`check_dataset`; all finite."""
         try:
-            value = ds[()]
-        except (OSError, ValueError) as e:
-            raise ModelFileError(f"{where}: {what} cannot be read ({_short(e)}); the file is "
-                                 f"probably truncated, so save the model again") from None
-        value = np.asarray(value)
-        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            value = np.asarray(ds[()])
+        except (OSError, ValueError, RuntimeError) as e:
+            raise self.fail(f"{what} cannot be read ({_short(e)})", "the file is probably "
+                            f"truncated or damaged, so save the model again") from None
+        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
         if bad:
-            raise ModelFileError(f"{where}: {what} contains {bad} non-finite value"
-                                 f"{'s' if bad != 1 else ''} (NaN or infinity); the file is damaged "
-                                 f"or the run diverged, so retrain the model")
-        if kind == "running_var" and np.any(value < 0):
-            raise ModelFileError(f"{where}: {what} has negative variances; the file is damaged, so "
-                                 f"save the model again")
-        state[_state_name(kind, l)] = value
-    net.load_state(state)
-    return net
+            raise self.fail(f"{what} contains {bad} non-finite value{'s' if bad != 1 else ''} "
+                            f"(NaN or infinity)", "the file is damaged or the run diverged, so "
+                            f"retrain the model")
+        return value
+
+    # -- the parts of a model
+    def header(self) -> int:
+        f = self.f
+        fmt = self.attr(f, "format", "the format attribute")
+        if fmt != FORMAT:
+            raise self.fail(f"it is an HDF5 file but not a digitlab model (no format attribute "
+                            f"'{FORMAT}'; it contains {self.contents()})", "choose a model saved "
+                            f"by digitlab")
+        version = self.attr(f, "format_version", "the format_version attribute")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            shown = "missing" if version is _MISSING else _cut(repr(version), 60)
+            raise self.fail(f"its format_version is {shown}, which no digitlab writes")
+        if version > FORMAT_VERSION:
+            raise self.fail(f"it was written by a newer digitlab (format {version}); this version "
+                            f"reads format {FORMAT_VERSION}", "update digitlab")
+        return version
+
+    def contents(self) -> str:
+        """The first few names at the root, for a message about a foreign HDF5 file."""
+        try:
+            names = [_cut(n, 40) for n, _ in zip(self.f.keys(), range(6))]
+        except _READ_ERRORS:
+            return "unreadable contents"
+        return ", ".join(sorted(names)) or "nothing"
+
+    def root_info(self) -> dict:
+        f, info = self.f, {}
+        for key in ("name", "created", "stop_reason", "dataset", "dataset_checksum",
+                    "digitlab_version"):
+            value = self.text(f, key, f"the root attribute {key}")
+            if value is not _MISSING:
+                info[key] = value
+        message = self.text(f, "message", "the root attribute message", MAX_MESSAGE_CHARS)
+        if message is not _MISSING:
+            info["message"] = message
+        for key in ("epochs", "steps", "best_step"):
+            value = self.integer(f, key, f"the root attribute {key}")
+            if value is not _MISSING:
+                info[key] = value
+        elapsed = self.number(f, "elapsed", "the root attribute elapsed")
+        if elapsed is not _MISSING:
+            if elapsed < 0:
+                raise self.fail(f"the root attribute elapsed is {elapsed}, a negative time")
+            info["elapsed"] = elapsed
+        return info
+
+    def config(self) -> TrainConfig:
+        group = self.member(self.f, "config", "/config", h5py.Group)
+        if group is None:
+            raise self.fail("the /config group is missing")
+        d = {}
+        for spec in dataclasses.fields(TrainConfig):      # only the settings this version knows
+            what = f"the training setting {spec.name}"
+            value = self.attr(group, spec.name, what)
+            if value is _MISSING:
+                continue
+            if isinstance(value, str):
+                value = _cut(value, MAX_TEXT_CHARS)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(f"{what} is {value}, not a finite number")
+            d[spec.name] = value
+        try:
+            config = TrainConfig.from_dict(d)
+            problems = config.problems()
+        except (TypeError, ValueError, OverflowError) as e:
+            raise self.fail(f"its training settings cannot be read ({_short(e)})") from None
+        if problems:
+            raise self.fail(f"its training settings are invalid ({'; '.join(problems)})")
+        return config
+
+    def layers(self, config: TrainConfig) -> tuple[h5py.Group, dict]:
+        """The /layers group and the Network's settings, all checked; allocates nothing."""
+        layers = self.member(self.f, "layers", "/layers", h5py.Group)
+        if layers is None:
+            raise self.fail("the /layers group is missing")
+        sizes = self.attr(layers, "layer_sizes", "the layer_sizes attribute of /layers")
+        if sizes is _MISSING:
+            raise self.fail("the network settings on /layers cannot be read (no layer_sizes)")
+        if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                  for s in sizes):
+            raise self.fail(f"the layer_sizes attribute of /layers is {_cut(repr(sizes), 80)}, not "
+                            f"a list of whole numbers")
+        sizes = tuple(sizes)
+        problems = layer_size_problems(sizes)        # before anything the size of a layer exists
+        if problems:
+            raise self.fail(f"its layer sizes {_cut(str(sizes), 120)} cannot be a digitlab "
+                            f"network ({'; '.join(problems)})")
+        n_layers = self.integer(layers, "n_layers", "the n_layers attribute of /layers",
+                                len(sizes) - 1)
+        if n_layers != len(sizes) - 1:
+            raise self.fail(f"/layers says n_layers is {n_layers} but its layer sizes {sizes} "
+                            f"make {len(sizes) - 1}")
+        batch_norm = self.flag(layers, "batch_norm", "the batch_norm flag of /layers", False)
+        bn_eps = self.number(layers, "bn_eps", "the bn_eps attribute of /layers", 1e-5)
+        if not 0 < bn_eps <= 1:
+            raise self.fail(f"bn_eps is {bn_eps}; batch norm divides by sqrt(running_var + "
+                            f"bn_eps), so it must be > 0 (digitlab writes 1e-05) and at most 1")
+        bn_momentum = self.number(layers, "bn_momentum", "the bn_momentum attribute of /layers", 0.9)
+        if not 0 <= bn_momentum <= 1:
+            raise self.fail(f"bn_momentum is {bn_momentum}, outside [0, 1]")
+        init = self.text(layers, "init", "the init attribute of /layers", default="he")
+        if init not in INITS:
+            raise self.fail(f"the init attribute of /layers is {init!r}, not one of "
+                            f"{', '.join(INITS)}")
+        init_std = self.number(layers, "init_std", "the init_std attribute of /layers", 0.01)
+        if not init_std > 0:
+            raise self.fail(f"init_std is {init_std}, not > 0")
+        seed = self.integer(layers, "seed", "the seed attribute of /layers", 0)
+        dtype_name = self.text(layers, "dtype", "the dtype attribute of /layers", default="float32")
+        if dtype_name not in ("float32", "float64"):
+            raise self.fail(f"the network dtype is {dtype_name}, expected float32 or float64")
+        for key, wanted in (("hidden_activation", "relu"), ("output_activation", "softmax")):
+            value = self.text(layers, key, f"the {key} attribute of /layers", default=wanted)
+            if value != wanted:
+                raise self.fail(f"/layers says {key} is {value!r}; digitlab networks use "
+                                f"{wanted!r} and would predict differently from what was trained",
+                                "this model was not written by digitlab, so choose one that was")
+        if tuple(config.layer_sizes) != sizes:
+            raise self.fail(f"/layers has layer sizes {sizes} but /config says "
+                            f"{tuple(config.layer_sizes)}; one of them was edited")
+        if bool(config.batch_norm) != batch_norm:
+            raise self.fail(f"/layers says batch_norm is {str(batch_norm).lower()} but /config "
+                            f"says {str(bool(config.batch_norm)).lower()}; one of them was edited")
+        spec = dict(layer_sizes=sizes, batch_norm=batch_norm, bn_eps=bn_eps,
+                    bn_momentum=bn_momentum, init=init, init_std=init_std, seed=seed,
+                    dtype=np.dtype(dtype_name))
+        return layers, spec
+
+    def layer_datasets(self, layers: h5py.Group, spec: dict) -> dict:
+        """``{(layer, kind): dataset}`` for every array the network needs, each checked (links,
+        storage, filters, shape, dtype, flags) before any value is read."""
+        sizes, batch_norm, dtype = spec["layer_sizes"], spec["batch_norm"], spec["dtype"]
+        L = len(sizes) - 1
+        if layers.id.links.exists(str(L + 1).encode()):
+            raise self.fail(f"/layers has a group /layers/{L + 1} beyond the {L} layers its layer "
+                            f"sizes {sizes} describe")
+        out = {}
+        for l in range(1, L + 1):
+            group = self.member(layers, str(l), f"layer {l} (/layers/{l})", h5py.Group)
+            if group is None:
+                raise self.fail(f"layer {l} (/layers/{l}) is missing but the layer sizes {sizes} "
+                                f"need {L} layers")
+            fan_in, fan_out = sizes[l - 1], sizes[l]
+            normalised = batch_norm and l < L
+            for key, wanted in (("fan_in", fan_in), ("fan_out", fan_out)):
+                value = self.integer(group, key, f"the {key} attribute of /layers/{l}", wanted)
+                if value != wanted:
+                    raise self.fail(f"/layers/{l} says {key} is {value} but the layer sizes "
+                                    f"{sizes} say {wanted}")
+            flag = self.flag(group, "batch_norm", f"the batch_norm flag of /layers/{l}", normalised)
+            if flag != normalised:
+                raise self.fail(f"/layers/{l} says batch_norm is {str(flag).lower()} but the "
+                                f"network's batch_norm flag makes it {str(normalised).lower()}")
+            for kind in ("W", "b") + BN_ARRAYS:
+                what = f"layer {l} {_KIND_WORDS[kind]} (/layers/{l}/{kind})"
+                needed = kind in ("W", "b") or normalised
+                ds = self.member(group, kind, what, h5py.Dataset)
+                if ds is None and needed:
+                    reason = (" (batch_norm is true, so every hidden layer needs gamma, beta, "
+                              "running_mean and running_var)" if kind in BN_ARRAYS else "")
+                    raise self.fail(f"{what} is missing{reason}")
+                if ds is not None and not needed:
+                    flag_words = ("the output layer has no batch norm" if batch_norm
+                                  else "/layers says batch_norm is false")
+                    raise self.fail(f"{what} is present but {flag_words}; the flag or the arrays "
+                                    f"were edited")
+                if ds is None:
+                    continue
+                shape = (fan_in, fan_out) if kind == "W" else (fan_out,)
+                self.check_dataset(ds, f"layer {l} {_KIND_WORDS[kind]}", shape, (dtype,))
+                out[(l, kind)] = ds
+        return out
+
+    def layer_state(self, datasets: dict, spec: dict) -> dict:
+        """``{"W1": array, ...}`` read from the checked datasets, every value checked."""
+        state = {}
+        for (l, kind), ds in datasets.items():
+            what = f"layer {l} {_KIND_WORDS[kind]}"
+            value = self.values(ds, what).astype(spec["dtype"], copy=False)
+            big = np.abs(value) > MAX_ABS_VALUE
+            if big.any():
+                raise self.fail(f"{what} has {int(big.sum())} value{'s' if big.sum() != 1 else ''} "
+                                f"beyond +-{MAX_ABS_VALUE:g} (up to {float(np.abs(value).max()):.3g}), "
+                                f"far outside what training produces")
+            if kind == "running_var" and np.any(value < 0):
+                raise self.fail(f"{what} has negative variances")
+            state[_state_name(kind, l)] = value
+        if spec["batch_norm"]:
+            for l in range(1, len(spec["layer_sizes"]) - 1):
+                # The scale inference multiplies W by (Network._inference_layers).
+                with np.errstate(all="ignore"):
+                    scale = state[f"gamma{l}"] / np.sqrt(state[f"running_var{l}"]
+                                                         + spec["dtype"].type(spec["bn_eps"]))
+                worst = float(np.max(np.abs(np.nan_to_num(scale, nan=np.inf))))
+                if not worst <= MAX_ABS_VALUE:
+                    raise self.fail(f"layer {l}'s batch-norm scale gamma / sqrt(running_var + "
+                                    f"bn_eps) reaches {worst:.3g}, beyond +-{MAX_ABS_VALUE:g} "
+                                    f"(running_var near 0 with a tiny bn_eps)")
+        return state
+
+    def history(self, read: bool) -> History:
+        ds = self.member(self.f, "history", "/history", h5py.Dataset)
+        if ds is None:
+            return History()
+        shape = tuple(ds.shape)
+        if math.prod(shape) == 0:
+            return History()
+        if len(shape) != 2:
+            raise self.fail(f"the history has shape {shape}, not (checks, columns)")
+        if shape[0] > MAX_HISTORY_ROWS:
+            raise self.fail(f"the history declares {shape[0]:,} rows, more than the "
+                            f"{MAX_HISTORY_ROWS:,} digitlab accepts (a run checks validation "
+                            f"far fewer times)")
+        cols = self.attr(ds, "columns", "the history's columns attribute")
+        if cols is _MISSING:
+            cols = list(CHECK_FIELDS)
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise self.fail(f"the history's columns attribute is {_cut(repr(cols), 80)}, not a "
+                            f"list of names")
+        cols = [_cut(c, MAX_TEXT_CHARS) for c in cols]
+        if shape[1] != len(cols):
+            raise self.fail(f"the history has shape {shape} but {len(cols)} columns are named")
+        missing = [c for c in CHECK_FIELDS if c not in cols]
+        if missing:
+            raise self.fail(f"the history lacks the column{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(missing)}")
+        self.check_dataset(ds, "the history", shape, (np.float64, np.float32))
+        if not read:
+            return History()
+        arr = self.values(ds, "the history").astype(np.float64)
+        return History.from_array(arr[:, [cols.index(c) for c in CHECK_FIELDS]])
+
+    def metrics(self) -> dict:
+        group = self.member(self.f, "metrics", "/metrics", h5py.Group)
+        if group is None:
+            return {}
+        count = len(group.attrs)
+        if count > MAX_METRICS:
+            raise self.fail(f"/metrics has {count:,} attributes, more than the {MAX_METRICS} a "
+                            f"model can have")
+        out = {}
+        for key in list(group.attrs):
+            if len(key) > MAX_TEXT_CHARS:
+                raise self.fail(f"/metrics has an attribute with a {len(key):,}-character name")
+            out[key] = self.number(group, key, f"the metric {key}")
+        return out
 
 
-def _read_history(f: h5py.File, path: Path) -> History:
-    if "history" not in f:
-        return History()
-    ds = f["history"]
-    cols = [str(c) for c in _py(ds.attrs.get("columns", np.array(CHECK_FIELDS, dtype=object)))]
-    arr = np.asarray(ds[()], dtype=float)
-    if arr.size == 0:
-        return History()
-    if arr.ndim != 2 or arr.shape[1] != len(cols):
-        raise ModelFileError(f"cannot open model {path}: the history has shape {arr.shape} but "
-                             f"{len(cols)} columns are named; the file is damaged, so save the "
-                             f"model again")
-    missing = [c for c in CHECK_FIELDS if c not in cols]
-    if missing:
-        raise ModelFileError(f"cannot open model {path}: the history lacks the column"
-                             f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}; the file is "
-                             f"damaged, so save the model again")
-    return History.from_array(arr[:, [cols.index(c) for c in CHECK_FIELDS]])
+# ---------------------------------------------------------------------------- load: entry points
+@dataclass
+class _Contents:
+    info: dict
+    config: TrainConfig
+    spec: dict
+    state: dict | None
+    history: History
+    metrics: dict
 
 
-def _read_metrics(f: h5py.File) -> dict:
-    if "metrics" not in f:
-        return {}
-    return {k: float(_py(v)) for k, v in f["metrics"].attrs.items()}
+def _read(path: Path, *, arrays: bool) -> _Contents:
+    """Every check on the file at ``path``; ``arrays=False`` reads attributes only (no datasets,
+    no network)."""
+    f = _open(path)
+    try:
+        with f:
+            r = _Reader(f, path)
+            version = r.header()
+            info = r.root_info()
+            info["format_version"] = version
+            config = r.config()
+            layers, spec = r.layers(config)
+            state = None
+            if arrays:
+                datasets = r.layer_datasets(layers, spec)
+                state = r.layer_state(datasets, spec)
+            history = r.history(read=arrays)
+            metrics = r.metrics()
+    except ModelFileError:
+        raise
+    except _READ_ERRORS as e:
+        raise _damaged(path, e) from None
+    return _Contents(info, config, spec, state, history, metrics)
 
 
 def load_model(path) -> SavedModel:
     """Read a model saved by :func:`save_model`.
 
     The network is rebuilt exactly: its predictions equal the saved network's bit for bit.
-    Raises :class:`ModelFileError` (never a raw h5py error) for a missing, empty, truncated,
-    foreign, newer-format or damaged file.
+    Raises :class:`ModelFileError` (never a raw h5py error) for a missing, empty, special (FIFO,
+    device), oversized, truncated, foreign, newer-format, damaged or hostile file (one that
+    points outside itself or declares sizes beyond digitlab's limits); docs/model-format.md lists
+    every check.
     """
     path = Path(path)
-    f = _open(path)
+    c = _read(path, arrays=True)
+    s = c.spec
     try:
-        with f:
-            version = _check_header(f, path)
-            info = _root_info(f)
-            config = _read_config(f, path)
-            network = _read_network(f, path)
-            history = _read_history(f, path)
-            metrics = _read_metrics(f)
-    except ModelFileError:
-        raise
-    except _READ_ERRORS as e:
-        raise _damaged(path, e) from None
-
-    def get(key, default, kind):
-        try:
-            return kind(info.get(key, default))
-        except (TypeError, ValueError):
-            return default
-
+        network = Network(s["layer_sizes"], batch_norm=s["batch_norm"], init=s["init"],
+                          init_std=s["init_std"], seed=s["seed"], dtype=s["dtype"],
+                          bn_momentum=s["bn_momentum"], bn_eps=s["bn_eps"])
+        network.load_state(c.state)
+    except ValueError as e:
+        raise ModelFileError(f"cannot open model {path}: the network settings are invalid "
+                             f"({_short(e)}); {_SAVE_AGAIN}") from None
+    except MemoryError:
+        raise ModelFileError(f"cannot open model {path}: there is not enough memory for its "
+                             f"network of {parameter_count(s['layer_sizes']):,} parameters; close "
+                             f"other programs and try again") from None
+    info = c.info
     return SavedModel(
-        network=network, config=config, history=history, metrics=metrics,
-        stop_reason=get("stop_reason", "", str), message=get("message", "", str),
-        best_step=get("best_step", 0, int), epochs=get("epochs", 0, int),
-        steps=get("steps", 0, int), elapsed=get("elapsed", 0.0, float),
-        name=get("name", "", str), created=get("created", "", str),
-        dataset=get("dataset", "", str), dataset_checksum=get("dataset_checksum", "", str),
-        digitlab_version=get("digitlab_version", "", str), format_version=version, path=path)
+        network=network, config=c.config, history=c.history, metrics=c.metrics,
+        stop_reason=info.get("stop_reason", ""), message=info.get("message", ""),
+        best_step=info.get("best_step", 0), epochs=info.get("epochs", 0),
+        steps=info.get("steps", 0), elapsed=info.get("elapsed", 0.0),
+        name=info.get("name", ""), created=info.get("created", ""),
+        dataset=info.get("dataset", ""), dataset_checksum=info.get("dataset_checksum", ""),
+        digitlab_version=info.get("digitlab_version", ""),
+        format_version=info["format_version"], path=path)
+
+
+def _info(c: _Contents, path: Path) -> dict:
+    info = dict(c.info)
+    info["config"] = c.config
+    info["layer_sizes"] = c.spec["layer_sizes"]
+    info["batch_norm"] = c.spec["batch_norm"]
+    info["metrics"] = c.metrics
+    info["path"] = path
+    return info
 
 
 def read_model_info(path) -> dict:
     """The root attributes, the configuration and the metrics of a model file, without its weights.
 
-    Fast enough for listing a folder of models. Keys: every root attribute (name, created,
-    stop_reason, message, dataset, dataset_checksum, epochs, steps, best_step, elapsed,
-    digitlab_version, format_version), ``config`` (a :class:`TrainConfig`), ``layer_sizes``,
-    ``batch_norm``, ``metrics`` (dict) and ``path``. Raises :class:`ModelFileError` like
-    :func:`load_model`.
+    Fast enough for listing a folder of models: the file goes through the same safe opening as
+    :func:`load_model` (a regular file, never blocking, at most MAX_FILE_BYTES) and only
+    attributes are read, but the structure is checked too (/config and /layers are groups in this
+    file, not links elsewhere; the layer sizes are a digitlab network agreeing with /config;
+    /history's declared size), so a damaged entry shows as damaged in a listing. It does not read
+    or check the arrays: use :func:`check_model_file` for that.
+
+    Keys: every root attribute present (name, created, stop_reason, message, dataset,
+    dataset_checksum, epochs, steps, best_step, elapsed, digitlab_version) and format_version,
+    ``config`` (a :class:`TrainConfig`), ``layer_sizes``, ``batch_norm``, ``metrics`` (dict) and
+    ``path``. Raises :class:`ModelFileError` like :func:`load_model`.
     """
     path = Path(path)
-    f = _open(path)
-    try:
-        with f:
-            _check_header(f, path)
-            info = _root_info(f)
-            config = _read_config(f, path)
-            layers = f.get("layers")
-            if isinstance(layers, h5py.Group) and "layer_sizes" in layers.attrs:
-                info["layer_sizes"] = tuple(int(s) for s in np.asarray(layers.attrs["layer_sizes"]).ravel())
-                info["batch_norm"] = bool(_py(layers.attrs.get("batch_norm", config.batch_norm)))
-            else:
-                info["layer_sizes"], info["batch_norm"] = config.layer_sizes, config.batch_norm
-            info["metrics"] = _read_metrics(f)
-    except ModelFileError:
-        raise
-    except _READ_ERRORS as e:
-        raise _damaged(path, e) from None
-    info["config"] = config
-    info["path"] = path
-    return info
+    return _info(_read(path, arrays=False), path)
+
+
+def check_model_file(path) -> dict:
+    """Every check :func:`load_model` makes, arrays and values included, without building the
+    network; returns the same dict as :func:`read_model_info`. Raises :class:`ModelFileError`.
+
+    For verifying a file (a download, a folder of models) when its network is not needed yet.
+    """
+    path = Path(path)
+    return _info(_read(path, arrays=True), path)
