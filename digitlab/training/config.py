@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..nn import INITS, OPTIMIZERS
 
@@ -18,6 +22,26 @@ N_CLASSES = 10
 MAX_UNITS = 10_000
 MAX_WEIGHT_LAYERS = 12
 MAX_PARAMETERS = 25_000_000
+
+# Limits on the other settings, the same for the form, the command line and a model file, so a
+# setting that cannot work is refused before any work starts instead of failing after it.
+# Seeds: the form's range; NumPy takes larger ones, but an int beyond 64 bits cannot be stored in
+# a model file, and 2**31 - 1 is what other tools accept too.
+MAX_SEED = 2**31 - 1
+# Learning rate: with this network, SGD diverges or kills its ReLUs above about 1, Adam above about
+# 0.1 (measured on MNIST); 10 leaves room for experiments and still refuses typos such as 1e6.
+MAX_LEARNING_RATE = 10.0
+# L2 lambda (with m = the batch size): the report uses 5 and the sweeps go to 10; at 10,000 the
+# penalty already shrinks every weight to nothing, beyond it a run only overflows.
+MAX_L2 = 1e4
+# Initial standard deviation of --init normal: above 10 the first layer saturates and overflows.
+MAX_INIT_STD = 10.0
+MAX_MOMENTUM = 0.9999
+# Batch size and validation size: MNIST has 60,000 training images (the form's limits).
+MAX_BATCH_SIZE = 60_000
+MAX_N_VALIDATION = 59_000
+MAX_EPOCHS = 100_000
+MAX_STEPS = 10**9          # eval_every, patience and train_subset: the form's limit for counts
 
 
 def parameter_count(layer_sizes) -> int:
@@ -86,26 +110,24 @@ class TrainConfig:
         p.extend(layer_size_problems(self.layer_sizes))
         if self.init not in INITS:
             p.append(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
-        if not self.init_std > 0:
-            p.append(f"init_std must be > 0, got {self.init_std}")
-        if self.l2 < 0:
-            p.append(f"l2 must be >= 0, got {self.l2}")
         if self.optimizer not in OPTIMIZERS:
             p.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not self.learning_rate > 0:
-            p.append(f"learning_rate must be > 0, got {self.learning_rate}")
-        if not 0 <= self.momentum < 1:
-            p.append(f"momentum must be in [0, 1), got {self.momentum}")
         if self.schedule not in SCHEDULES:
             p.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        for name in ("batch_size", "eval_every", "patience", "max_epochs", "n_validation"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                p.append(f"{name} must be an integer > 0, got {value!r}")
-        if self.tol < 0:
-            p.append(f"tol must be >= 0, got {self.tol}")
-        if self.train_subset is not None and self.train_subset < 1:
-            p.append(f"train_subset must be > 0 or None, got {self.train_subset}")
+        # (name, value, lowest, lowest allowed itself?, highest)
+        for name, low, low_ok, high in (("learning_rate", 0.0, False, MAX_LEARNING_RATE),
+                                        ("init_std", 0.0, False, MAX_INIT_STD),
+                                        ("l2", 0.0, True, MAX_L2),
+                                        ("momentum", 0.0, True, MAX_MOMENTUM),
+                                        ("tol", 0.0, True, None)):
+            p.extend(_float_problems(name, getattr(self, name), low, low_ok, high))
+        for name, high in (("batch_size", MAX_BATCH_SIZE), ("eval_every", MAX_STEPS),
+                           ("patience", MAX_STEPS), ("max_epochs", MAX_EPOCHS),
+                           ("n_validation", MAX_N_VALIDATION)):
+            p.extend(_int_problems(name, getattr(self, name), 1, high))
+        p.extend(_int_problems("seed", self.seed, 0, MAX_SEED))
+        if self.train_subset is not None:
+            p.extend(_int_problems("train_subset", self.train_subset, 1, MAX_STEPS, or_none=True))
         return p
 
     def validate(self) -> "TrainConfig":
@@ -138,3 +160,30 @@ class TrainConfig:
         parts.append(f"L2 {self.l2:g}" if self.l2 else "no L2")
         parts.append("BN" if self.batch_norm else "no BN")
         return ", ".join(parts)
+
+
+def _is_int(value) -> bool:
+    # NumPy integers (from a model file) count; True and False do not.
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_problems(name: str, value, low: int, high: int, or_none: bool = False) -> list[str]:
+    if not _is_int(value) or value < low:
+        what = "an integer > 0" if low == 1 else f"an integer >= {low}"
+        return [f"{name} must be {what}{' or None' if or_none else ''}, got {value!r}"]
+    if value > high:
+        return [f"{name} must be at most {high:,}, got {value:,}"]
+    return []
+
+
+def _float_problems(name: str, value, low: float, low_ok: bool, high: float | None) -> list[str]:
+    # isfinite first: NaN fails every comparison, so "must be > 0, got nan" would be a riddle.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return [f"{name} must be a number, got {value!r}"]
+    if not math.isfinite(value):
+        return [f"{name} must be a finite number, got {value}"]
+    if value < low or (value == low and not low_ok):
+        return [f"{name} must be {'>=' if low_ok else '>'} {low:g}, got {value:g}"]
+    if high is not None and value > high:
+        return [f"{name} must be at most {high:g}, got {value:g}"]
+    return []

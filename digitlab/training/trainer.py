@@ -17,8 +17,20 @@ from ..nn import Network, make_optimizer
 from .config import TrainConfig
 from .schedules import learning_rate_at
 
-STOP_REASONS = ("early_stopping", "max_epochs", "cancelled", "diverged")
+STOP_REASONS = ("early_stopping", "max_epochs", "cancelled", "diverged", "not_learning")
 DIVERGENCE_FACTOR = 1000.0
+
+# A run that is not learning stops instead of ending, after many minutes, as a model at chance.
+# A check is "stuck" when its validation accuracy is at most twice chance (20 % for ten classes)
+# and either every image gets the same answer (the ReLUs have died: no gradient reaches the
+# weights again) or the validation cross-entropy is no better than uniform guessing (ln 10).
+# Measured on MNIST (eval every 100 steps), the report's protocol starts slowly: seed 3 is at
+# 16.1, 14.9, 17.3, 20.1, 26.5 % for its first five checks, so accuracy alone would stop it; but
+# its cross-entropy is already 2.18 at the first check (ln 10 = 2.303), 2.22 at the fifth with a
+# ninth of the learning rate (0.001). Dead runs (--lr 3) sit at 2.30-2.31 with one answer for all.
+CHANCE_FACTOR = 2.0
+DEAD_CHECKS = 3            # dead outputs this many checks in a row: conclusive
+STUCK_CHECKS = 5           # otherwise this many stuck checks in a row, and at least one epoch
 
 
 class RunControl:
@@ -191,6 +203,18 @@ def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None =
     return out
 
 
+def _divergence_advice(config: TrainConfig, batch_size: int) -> str:
+    """What to change after a divergence: the L2 strength when its step alone overshoots."""
+    lr = config.learning_rate
+    # SGD's L2 step multiplies every weight by 1 - lr * l2 / m: past 1 it flips and grows them.
+    if config.l2 and lr * config.l2 / batch_size >= 1:
+        return (f"The L2 strength {config.l2:g} is too large for the learning rate {lr:g} and batch "
+                f"size {batch_size} (each step would shrink a weight past zero); try a smaller one "
+                f"(for example {config.l2 / 100:g}).")
+    return (f"The learning rate {lr:g} is too large for this setting; try a smaller one "
+            f"(for example {lr / 10:g}).")
+
+
 def train(config: TrainConfig, splits, *, control: RunControl | None = None,
           on_check=None, on_epoch=None) -> TrainResult:
     """Train a network with ``config`` on ``splits`` (a :class:`digitlab.data.Splits`).
@@ -257,6 +281,36 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
         elapsed = time.perf_counter() - start - paused_time
         return Check(step, epoch + 1, cost_sum / max(cost_count, 1), val_cost, val_acc, elapsed, lr)
 
+    chance_limit = CHANCE_FACTOR / config.layer_sizes[-1]
+    stuck = dead = 0          # consecutive stuck checks, and of those with dead outputs
+    probe = x_val[:512]       # enough images to see whether the answers differ at all
+
+    def stuck_check(accuracy: float, cost: float):
+        """``(stuck, dead, cross-entropy)`` of the network as it is now (see CHANCE_FACTOR)."""
+        if accuracy > chance_limit:
+            return False, False, math.nan
+        entropy = cost - (l2 / (2 * batch_size) * network.l2_sum() if l2 else 0.0)
+        z = network.logits(probe)
+        is_dead = bool(np.all(np.ptp(z, axis=0) <= 1e-6 * max(1.0, float(np.abs(z).max()))))
+        return is_dead or entropy >= math.log(config.layer_sizes[-1]), is_dead, entropy
+
+    def not_learning_message(accuracy: float, entropy: float, is_dead: bool, where: str) -> str:
+        lr0 = config.learning_rate
+        if is_dead:
+            why = (f"the network gives the same answer for every image (its ReLUs have died), so "
+                   f"the validation accuracy is {100 * accuracy:.1f} % (chance). Most likely the "
+                   f"learning rate {lr0:g} is too high; try a smaller one, for example "
+                   f"{min(0.01, lr0 / 10):g}.")
+        else:
+            why = (f"the validation accuracy is {100 * accuracy:.1f} % (chance) and the validation "
+                   f"cross-entropy {entropy:.3f} is no better than guessing "
+                   f"(ln {config.layer_sizes[-1]} = {math.log(config.layer_sizes[-1]):.3f}). ")
+            why += (f"Most likely the learning rate {lr0:g} is too high; try a smaller one, for "
+                    f"example {min(0.01, lr0 / 10):g}." if lr0 > 0.1 else
+                    f"The learning rate {lr0:g} may be too small (try {lr0 * 10:g}), or the "
+                    f"labels may not match the images.")
+        return f"The network is not learning: {where} {why}"
+
     lr = config.learning_rate
     first_cost = None
     done = False
@@ -273,9 +327,7 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
                 stop_reason = "diverged"
                 shown = f"{cost:.3g}" if math.isfinite(cost) else str(cost)
                 message = (f"Training diverged at step {step + 1} (epoch {epoch + 1}): the cost became "
-                           f"{shown} (it started at {first_cost:.3g}). The learning rate "
-                           f"{config.learning_rate:g} is too large for this setting; try a smaller one "
-                           f"(for example {config.learning_rate / 10:g}).")
+                           f"{shown} (it started at {first_cost:.3g}). " + _divergence_advice(config, batch_size))
                 done = True
                 break
             lr = learning_rate_at(config.schedule, config.learning_rate, step, total_steps, steps_per_epoch)
@@ -290,13 +342,22 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
                 if not math.isfinite(check.val_cost):
                     stop_reason = "diverged"
                     message = (f"Training diverged at step {step} (epoch {epoch + 1}): the validation "
-                               f"cost became {check.val_cost}. Try a smaller learning rate than "
-                               f"{config.learning_rate:g}.")
+                               f"cost became {check.val_cost}. " + _divergence_advice(config, batch_size))
                     done = True
                     break
                 history.checks.append(check)
                 if on_check:
                     on_check(check)
+                is_stuck, is_dead, entropy = stuck_check(check.val_accuracy, check.val_cost)
+                stuck = stuck + 1 if is_stuck else 0
+                dead = dead + 1 if is_dead else 0
+                if dead >= DEAD_CHECKS or (stuck >= STUCK_CHECKS and step >= steps_per_epoch):
+                    stop_reason = "not_learning"
+                    message = not_learning_message(
+                        check.val_accuracy, entropy, is_dead,
+                        f"for the last {dead if dead >= DEAD_CHECKS else stuck} checks, up to step {step} (epoch {epoch + 1}),")
+                    done = True
+                    break
                 if check.val_cost < best_cost - config.tol:
                     best_cost, best_step, best_state = check.val_cost, step, network.state()
                     since_best = 0
@@ -340,6 +401,14 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
                 network.load_state(best_state)
     elif stop_reason == "diverged":
         message += " No validation check had passed yet, so there are no usable weights."
+    if stop_reason in ("early_stopping", "max_epochs") and len(x_val):
+        # A run too short or too patient for the checks above can still end at chance: say so
+        # rather than report "Finished" for a network that guesses.
+        cost, accuracy = network.cost_and_accuracy(x_val, y_val, l2, m=batch_size)
+        is_stuck, is_dead, entropy = stuck_check(accuracy, cost)
+        if is_stuck:
+            stop_reason = "not_learning"
+            message = not_learning_message(accuracy, entropy, is_dead, f"at the end of the run (step {step}),")
     elapsed = time.perf_counter() - start - paused_time
     metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
     return TrainResult(network, config, history, stop_reason, message, best_step,

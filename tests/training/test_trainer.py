@@ -56,7 +56,7 @@ def test_patience_counts_steps_not_checks(small_splits):
 
 
 def test_divergence_stops_at_once_with_a_message_not_nans(small_splits):
-    config = QUICK.replace(optimizer="sgd", learning_rate=1e4, eval_every=2)
+    config = QUICK.replace(optimizer="sgd", learning_rate=10, eval_every=2)   # 10: the most allowed
     result = train(config, small_splits)
     assert result.stop_reason == "diverged"
     assert "diverged at step" in result.message and "smaller" in result.message
@@ -66,7 +66,7 @@ def test_divergence_stops_at_once_with_a_message_not_nans(small_splits):
 
 
 def test_a_blown_up_but_finite_cost_counts_as_divergence(small_splits):
-    result = train(QUICK.replace(optimizer="sgd", learning_rate=5e4, eval_every=2), small_splits)
+    result = train(QUICK.replace(optimizer="adam", learning_rate=10, eval_every=2), small_splits)
     assert result.stop_reason == "diverged" and "it started at 2.3" in result.message
     assert result.steps < 5
 
