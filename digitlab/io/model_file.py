@@ -776,7 +776,7 @@ class _Reader:
                 with np.errstate(all="ignore"):
                     scale = state[f"gamma{l}"] / np.sqrt(state[f"running_var{l}"]
                                                          + spec["dtype"].type(spec["bn_eps"]))
-                worst = float(np.max(np.abs(np.nan_to_num(scale, nan=np.inf))))
+                worst = float(np.max(np.where(np.isfinite(scale), np.abs(scale), np.inf)))
                 if not worst <= MAX_ABS_VALUE:
                     raise self.fail(f"layer {l}'s batch-norm scale gamma / sqrt(running_var + "
                                     f"bn_eps) reaches {worst:.3g}, beyond +-{MAX_ABS_VALUE:g} "
