@@ -154,7 +154,7 @@ def _kind_of(mode: int) -> str | None:
 def _lstat(path: Path):
     try:
         return os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):      # the folder check says which part is wrong
         return None
     except OSError as exc:
         raise output_error(path, exc) from exc
@@ -431,13 +431,26 @@ def atomic_path(path, *, replace: bool = True):
             os.close(fd)
         _finish_file(tmp, path, replace=replace)
     except OSError as exc:
+        full = exc.errno is None and _disk_full(tmp)
         _remove(tmp)
+        if full:
+            raise output_error(path, OSError(_errno.ENOSPC, f"{os.strerror(_errno.ENOSPC)}: {exc}")) from exc
         if exc.errno is None:
             raise
         raise output_error(path, exc) from exc
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the disk holding ``path`` is (nearly) full. Some writers (NumPy's ``tofile``) report
+    a short write as an OSError without an error number; this tells a full disk from other causes."""
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
 
 
 # ---------------------------------------------------------------------------- folders
@@ -523,7 +536,10 @@ def atomic_folder(target, *, replace: bool):
         yield staged
         replace_folder(staged, target, replace=replace)
     except OSError as exc:
+        full = exc.errno is None and not isinstance(exc, OutputError) and _disk_full(staged)
         _remove(staged)
+        if full:
+            raise output_error(target, OSError(_errno.ENOSPC, f"{os.strerror(_errno.ENOSPC)}: {exc}")) from exc
         if exc.errno is None or isinstance(exc, OutputError):
             raise
         raise output_error(target, exc) from exc
