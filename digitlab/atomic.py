@@ -21,6 +21,9 @@ The rules every writer in digitlab follows through this module:
 Temporary names are ``.{name}.{pid}.{random}.tmp`` (and ``.old`` for the fallback swap): the pid
 lets a later run tell the leftovers of a dead process from the work of a live one.
 
+Setting ``DIGITLAB_NO_RENAMEAT2=1`` forces the portable two-rename swap (used by the tests, and an
+escape hatch for a file system whose renameat2 misbehaves).
+
 Standard library only; never imports Qt.
 """
 

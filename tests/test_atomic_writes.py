@@ -269,9 +269,11 @@ def test_output_lock_refuses_a_second_process_while_held(tmp_path):
         with pytest.raises(OutputError, match="another digitlab process"):   # also in-process
             with output_lock(model):
                 pass
+        write_bytes_atomic(model, b"saved while locked")   # its tidying leaves a held lock alone
+        assert _run(LOCKER, model).communicate(timeout=20)[0].startswith("busy:")
     assert not (tmp_path / ".same.h5.lock").exists()
     assert _run(LOCKER, model).communicate(timeout=20)[0].strip() == "locked"
-    assert list(tmp_path.iterdir()) == []
+    assert os.listdir(tmp_path) == ["same.h5"] and model.read_bytes() == b"saved while locked"
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
