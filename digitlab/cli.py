@@ -26,12 +26,21 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one BLAS thread: faster and stable here
 
+from contextlib import contextmanager  # noqa: E402
+
 from . import __version__  # noqa: E402
-from .atomic import write_text_atomic  # noqa: E402
+from .atomic import (OutputError, atomic_folder, check_output, output_error, output_lock,  # noqa: E402
+                     write_text_atomic)
+from .text import printable  # noqa: E402
 
 
 class UserError(Exception):
     """A problem with the person's input: printed as one line, exit status 2."""
+
+
+# A run that diverged or did not learn: its message says why; no model is written by default.
+FAILED_RUNS = ("diverged", "not_learning")
+MAX_SEEDS = 1000          # seeds of experiments, sweep and report: each is several full runs
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -107,6 +116,69 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
 
+def _count(option: str, value: int, maximum: int | None = None) -> int:
+    """A whole-number option that must be >= 1 (--seeds, --workers), checked before any work."""
+    if value < 1:
+        raise UserError(f"{option} must be at least 1, got {value}")
+    if maximum is not None and value > maximum:
+        raise UserError(f"{option} must be at most {maximum:,}, got {value:,}")
+    return value
+
+
+def _seed_range(option: str, first: int, n: int) -> list[int]:
+    """``n`` seeds from ``first`` on, all within the seeds a run accepts (0 .. 2**31 - 1)."""
+    from .training.config import MAX_SEED
+    if first < 0 or first + n - 1 > MAX_SEED:
+        raise UserError(f"{option} must be from 0 to {MAX_SEED:,} and leave room for {n} seed(s), got {first}")
+    return [first + k for k in range(n)]
+
+
+def _out_path(text: str | None, option: str = "--out") -> Path | None:
+    """``--out`` as a Path (None when not given); an empty name would silently write nothing."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise UserError(f"{option} is empty; give a file or folder name")
+    return Path(text)
+
+
+def _dataset_inputs(config) -> list[Path]:
+    """A dataset given as a path is an input too: no output may replace it."""
+    path = Path(config.dataset) if config.dataset not in ("", "mnist", "fashion-mnist") else None
+    return [path] if path is not None and path.exists() else []
+
+
+def _check_out(path: Path, *, replace: bool, inputs=(), folder: bool = False) -> Path:
+    """:func:`digitlab.atomic.check_output`, before any work, as one line for the person."""
+    try:
+        return check_output(path, replace=replace, inputs=inputs, folder=folder)
+    except OSError as e:
+        raise UserError(str(output_error(path, e))) from None
+
+
+@contextmanager
+def _writing(path):
+    """Turn a failed write (a full disk, a read-only folder) into one line instead of a traceback."""
+    try:
+        yield
+    except OSError as e:
+        raise UserError(str(output_error(path, e))) from None
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold ``path``'s output lock for the whole run: a second writer fails at once, in words."""
+    try:
+        lock = output_lock(path)
+        lock.__enter__()
+    except OSError as e:
+        raise UserError(str(output_error(path, e, "lock"))) from None
+    try:
+        yield path
+    finally:
+        lock.__exit__(None, None, None)
+
+
 # ---------------------------------------------------------------------------- train
 def add_training_options(p: argparse.ArgumentParser) -> None:
     from .training import PRESETS, SCHEDULES
@@ -159,36 +231,53 @@ def config_from_args(args):
 
 
 def cmd_train(args) -> int:
+    config = config_from_args(args)
+    out = _out_path(args.out)
+    if out is None:
+        return _train_and_report(args, config, None)
+    # Everything that could stop the save is checked before the first step, and the lock makes a
+    # second `train --out` of the same file fail now rather than overwrite this one at the end.
+    _check_out(out, replace=args.force, inputs=_dataset_inputs(config))
+    with _locked(out):
+        _check_out(out, replace=args.force, inputs=_dataset_inputs(config))
+        return _train_and_report(args, config, out)
+
+
+def _train_and_report(args, config, out: Path | None) -> int:
     from .io import save_model
     from .training import RunControl, train
-    config = config_from_args(args)
     splits = _splits(config)
-    out = Path(args.out) if args.out else None
-    if out and out.exists() and not args.force:
-        raise UserError(f"{out} already exists; choose another --out or add --force to replace it")
-    print(f"training {config.describe()} on {splits.name}: {splits.n_train} train, "
+    print(f"training {config.describe()} on {printable(splits.name)}: {splits.n_train} train, "
           f"{splits.n_val} validation, {splits.n_test} test images")
     progress = Progress(config.max_epochs)
     control = RunControl()
-    # The first Ctrl+C stops the run the way the GUI's Stop button does (keeping what it learned,
-    # and saving it); a second one interrupts at once.
-    def first_interrupt(signum, frame):
+    # The first Ctrl+C (or SIGTERM, as from `kill` or a job scheduler) stops the run the way the
+    # GUI's Stop button does, keeping what it learned and saving it; a second one ends it at once.
+    def first_signal(signum, frame):
         control.cancel()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    previous = signal.signal(signal.SIGINT, first_interrupt)
+        signal.signal(signum, previous[signum] if signum != signal.SIGINT else signal.default_int_handler)
+    previous = {sig: signal.signal(sig, first_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = train(config, splits, control=control, on_check=progress.check, on_epoch=progress.epoch)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     progress.done()
     print(result.message)
     _print_metrics(result.metrics)
     print(f"{result.epochs} epochs, {result.steps} iterations, {result.elapsed:.2f} s")
-    if out:
-        path = save_model(out, result, name=args.name or out.stem, dataset_name=splits.name,
-                          dataset_checksum=splits.checksum)
+    failed = result.stop_reason in FAILED_RUNS
+    if out and failed and not args.save_anyway:
+        print(f"no model written to {out}: the run {result.stop_reason.replace('_', ' ')} "
+              f"(add --save-anyway to keep it all the same)", file=sys.stderr)
+    elif out and failed and not result.metrics:
+        print(f"no model written to {out}: the run has no usable weights", file=sys.stderr)
+    elif out:
+        with _writing(out):
+            path = save_model(out, result, name=args.name or out.stem, dataset_name=splits.name,
+                              dataset_checksum=splits.checksum, replace=args.force)
         print(f"saved {path}")
-    return 0 if result.stop_reason != "diverged" else 1
+    return 1 if failed else 0
 
 
 def _print_metrics(m: dict) -> None:
@@ -200,19 +289,54 @@ def _print_metrics(m: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- evaluate
+def _evaluation_splits(model, dataset: str | None):
+    """The model's own split of its dataset, or a split of ``dataset`` that fits it.
+
+    The model's ``n_validation`` and ``train_subset`` describe its own training file; applied to
+    another (say, a 200-image) dataset they may not fit, so another dataset gets a fifth of its
+    training file as validation (MNIST's 12,000 of 60,000), and its test set whole.
+    """
+    if dataset is None:
+        return _splits(model.config)
+    from .data import DatasetError, load_dataset, prepare_splits
+    from .training import SPLIT_SEED
+    try:
+        raw = load_dataset(None if dataset in ("", "mnist") else dataset)
+        if model.dataset_checksum and raw.checksum == model.dataset_checksum:
+            return prepare_splits(raw, n_validation=model.config.n_validation, seed=SPLIT_SEED,
+                                  train_subset=model.config.train_subset)
+        n = len(raw.train_labels)
+        if n < 2:
+            raise UserError(f"{printable(raw.name)} has {n} training image(s); at least 2 are needed to "
+                            f"split off a validation set")
+        return prepare_splits(raw, n_validation=max(1, n // 5), seed=SPLIT_SEED)
+    except (DatasetError, OSError, ValueError) as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_evaluate(args) -> int:
+    import numpy as np
     from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
     model = _load(args.model)
-    splits = _splits(model.config, args.dataset)
+    splits = _evaluation_splits(model, args.dataset)
     X, y = getattr(splits, f"x_{args.set}"), getattr(splits, f"y_{args.set}")
     net = model.network
+    # The reader checks the model on its own; this checks that it fits this dataset.
+    if X.shape[1] != net.layer_sizes[0]:
+        raise UserError(f"{printable(splits.name)} has {X.shape[1]} pixels per image but the model "
+                        f"expects {net.layer_sizes[0]}")
+    if len(y) and int(np.max(y)) >= net.layer_sizes[-1]:
+        raise UserError(f"{printable(splits.name)} has labels up to {int(np.max(y))} but the model has "
+                        f"only {net.layer_sizes[-1]} outputs")
+    if not len(y):
+        raise UserError(f"the {args.set} set of {printable(splits.name)} has no images")
     cost, accuracy = net.cost_and_accuracy(X, y, model.config.l2, m=model.config.batch_size)
     ce, _ = net.cost_and_accuracy(X, y)
     pred = net.predict(X)
     cm = confusion_matrix(y, pred, net.layer_sizes[-1])
     scores = per_class_scores(cm)
-    print(f"{model.name}: {model.config.describe()}")
-    print(f"{args.set} set of {splits.name}: {len(y)} images")
+    print(f"{printable(model.name)}: {model.config.describe()}")
+    print(f"{args.set} set of {printable(splits.name)}: {len(y)} images")
     print(f"cost {cost:.4f} (cross-entropy {ce:.4f}), accuracy {_pct(accuracy)}\n")
     print("confusion matrix (rows: true digit, columns: predicted)")
     print(format_confusion(cm) + "\n")
@@ -243,32 +367,36 @@ def cmd_predict(args) -> int:
         try:
             image = read_image_file(name)
         except (OSError, ValueError) as e:
-            print(f"{name}: {e}", file=sys.stderr)
+            print(f"{printable(name)}: {printable(e, 300)}", file=sys.stderr)
             status = 2
             continue
         x = to_mnist(image)
         if x is None:
-            print(f"{name}: no ink found, nothing to predict")
+            print(f"{printable(name)}: no ink found, nothing to predict")
             continue
         p = model.network.predict_one(x)
         top = np.argsort(p)[::-1][:3]
         others = ", ".join(f"{k} {100 * p[k]:.1f} %" for k in top[1:])
-        print(f"{name}: {top[0]} ({100 * p[top[0]]:.1f} %; then {others})")
+        print(f"{printable(name)}: {top[0]} ({100 * p[top[0]]:.1f} %; then {others})")
     return status
 
 
 # ---------------------------------------------------------------------------- export
 def cmd_export(args) -> int:
-    from .io import export_weights
-    model = _load(args.model)
+    from .io import ModelFileError, export_weights
     fmt = args.format
-    out = Path(args.out) if args.out else Path(args.model).with_suffix("" if fmt == "csv" else f".{fmt}")
+    out = _out_path(args.out) or Path(args.model).with_suffix("" if fmt == "csv" else f".{fmt}")
     if fmt == "csv" and out.suffix == ".csv":
         out = out.with_suffix("")
+    elif fmt != "csv" and out.suffix == "":
+        out = out.with_suffix(f".{fmt}")      # what export_weights writes
+    if fmt != "csv":                          # (a CSV folder is checked by export_weights: an
+        _check_out(out, replace=args.force, inputs=[args.model])   # empty one is taken freely)
+    model = _load(args.model)
     try:
-        path = export_weights(model, out, fmt=fmt, overwrite=args.force)
-    except (FileExistsError, ValueError, OSError) as e:
-        raise UserError(str(e)) from None
+        path = export_weights(model, out, fmt=fmt, overwrite=args.force, inputs=[args.model])
+    except (ModelFileError, ValueError, OSError) as e:
+        raise UserError(str(output_error(out, e)) if isinstance(e, OSError) else str(e)) from None
     print(f"exported {path}")
     return 0
 
@@ -276,11 +404,10 @@ def cmd_export(args) -> int:
 # ---------------------------------------------------------------------------- experiments
 def _run_the_experiments(args):
     """Train the report's four experiments for ``--seeds`` seeds, printing each run as it ends."""
-    from .training import EXPERIMENTS, run_experiments
-    seeds = [args.first_seed + k for k in range(args.seeds)]
-    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+    from .training import run_experiments
+    seeds, experiments = _experiment_settings(args)
     splits = _splits(experiments[0][1])
-    workers = max(1, min(args.workers, 4 * len(seeds)))
+    workers = min(args.workers, 4 * len(seeds))
     print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
     start = time.perf_counter()
 
@@ -294,12 +421,32 @@ def _run_the_experiments(args):
     return runs, splits
 
 
+def _experiment_settings(args):
+    """The seeds and the four experiments' settings of ``args``, every one checked before work."""
+    from .training import EXPERIMENTS
+    _count("--workers", args.workers)
+    seeds = _seed_range("--first-seed", args.first_seed, _count("--seeds", args.seeds, MAX_SEEDS))
+    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+    problems = experiments[0][1].replace(seed=seeds[0]).problems()
+    if problems:
+        raise UserError("invalid settings: " + "; ".join(problems))
+    return seeds, experiments
+
+
 def cmd_experiments(args) -> int:
+    out = _out_path(args.out)
+    _experiment_settings(args)
+    if out is None:
+        return _experiments(args, None)
+    _check_out(out, replace=args.force, folder=True)
+    with _locked(out):
+        _check_out(out, replace=args.force, folder=True)
+        return _experiments(args, out)
+
+
+def _experiments(args, out: Path | None) -> int:
     from .io import save_model
     from .reports import tables
-    out = Path(args.out) if args.out else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
     runs, splits = _run_the_experiments(args)
     seeds = sorted({run.seed for run in runs})
     print()
@@ -313,17 +460,25 @@ def cmd_experiments(args) -> int:
     print("The report's claims")
     for c in claims:
         print(f"  {c.statement}: {c.verdict}. {c.detail}")
+    failed = [run for run in runs if run.result.stop_reason in FAILED_RUNS]
+    for run in failed:
+        print(f"seed {run.seed} {run.label}: {run.result.message}", file=sys.stderr)
     if out:
-        for name, rows in (("summary", summary), ("weights", weights)):
-            for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
-                _write_text(out / f"{name}.{ext}", render(rows))
-        _write_text(out / "claims.md", tables.claims_markdown(claims))
-        for run in runs:
-            stem = run.result.config.name + (f"-seed{run.seed}" if len(seeds) > 1 else "")
-            save_model(out / f"{stem}.h5", run.result, name=stem, dataset_name=splits.name,
-                       dataset_checksum=splits.checksum)
-        print(f"\nwrote the tables and {len(runs)} models to {out}")
-    return 0
+        # The folder is built beside its name and moved in whole when complete, so an error
+        # (a full disk) leaves no half-written folder, and --force swaps out the old one only then.
+        with _writing(out), atomic_folder(out, replace=args.force) as staged:
+            for name, rows in (("summary", summary), ("weights", weights)):
+                for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
+                    _write_text(staged / f"{name}.{ext}", render(rows))
+            _write_text(staged / "claims.md", tables.claims_markdown(claims))
+            for run in runs:
+                if run in failed:
+                    continue
+                stem = run.result.config.name + (f"-seed{run.seed}" if len(seeds) > 1 else "")
+                save_model(staged / f"{stem}.h5", run.result, name=stem, dataset_name=splits.name,
+                           dataset_checksum=splits.checksum, replace=False)
+        print(f"\nwrote the tables and {len(runs) - len(failed)} models to {out}")
+    return 1 if failed else 0
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -335,14 +490,18 @@ def cmd_build_models(args) -> int:
     """Train the models that ship in models/: the four experiments (seed 3) and the best preset."""
     from .io import save_model
     from .training import EXPERIMENTS, PRESETS, train
-    folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _out_path(args.dir, "--dir")
     configs = [c for _, c in EXPERIMENTS] + [PRESETS["best"]]
+    for config in configs:                 # replacing the shipped models is what this is for
+        _check_out(folder / f"{config.name}.h5", replace=True)
     for config in configs:
         splits = _splits(config)
         result = train(config, splits)
-        path = save_model(folder / f"{config.name}.h5", result, name=config.name,
-                          dataset_name=splits.name, dataset_checksum=splits.checksum)
+        if result.stop_reason in FAILED_RUNS:
+            raise UserError(f"{config.name}: {result.message}")
+        with _writing(folder / f"{config.name}.h5"):
+            path = save_model(folder / f"{config.name}.h5", result, name=config.name,
+                              dataset_name=splits.name, dataset_checksum=splits.checksum)
         print(f"{path}: test accuracy {_pct(result.metrics['test_accuracy'])}, {result.epochs} epochs, "
               f"{result.elapsed:.1f} s", flush=True)
     return 0
@@ -358,13 +517,18 @@ def cmd_sweep(args) -> int:
     except ValueError as e:
         raise UserError(str(e)) from None
     config = config_from_args(args)
-    seeds = [config.seed + k for k in range(args.seeds)]
-    out = Path(args.out) if args.out else None
-    if out and out.exists() and not args.force:
-        raise UserError(f"{out} already exists; choose another --out or add --force to replace it")
+    for l2 in lambdas:
+        problems = config.replace(l2=l2).problems()
+        if problems:
+            raise UserError("invalid lambda: " + "; ".join(problems))
+    _count("--workers", args.workers)
+    seeds = _seed_range("--seed", config.seed, _count("--seeds", args.seeds, MAX_SEEDS))
+    out = _out_path(args.out)
+    if out:
+        _check_out(out, replace=args.force, folder=True, inputs=_dataset_inputs(config))
     _splits(config)                  # a bad dataset fails here with one line, not in every process
     total = len(lambdas) * len(seeds)
-    workers = max(1, min(args.workers, total))
+    workers = min(args.workers, total)
     print(f"lambda sweep of {config.describe()}: lambdas {', '.join(f'{v:g}' for v in lambdas)}, "
           f"{len(seeds)} seed(s), {total} runs in {workers} process(es)")
     start = time.perf_counter()
@@ -380,15 +544,17 @@ def cmd_sweep(args) -> int:
     print(tables.to_text(rows))
     if out:
         import json
-        out.mkdir(parents=True, exist_ok=True)
-        for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
-            _write_text(out / f"sweep.{ext}", render(rows))
-        _write_text(out / "sweep-runs.json", json.dumps([p.to_dict() for p in points], indent=2) + "\n")
         from .reports.figures import sweep_figure
         from .reports.sweep import sweep_table
-        figure = sweep_figure(sweep_table(points))
-        figure.save_png(out / "sweep.png")
-        figure.close()
+        with _writing(out), atomic_folder(out, replace=args.force) as staged:
+            for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
+                _write_text(staged / f"sweep.{ext}", render(rows))
+            _write_text(staged / "sweep-runs.json", json.dumps([p.to_dict() for p in points], indent=2) + "\n")
+            figure = sweep_figure(sweep_table(points))
+            try:
+                figure.save_png(staged / "sweep.png")
+            finally:
+                figure.close()
         print(f"wrote the sweep tables and sweep.png to {out}")
     return 0
 
@@ -398,12 +564,14 @@ def cmd_report(args) -> int:
     """A report (HTML, PDF, Markdown; tables as CSV and JSON) of the four experiments or of models."""
     from .reports.report import load_experiment_folder, runs_from_models, write_report
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    out = Path(args.out) if args.out else Path(f"report-{time.strftime('%Y%m%d-%H%M%S')}")
-    if out.exists() and not args.force:
-        raise UserError(f"{out} already exists; a report goes into a new folder (choose another --out, "
-                        f"or add --force to replace it)")
+    out = _out_path(args.out) or Path(f"report-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.models and args.from_dir:
         raise UserError("give either --models or --from, not both")
+    _count("--workers", args.workers)
+    _count("--sweep-seeds", args.sweep_seeds, MAX_SEEDS)
+    if not (args.models or args.from_dir):
+        _experiment_settings(args)
+    _check_out(out, replace=args.force, folder=True, inputs=[*(args.models or ()), *([args.from_dir] if args.from_dir else ())])
     if args.models:
         try:
             runs = runs_from_models([_load(path) for path in args.models])
@@ -427,7 +595,7 @@ def cmd_report(args) -> int:
         except ValueError as e:
             raise UserError(str(e)) from None
         base = runs[0].result.config
-        seeds = [base.seed + k for k in range(args.sweep_seeds)]
+        seeds = _seed_range("--sweep-seeds (from the first model's seed)", base.seed, args.sweep_seeds)
         print(f"lambda sweep: {', '.join(f'{v:g}' for v in lambdas)}, {len(seeds)} seed(s)")
         sweep = run_sweep(base, lambdas, seeds, workers=args.workers,
                           on_done=lambda p, n, total: print(f"  [{n}/{total}] lambda {p.l2:g} seed {p.seed}: "
@@ -435,8 +603,10 @@ def cmd_report(args) -> int:
     try:
         path = write_report(runs, out, formats, sweep=sweep, overwrite=args.force, title=args.title,
                             on_progress=lambda text: print(f"  {text}", flush=True))
-    except (FileExistsError, ValueError) as e:
+    except ValueError as e:
         raise UserError(str(e)) from None
+    except OSError as e:
+        raise UserError(str(output_error(out, e))) from None
     print(f"report written to {path}: " + ", ".join(f"report.{f}" for f in formats) + ", tables/")
     return 0
 
@@ -476,10 +646,10 @@ def cmd_data_download(args) -> int:
     try:
         kwargs = {"mirrors": args.mirror} if args.mirror else {}
         paths = download_mnist(dest, progress=progress, timeout=args.timeout, **kwargs)
-    except DownloadError as e:
+    except (DownloadError, OSError) as e:
         if tty:
             sys.stderr.write("\n")
-        raise UserError(str(e)) from None
+        raise UserError(str(e) if isinstance(e, DownloadError) else str(output_error(dest, e))) from None
     if tty:
         sys.stderr.write("\n")
     for path in paths:
@@ -499,6 +669,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", help="save the trained model to this .h5 file")
     p.add_argument("--name", help="the model's name (default: the file name)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--save-anyway", action="store_true",
+                   help="save the model even when the run diverged or did not learn (exit status 1 all the same)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="costs, accuracy, confusion matrix and per-class scores of a model")
@@ -527,6 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
     p.add_argument("--out", "-o", help="folder for the tables (Markdown, CSV, JSON) and the models")
     p.add_argument("--train-subset", type=int, help="train on the first N images only (a quick look)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_experiments)
 
     p = sub.add_parser("build-models", help="train the models that ship in models/")
@@ -539,7 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="seeds per lambda, from --seed on (default 1)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
     p.add_argument("--out", "-o", help="folder for the sweep's tables (Markdown, CSV, JSON) and figure")
-    p.add_argument("--force", action="store_true", help="write into an existing --out folder")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="an HTML, PDF and Markdown report of the four experiments or of models")
@@ -578,7 +751,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except UserError as e:
+    except (UserError, OutputError) as e:
+        # OutputError: a write that failed somewhere not wrapped above is still one line.
         print(f"digitlab {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
