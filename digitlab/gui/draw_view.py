@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QSizePolicy,
     QSlider,
     QSplitter,
@@ -171,6 +172,8 @@ class DrawView(QWidget):
         self._dataset = None
         self._rng = np.random.default_rng()
         self._populating = False
+        # replaceable (tests, the main window): how a problem with a chosen model is shown
+        self.show_error: Callable[[str, str], Any] = lambda title, text: QMessageBox.warning(self, title, text)
         self.last_predict_ms = 0.0   # how long the last prediction took (for the curious / tests)
 
         self._build_ui()
@@ -512,6 +515,9 @@ class DrawView(QWidget):
                 or repr(net)
             entry = self.library.get(getattr(model, "path", None)) if getattr(model, "path", None) else None
             choice = entry if entry is not None else (str(name), net)
+        if isinstance(choice, ModelEntry) and not self._load_or_tell(choice):
+            self._sync_combo(side)               # the side keeps the model it had
+            return
         side.choice = choice
         side.network = _resolve_network(choice if isinstance(choice, ModelEntry) else
                                         (choice[1] if isinstance(choice, tuple) else None))
@@ -529,6 +535,17 @@ class DrawView(QWidget):
             side.bars.set_model_name(choice[0], "-".join(str(s) for s in sizes))
         side.bars.set_true_label(self._true_label)
 
+    def _load_or_tell(self, entry: ModelEntry) -> bool:
+        """Load a library model's network (first use); if the file turns out damaged, say so."""
+        try:
+            self.library.load(entry)
+        except Exception as exc:  # noqa: BLE001 - the library has marked it damaged; the person is told
+            log.info("Model %s cannot be used: %s", entry.path, exc)
+            if self.isVisible():         # not a modal box while the window is still being built
+                self.show_error("Cannot use this model", f"{entry.path.name} cannot be used: {exc}")
+            return False
+        return True
+
     def _on_combo_changed(self, side: _Side) -> None:
         if self._populating:
             return
@@ -545,8 +562,8 @@ class DrawView(QWidget):
             c = side.choice
             if isinstance(c, ModelEntry):
                 fresh = self.library.get(c.path)
-                if fresh is None:
-                    # renamed? (same object replaced) -> fall back to the default
+                if fresh is None or fresh.damaged:
+                    # renamed, deleted or found damaged -> fall back to the default
                     fresh = fallback
                 side.choice = fresh
                 side.network = _resolve_network(fresh)

@@ -94,6 +94,8 @@ class EvaluateView(QWidget):
         self.current_x = None
         self._gallery_indices = np.zeros(0, dtype=int)
         self._selected: int | None = None
+        self._refreshing = False
+        self._shown_keys: tuple = (None, None)    # the models A and B last evaluated
         # replaceable for tests: where a report goes (a new folder path, or "" to cancel)
         self.ask_report_dir: Callable[[], str] = self._dialog_report_dir
         self.show_error: Callable[[str, str], object] = lambda title, text: QMessageBox.warning(self, title, text)
@@ -226,7 +228,40 @@ class EvaluateView(QWidget):
         return self._data_cache[key]
 
     # ------------------------------------------------------------------ evaluation
+    def _loadable(self, chooser: ModelChooser, previous_key) -> bool:
+        """Load the chosen model (first use). A file found damaged is reported, and the chooser
+        goes back to the model it showed before (the library has already dropped the damaged one)."""
+        entry = chooser.current_entry()
+        if entry is None or not hasattr(self.library, "load"):
+            return True
+        try:
+            self.library.load(entry)
+        except Exception as exc:  # noqa: BLE001 - shown to the person; the view keeps its model
+            log.info("Model %s cannot be used: %s", entry.path, exc)
+            chooser.blockSignals(True)
+            if not chooser.select(previous_key) and chooser.allow_none:
+                chooser.select(None)
+            chooser.blockSignals(False)
+            text = f"{entry.path.name} cannot be used: {exc}"
+            self.status_message.emit(text)
+            if self.isVisible():         # not a modal box while the window is still being built
+                self.show_error("Cannot use this model", text)
+            return False
+        return True
+
     def refresh(self) -> None:
+        if self._refreshing:        # a model found damaged while loading changes the library again
+            return
+        self._refreshing = True
+        try:
+            self._loadable(self.chooser_a, self._shown_keys[0])
+            self._loadable(self.chooser_b, self._shown_keys[1])
+        finally:
+            self._refreshing = False
+        self._refresh()
+        self._shown_keys = (self.chooser_a.current_key(), self.chooser_b.current_key())
+
+    def _refresh(self) -> None:
         a, b = self.chooser_a.current_entry(), self.chooser_b.current_entry()
         self.eval_a = self.eval_b = self.comparison = None
         if a is None or a.network is None:

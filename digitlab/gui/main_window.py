@@ -123,8 +123,14 @@ class MainWindow(QMainWindow):
         self.models_view.connect_draw_view(self.draw_view, show=lambda: self.show_view(1))
         self.evaluate_view.send_to_draw.connect(self._send_to_draw)
         self.evaluate_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        for view in (self.models_view, self.evaluate_view):
+        for view in (self.models_view, self.evaluate_view, self.draw_view):
             view.show_error = lambda title, text: self.show_error(title, text)
+        self.library.add_damage_listener(self._on_model_found_damaged)
+
+    def _on_model_found_damaged(self, entry: Any) -> None:
+        """A listed model whose arrays turned out unreadable on first use: say so in the status bar
+        (the view that asked keeps its model; the Models view marks the file damaged)."""
+        self.statusBar().showMessage(f"{entry.path.name} is damaged and cannot be used: {entry.damage}", 15000)
 
     def _send_to_draw(self, image: Any, label: int) -> None:
         self.draw_view.load_digit(image, label)
@@ -281,17 +287,29 @@ class MainWindow(QMainWindow):
 
     def _dialog_save_model(self, suggested: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, "digitlab models (*.h5)")
+        chosen = path
         if path and not path.lower().endswith((".h5", ".hdf5")):
             path += ".h5"
-        return path
+        return path if self._confirm_replace(chosen, path) else ""
 
     def _dialog_export_weights(self) -> tuple[str, str]:
         filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json", "CSV, one file per layer (folder)": "csv"}
         path, chosen = QFileDialog.getSaveFileName(self, "Export weights", self._models_dir(), ";;".join(filters))
         fmt = filters.get(chosen, "npz")
+        picked = path
         if path and fmt != "csv" and not path.lower().endswith("." + fmt):
             path += "." + fmt
-        return path, fmt
+        return (path, fmt) if self._confirm_replace(picked, path) else ("", fmt)
+
+    def _confirm_replace(self, chosen: str, final: str) -> bool:
+        """The save dialog asked about replacing ``chosen``; when a suffix was added afterwards,
+        ask about ``final`` here, since the dialog never saw that name."""
+        if not final or final == chosen or not Path(final).exists():
+            return True
+        answer = QMessageBox.question(
+            self, "Replace?", f"{Path(final).name} already exists in {Path(final).parent}.\n\nReplace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _ask_stop_training(self) -> bool:
         answer = QMessageBox.question(

@@ -9,9 +9,15 @@ Two folders are scanned for ``*.h5`` files:
   they cannot be renamed or deleted from the app; copy them first);
 - ``digitlab.paths.user_models_dir()``: the person's own models (trained, imported, renamed).
 
-Every file is opened with the core's :func:`digitlab.io.load_model`; a corrupt or foreign file
-raises the core's ``ModelFileError``, whose message (it names the file and the problem) is what
-the person sees. Operations that fail leave the library exactly as it was.
+Listing reads only each file's attributes (:func:`digitlab.io.read_model_info`, no arrays), so a
+folder of strangers' files cannot exhaust memory; the whole model (:func:`digitlab.io.load_model`)
+is loaded on first use (:meth:`ModelLibrary.load`, or an entry's ``model``/``network``) and kept.
+A file that cannot be used stays listed as *damaged* with the reason in words (the core's
+``ModelFileError`` message), can be deleted, and is never offered as a model: :meth:`entries`
+holds the usable models only, :meth:`listing` every file. Anything that is not a regular file
+(a FIFO, a device, a socket) is listed as damaged without being opened: opening a FIFO blocks.
+Operations that fail leave the library exactly as it was, and never replace a file they did not
+mean to: new files get a name nobody has (checked again at the moment of writing).
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import logging
 import os
 import re
 import shutil
+import stat
+import tempfile
 import weakref
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -55,6 +62,26 @@ def _load_model(path: Path):
     return load_model(path)
 
 
+def _read_model_info(path: Path) -> dict:
+    from digitlab.io import read_model_info  # imported lazily, like load_model
+
+    return dict(read_model_info(path))
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells whether a file changed since it was listed: inode, size, modification time."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _model_file_error() -> type[BaseException]:
     try:
         from digitlab.io import ModelFileError
@@ -73,18 +100,52 @@ def _fmt_number(x: Any) -> str:
     return f"{v:g}"
 
 
-@dataclass(eq=False)
 class ModelEntry:
-    """One model file in the library.
+    """One model file in the library: its attributes now, its arrays on first use.
 
-    ``model`` is the core's ``SavedModel`` (network, config, history, metrics, name, created, ...).
+    ``attrs`` is what :func:`digitlab.io.read_model_info` returned (name, created, config,
+    layer_sizes, batch_norm, metrics, stop_reason, epochs, ...); ``damage`` is why the file cannot
+    be used, in words (empty for a usable file). ``model`` (the core's ``SavedModel``) loads the
+    whole file on first access through the library, which marks the entry damaged if that fails.
     """
 
-    path: Path
-    source: str                      # BUNDLED or USER
-    model: Any
-    mtime: float = 0.0
-    _extra: dict = field(default_factory=dict, repr=False)
+    def __init__(self, path: Path, source: str, attrs: dict | None = None, *, model: Any = None,
+                 damage: str = "", mtime: float = 0.0, stat_key: tuple | None = None,
+                 loader: Callable[["ModelEntry"], Any] | None = None):
+        self.path = path
+        self.source = source                # BUNDLED or USER
+        self.attrs: dict = dict(attrs or {})
+        self.damage = damage
+        self.mtime = mtime
+        self.stat_key = stat_key
+        self._model = model
+        self._loader = loader
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.damage)
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self):
+        """The whole model (network, history, ...), loaded on first access.
+
+        Raises the core's ``ModelFileError`` (and the entry becomes damaged) when it cannot be read.
+        """
+        if self._model is None:
+            if self._loader is None:
+                raise _model_file_error()(self.damage or f"{self.path.name} is not loaded")
+            return self._loader(self)
+        return self._model
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        """A stored attribute (``message``, ``epochs``, ...) without loading the arrays."""
+        if name in self.attrs:
+            return self.attrs[name]
+        return getattr(self._model, name, default) if self._model is not None else default
 
     # -------------------------------------------------------------- identity
     @property
@@ -94,7 +155,9 @@ class ModelEntry:
 
     @property
     def name(self) -> str:
-        name = getattr(self.model, "name", None)
+        if self.damaged:
+            return self.path.name           # the file is all a person can recognise it by
+        name = self.attr("name")
         return str(name) if name else self.path.stem
 
     @property
@@ -108,11 +171,17 @@ class ModelEntry:
     # -------------------------------------------------------------- contents
     @property
     def network(self):
-        return getattr(self.model, "network", None)
+        """The network, loaded on first use; ``None`` for a damaged file (the library says why)."""
+        if self.damaged:
+            return None
+        try:
+            return getattr(self.model, "network", None)
+        except Exception:  # noqa: BLE001 - the loader has marked the entry damaged and told listeners
+            return None
 
     @property
     def config(self):
-        return getattr(self.model, "config", None)
+        return self.attr("config")
 
     def _cfg(self, attr: str, default: Any = None) -> Any:
         cfg = self.config
@@ -124,17 +193,21 @@ class ModelEntry:
 
     @property
     def metrics(self) -> dict:
-        m = getattr(self.model, "metrics", None)
+        m = self.attr("metrics")
         return dict(m) if m else {}
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
-        net = self.network
-        sizes = getattr(net, "layer_sizes", None) or self._cfg("layer_sizes", ())
-        return tuple(int(s) for s in sizes)
+        sizes = self.attr("layer_sizes") or self._cfg("layer_sizes", ())
+        try:
+            return tuple(int(s) for s in sizes)
+        except (TypeError, ValueError):
+            return ()
 
     @property
     def layers_text(self) -> str:
+        if self.damaged:
+            return "–"
         return "-".join(str(s) for s in self.layer_sizes) or "?"
 
     @property
@@ -148,8 +221,7 @@ class ModelEntry:
 
     @property
     def batch_norm(self) -> bool | None:
-        net = self.network
-        v = getattr(net, "batch_norm", None)
+        v = self.attr("batch_norm")
         if v is None:
             v = self._cfg("batch_norm")
         return None if v is None else bool(v)
@@ -177,7 +249,7 @@ class ModelEntry:
 
     @property
     def created(self) -> str:
-        return str(getattr(self.model, "created", "") or "")
+        return str(self.attr("created", "") or "")
 
     @property
     def date_text(self) -> str:
@@ -206,7 +278,9 @@ class ModelEntry:
 
     @property
     def summary(self) -> str:
-        """One line: layers, L2, BN, optimiser, test accuracy."""
+        """One line: layers, L2, BN, optimiser, test accuracy (or why the file is damaged)."""
+        if self.damaged:
+            return f"Damaged: {self.damage}"
         parts = [self.layers_text, f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN",
                  self.optimizer]
         if self.test_accuracy is not None:
@@ -228,16 +302,19 @@ class ModelEntry:
     def info(self) -> dict[str, Any]:
         """Facts about the file beyond the settings: stop reason, message, versions, checksum."""
         out: dict[str, Any] = {}
+        if self.damaged:
+            out["damage"] = self.damage
         for attr in ("stop_reason", "message", "created", "digitlab_version", "format_version",
                      "dataset_checksum"):
-            v = getattr(self.model, attr, None)
+            v = self.attr(attr)
             if v not in (None, ""):
                 out[attr] = v
         out["file"] = str(self.path)
         return out
 
     def __repr__(self) -> str:
-        return f"ModelEntry({self.name!r}, {self.source}, {self.path.name})"
+        state = ", damaged" if self.damaged else ""
+        return f"ModelEntry({self.name!r}, {self.source}, {self.path.name}{state})"
 
 
 def safe_file_stem(name: str) -> str:
@@ -247,7 +324,7 @@ def safe_file_stem(name: str) -> str:
 
 
 class ModelLibrary:
-    """The bundled and user model files, loaded, with rename/delete/import/export.
+    """The bundled and user model files, listed from their attributes, with rename/delete/import/export.
 
     Parameters
     ----------
@@ -261,9 +338,11 @@ class ModelLibrary:
                  user_dir: str | os.PathLike | None = None, *, scan: bool = True):
         self._bundled_dir = Path(bundled_dir) if bundled_dir is not None else None
         self._user_dir = Path(user_dir) if user_dir is not None else None
-        self._entries: list[ModelEntry] = []
-        self._errors: list[tuple[Path, str]] = []
+        self._entries: list[ModelEntry] = []          # every listed file, damaged ones included
         self._listeners: list[weakref.ref | Callable] = []
+        self._damage_listeners: list[weakref.ref | Callable] = []
+        self._notifying = False
+        self._notify_again = False
         if scan:
             self.refresh()
 
@@ -283,12 +362,19 @@ class ModelLibrary:
         return paths.user_models_dir()
 
     # ------------------------------------------------------------------ listeners
+    @staticmethod
+    def _hold(callback: Callable) -> weakref.ref | Callable:
+        if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
+            return weakref.WeakMethod(callback)
+        return callback
+
     def add_listener(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` after every change. Bound methods are held weakly."""
-        if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
-            self._listeners.append(weakref.WeakMethod(callback))
-        else:
-            self._listeners.append(callback)
+        self._listeners.append(self._hold(callback))
+
+    def add_damage_listener(self, callback: Callable[[ModelEntry], Any]) -> None:
+        """Call ``callback(entry)`` when loading a listed model on first use finds it damaged."""
+        self._damage_listeners.append(self._hold(callback))
 
     def remove_listener(self, callback: Callable[[], Any]) -> None:
         keep = []
@@ -298,14 +384,15 @@ class ModelLibrary:
                 keep.append(item)
         self._listeners = keep
 
-    def _notify(self) -> None:
+    @staticmethod
+    def _call_all(listeners: list, *args) -> list:
         alive = []
-        for item in list(self._listeners):
+        for item in list(listeners):
             fn = item() if isinstance(item, weakref.WeakMethod) else item
             if fn is None:
                 continue
             try:
-                fn()
+                fn(*args)
             except RuntimeError as exc:
                 if "already deleted" in str(exc):   # a widget that Qt has destroyed
                     continue
@@ -313,61 +400,141 @@ class ModelLibrary:
             except Exception:
                 log.exception("A model library listener failed")
             alive.append(item)
-        self._listeners = alive
+        return alive
+
+    def _notify(self) -> None:
+        # A listener may load a model (a view asking for its network) that turns out damaged, which
+        # changes the library again: that change is announced once the current round is over,
+        # not in the middle of it, so no view is refreshed inside its own refresh.
+        if self._notifying:
+            self._notify_again = True
+            return
+        self._notifying = True
+        try:
+            for _round in range(4):
+                self._notify_again = False
+                self._listeners = self._call_all(self._listeners)
+                if not self._notify_again:
+                    break
+        finally:
+            self._notifying = False
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> list[tuple[Path, str]]:
-        """Rescan both folders. Returns the files that could not be read (path, message)."""
+        """Rescan both folders. Returns the files that cannot be used (path, reason)."""
+        loaded = {e.key: e for e in self._entries if e.loaded and not e.damaged}
         entries: list[ModelEntry] = []
-        errors: list[tuple[Path, str]] = []
         folders = [(self.bundled_dir(), BUNDLED), (self.user_dir(), USER)]
         seen: set[Path] = set()
         for folder, source in folders:
             if folder is None or not folder.is_dir():
                 continue
-            for path in sorted(folder.glob("*.h5"), key=lambda p: p.name.lower()):
-                rp = path.resolve()
+            try:
+                found = sorted(folder.glob("*.h5"), key=lambda p: p.name.lower())
+            except OSError as exc:
+                log.warning("Cannot list %s: %s", folder, exc)
+                continue
+            for path in found:
+                try:
+                    rp = path.resolve()
+                except (OSError, RuntimeError):     # a symlink loop
+                    rp = path.absolute()
                 if rp in seen:
                     continue
                 seen.add(rp)
-                try:
-                    entries.append(self._read(rp, source))
-                except Exception as exc:  # noqa: BLE001 - one bad file must not hide the others
-                    errors.append((rp, str(exc)))
-                    log.warning("Skipping model file %s: %s", rp, exc)
+                entry = self._read(rp, source)
+                before = loaded.get(entry.key)
+                if before is not None and before.stat_key == entry.stat_key and not entry.damaged:
+                    entry._model = before._model   # unchanged file: keep the loaded arrays
+                entries.append(entry)
         self._entries = entries
-        self._errors = errors
         self._notify()
-        return list(errors)
+        return self.errors
 
     def _read(self, path: Path, source: str) -> ModelEntry:
-        model = _load_model(path)
+        """An entry for one file from its attributes only; a file that fails is a damaged entry."""
         try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            mtime = 0.0
-        return ModelEntry(path=path, source=source, model=model, mtime=mtime)
+            st = os.stat(path)
+        except OSError as exc:
+            return self._damaged_entry(path, source, f"{path.name} cannot be read "
+                                       f"({exc.strerror or exc}).")
+        if not stat.S_ISREG(st.st_mode):
+            # never opened: opening a FIFO waits for a writer, which would freeze the app
+            return self._damaged_entry(path, source, f"{path.name} is not a regular file (it is "
+                                       f"{_file_kind(st.st_mode)}), so it was not opened.",
+                                       st=st)
+        try:
+            attrs = _read_model_info(path)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not hide or block the others
+            log.warning("Model file %s cannot be used: %s", path, exc)
+            return self._damaged_entry(path, source, _reason(exc), st=st)
+        return ModelEntry(path=path, source=source, attrs=attrs, mtime=st.st_mtime,
+                          stat_key=_stat_key(st), loader=self._load_entry)
+
+    def _damaged_entry(self, path: Path, source: str, reason: str,
+                       st: os.stat_result | None = None) -> ModelEntry:
+        return ModelEntry(path=path, source=source, damage=reason,
+                          mtime=st.st_mtime if st is not None else 0.0,
+                          stat_key=_stat_key(st) if st is not None else None)
+
+    def load(self, entry: ModelEntry | str) -> Any:
+        """The whole model of a listed file (network, history, ...), loaded once and kept.
+
+        A file that turns out damaged (its arrays, though its attributes were fine) becomes a
+        damaged entry, listeners hear of it, and the core's ``ModelFileError`` is raised with the
+        reason in words.
+        """
+        return self._require(entry).model
+
+    def _load_entry(self, e: ModelEntry) -> Any:
+        if e.damaged:
+            raise _model_file_error()(e.damage)
+        if e._model is not None:
+            return e._model
+        try:
+            model = _load_model(e.path)
+        except Exception as exc:  # noqa: BLE001 - includes MemoryError from a file that lies about sizes
+            e.damage = _reason(exc)
+            e._model = None
+            log.warning("Model file %s cannot be used: %s", e.path, exc)
+            if e in self._entries:
+                self._damage_listeners = self._call_all(self._damage_listeners, e)
+                self._notify()
+            raise _model_file_error()(e.damage) from None
+        try:
+            model.path = e.path
+        except Exception:  # noqa: BLE001 - a frozen model object keeps its own path
+            pass
+        e._model = model
+        return model
 
     @property
     def errors(self) -> list[tuple[Path, str]]:
-        """Files skipped by the last scan, with the core's message."""
-        return list(self._errors)
+        """The listed files that cannot be used, with the reason in words."""
+        return [(e.path, e.damage) for e in self._entries if e.damaged]
+
+    def _usable(self) -> list[ModelEntry]:
+        return [e for e in self._entries if not e.damaged]
 
     def entries(self) -> list[ModelEntry]:
-        """Bundled models first, then the user's, each sorted by file name."""
+        """The usable models: bundled first, then the person's, each sorted by file name."""
+        return self._usable()
+
+    def listing(self) -> list[ModelEntry]:
+        """Every listed file, damaged ones included (the Models view shows them all)."""
         return list(self._entries)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._usable())
 
     def __iter__(self):
-        return iter(list(self._entries))
+        return iter(self._usable())
 
     def names(self) -> list[str]:
-        return [e.name for e in self._entries]
+        return [e.name for e in self._usable()]
 
     def get(self, key: str | os.PathLike | ModelEntry | None) -> ModelEntry | None:
-        """Find an entry by key/path, by name, or by file stem; ``None`` if absent."""
+        """Find an entry (damaged ones too) by key/path, by name, or by file stem; ``None`` if absent."""
         if key is None:
             return None
         if isinstance(key, ModelEntry):
@@ -375,7 +542,7 @@ class ModelLibrary:
         text = str(key)
         try:
             rp = Path(text).resolve()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):
             rp = None
         for e in self._entries:
             if rp is not None and e.path == rp:
@@ -396,19 +563,19 @@ class ModelLibrary:
         """
         def find(candidates: Iterable[str]) -> ModelEntry | None:
             for cand in candidates:
-                for e in self._entries:
+                for e in self._usable():
                     if e.path.stem == cand or e.name == cand:
                         return e
             return None
 
         a = find(DEFAULT_PAIR_NAMES[0])
         b = find(DEFAULT_PAIR_NAMES[1])
-        rest = [e for e in self._entries if e is not a and e is not b]
+        rest = [e for e in self._usable() if e is not a and e is not b]
         if a is None and rest:
             a = rest.pop(0)
         if b is None and rest:
             b = rest.pop(0)
-        if b is None and a is not None and len(self._entries) == 1:
+        if b is None and a is not None and len(self._usable()) == 1:
             b = a
         return a, b
 
@@ -416,10 +583,42 @@ class ModelLibrary:
     def _unique_path(self, stem: str, folder: Path, exclude: Path | None = None) -> Path:
         candidate = folder / f"{stem}.h5"
         n = 2
-        while candidate.exists() and candidate.resolve() != exclude:
+        while (candidate.exists() or candidate.is_symlink()) and candidate.resolve() != exclude:
             candidate = folder / f"{stem}-{n}.h5"
             n += 1
         return candidate
+
+    def _publish_new(self, folder: Path, stem: str, write: Callable[[Path], Any]) -> Path:
+        """Write a new file in ``folder`` named after ``stem`` (``stem-2``, ... if taken); never
+        replaces a file, even one that appears between choosing the name and writing.
+
+        ``write(tmp)`` fills a temporary file beside it, which is then hard-linked to its name (a
+        link fails if the name exists, unlike a rename) or, where links are not supported, moved
+        there after one more check.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            write(tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            for _attempt in range(1000):
+                dest = self._unique_path(stem, folder)
+                try:
+                    os.link(tmp, dest)
+                except FileExistsError:
+                    continue                         # someone took the name meanwhile: next one
+                except OSError:
+                    if dest.exists():
+                        continue
+                    os.replace(tmp, dest)
+                return dest
+            raise LibraryError(f"Could not find a free file name for “{stem}” in {folder}.")
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def import_file(self, path: str | os.PathLike) -> ModelEntry:
         """Open a model file and copy it into the user folder.
@@ -428,77 +627,92 @@ class ModelLibrary:
         and nothing changes. A file already in the library is not copied again.
         """
         src = Path(path).expanduser()
-        if not src.is_file():
-            raise _model_file_error()(f"{src}: no such file")
-        model = _load_model(src)          # raises ModelFileError with the core's message
+        try:
+            st = os.stat(src)
+        except OSError:
+            raise _model_file_error()(f"{src}: no such file") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise _model_file_error()(f"{src.name} is not a regular file (it is "
+                                      f"{_file_kind(st.st_mode)}); choose a model file saved by "
+                                      f"digitlab.")
         existing = self.get(src)
-        if existing is not None:
+        if existing is not None and not existing.damaged:
             return existing
-        folder = self.user_dir()
-        dest = self._unique_path(safe_file_stem(src.stem), folder)
-        tmp = self._copy_atomic(src, dest)
-        entry = ModelEntry(path=tmp.resolve(), source=USER, model=model, mtime=tmp.stat().st_mtime)
-        path_attr = getattr(model, "path", None)
-        if path_attr is not None:
+        model = _load_model(src)          # raises ModelFileError with the core's message
+        dest = self._publish_new(self.user_dir(), safe_file_stem(src.stem),
+                                 lambda tmp: shutil.copyfile(src, tmp))
+        entry = self._read(dest.resolve(), USER)
+        if not entry.damaged:
             try:
                 model.path = entry.path
-            except Exception:  # frozen dataclass or similar: keep the original attribute
+            except Exception:  # noqa: BLE001 - frozen dataclass or similar: keep the original attribute
                 pass
+            entry._model = model
         self._insert(entry)
         return entry
 
     def add_model(self, result: Any, name: str) -> ModelEntry:
-        """Save a ``TrainResult`` or ``SavedModel`` under ``name`` into the user folder."""
-        from digitlab.io import save_model
-
+        """Save a ``TrainResult`` or ``SavedModel`` under ``name`` into the user folder (a new file)."""
         name = self._check_name(name)
-        dest = self._unique_path(safe_file_stem(name), self.user_dir())
-        save_model(dest, result, name=name)
+        dest = self._publish_new(self.user_dir(), safe_file_stem(name),
+                                 lambda tmp: _save_model_into(tmp, result, name))
         entry = self._read(dest.resolve(), USER)
         self._insert(entry)
         return entry
 
     def rename(self, entry: ModelEntry | str, new_name: str) -> ModelEntry:
         """Give a user model a new name (stored in the file; the file is renamed to match)."""
-        from digitlab.io import save_model
-
         e = self._require(entry)
         if e.read_only:
             raise LibraryError(
                 f"“{e.name}” ships with digitlab and is read-only; use “Save copy…” to make your "
                 "own copy, then rename that."
             )
+        if e.damaged:
+            raise LibraryError(f"{e.path.name} is damaged and cannot be renamed ({e.damage}) "
+                               "You can delete it.")
         new_name = self._check_name(new_name)
         if new_name == e.name:
             return e
         if any(o.name == new_name for o in self._entries if o is not e):
             raise LibraryError(f"There is already a model called “{new_name}”; choose another name.")
-        dest = self._unique_path(safe_file_stem(new_name), e.path.parent, exclude=e.path)
-        model = _load_model(e.path)
-        save_model(dest, model, name=new_name)
-        if dest.resolve() != e.path:
+        self._check_on_disk(e, "rename")
+        model = self._require(e).model    # raises ModelFileError (and marks it damaged) if unreadable
+        stem = safe_file_stem(new_name)
+        if self._unique_path(stem, e.path.parent, exclude=e.path) == e.path:
+            # same file name: only the name inside changes, written over the model's own file
+            _save_model_into(e.path, model, new_name)
+            dest = e.path
+        else:
+            dest = self._publish_new(e.path.parent, stem,
+                                     lambda tmp: _save_model_into(tmp, model, new_name))
             try:
                 e.path.unlink()
+            except FileNotFoundError:
+                pass                              # gone meanwhile: the renamed copy is what is left
             except OSError as exc:
                 dest.unlink(missing_ok=True)
-                raise LibraryError(f"Could not rename {e.path.name}: {exc}") from exc
+                raise LibraryError(f"Could not rename {e.path.name}: {exc.strerror or exc}.") from exc
         new_entry = self._read(dest.resolve(), USER)
-        self._entries[self._entries.index(e)] = new_entry
-        self._notify()
+        if e in self._entries:
+            self._entries.remove(e)
+        self._insert(new_entry)
         return new_entry
 
     def delete(self, entry: ModelEntry | str) -> None:
-        """Delete a user model's file (bundled models are read-only)."""
+        """Delete a user model's file (bundled models are read-only); damaged files too."""
         e = self._require(entry)
         if e.read_only:
             raise LibraryError(f"“{e.name}” ships with digitlab and is read-only; it cannot be deleted.")
+        self._check_on_disk(e, "delete")
         try:
             e.path.unlink()
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise LibraryError(f"Could not delete {e.path}: {exc}") from exc
-        self._entries.remove(e)
+            raise LibraryError(f"Could not delete {e.path}: {exc.strerror or exc}.") from exc
+        if e in self._entries:
+            self._entries.remove(e)
         self._notify()
 
     # ------------------------------------------------------------------ exporting (no change)
@@ -508,30 +722,41 @@ class ModelLibrary:
 
         ``fmt`` defaults to what the core infers from the name (``.npz``, ``.json``, a folder or
         ``.csv`` for CSV).
-        ``overwrite`` lets a CSV export replace an existing folder (single files are always
-        replaced atomically by the core).
+        ``overwrite`` lets a CSV export replace an existing folder (pass it only once the person
+        agreed; single files are replaced atomically by the core).
         """
         from digitlab.io import export_weights
 
         e = self._require(entry)
+        if e.damaged:
+            raise LibraryError(f"{e.path.name} is damaged, so there are no weights to export: {e.damage}")
         dest = Path(path)
         if fmt is not None:
             fmt = fmt.lower().lstrip(".")
             if fmt not in EXPORT_FORMATS:
                 raise LibraryError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+        self._check_on_disk(e, "export")
         result = export_weights(e.model, dest, fmt, overwrite=overwrite)
         return Path(result) if isinstance(result, (str, os.PathLike)) else dest
 
     def save_copy(self, entry: ModelEntry | str, path: str | os.PathLike) -> Path:
-        """Copy the model's .h5 file to ``path`` (atomically). Copies into the user folder join
-        the library."""
+        """Copy the model's .h5 file to ``path`` (atomically; the person chose ``path``, and the
+        file dialog asked before replacing a file). Copies into the user folder join the library."""
         e = self._require(entry)
+        if e.damaged:
+            raise LibraryError(f"{e.path.name} is damaged, so it is not copied: {e.damage}")
         dest = Path(path).expanduser()
         if dest.suffix.lower() != ".h5":
             dest = dest.with_suffix(dest.suffix + ".h5") if dest.suffix else dest.with_suffix(".h5")
         if dest.resolve() == e.path:
             return dest
-        self._copy_atomic(e.path, dest)
+        self._check_on_disk(e, "copy")
+        try:
+            self._copy_atomic(e.path, dest)
+        except FileNotFoundError:
+            self.refresh()
+            raise LibraryError(f"{e.path.name} is no longer in its folder (another program moved or "
+                               "deleted it), so nothing was copied; the list has been refreshed.") from None
         try:
             in_user = dest.resolve().parent == self.user_dir().resolve()
         except OSError:
@@ -546,6 +771,24 @@ class ModelLibrary:
         if e is None:
             raise LibraryError(f"No model {entry!r} in the library (was it deleted?)")
         return e
+
+    def _check_on_disk(self, e: ModelEntry, doing: str) -> None:
+        """Refuse (with the list refreshed) when the file vanished or changed since it was listed."""
+        try:
+            now = _stat_key(os.stat(e.path))
+        except FileNotFoundError:
+            self.refresh()
+            raise LibraryError(f"{e.path.name} is no longer in its folder (another program moved or "
+                               f"deleted it), so there is nothing to {doing}; the list has been "
+                               "refreshed.") from None
+        except OSError as exc:
+            raise LibraryError(f"{e.path.name} cannot be reached ({exc.strerror or exc}); nothing "
+                               "was changed.") from None
+        if e.stat_key is not None and now != e.stat_key:
+            self.refresh()
+            raise LibraryError(f"{e.path.name} changed on disk since it was listed (another program "
+                               f"wrote it), so it was not {_PAST.get(doing, doing)}; the list has "
+                               "been refreshed: check it and try again.")
 
     @staticmethod
     def _check_name(name: str) -> str:
@@ -570,3 +813,24 @@ class ModelLibrary:
         order = {BUNDLED: 0, USER: 1}
         self._entries.sort(key=lambda e: (order.get(e.source, 2), e.path.name.lower()))
         self._notify()
+
+
+_PAST = {"rename": "renamed", "delete": "deleted", "export": "exported", "copy": "copied"}
+
+
+def _save_model_into(path: Path, model: Any, name: str) -> None:
+    """``save_model`` onto a path the library has reserved (a fresh temporary file, or the
+    model's own file when only the name inside changes)."""
+    from digitlab.io import save_model
+
+    save_model(path, model, name=name)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a file cannot be used, in words: the core's sentence, or one made from a raw error."""
+    if isinstance(exc, MemoryError):
+        return "it claims more data than fits in memory; it is damaged or not a digitlab model."
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and getattr(exc, "strerror", None):
+        text = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+    return text or type(exc).__name__

@@ -66,16 +66,16 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 
 
 class LibraryTableModel(QAbstractTableModel):
-    """A read-only table over ``ModelLibrary.entries()``."""
+    """A read-only table over ``ModelLibrary.listing()``: every file, damaged ones marked."""
 
     def __init__(self, library: ModelLibrary, parent=None):
         super().__init__(parent)
         self._library = library
-        self._entries: list[ModelEntry] = library.entries()
+        self._entries: list[ModelEntry] = library.listing()
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._entries = self._library.entries()
+        self._entries = self._library.listing()
         self.endResetModel()
 
     def entry(self, row: int) -> ModelEntry | None:
@@ -116,6 +116,8 @@ class LibraryTableModel(QAbstractTableModel):
         if e is None:
             return None
         attr = COLUMNS[index.column()][1]
+        if e.damaged:
+            return self._damaged_data(e, attr, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return str(getattr(e, attr))
         if role == KEY_ROLE:
@@ -136,6 +138,27 @@ class LibraryTableModel(QAbstractTableModel):
             return f"{e.name}\n{e.summary}\n{e.path}"
         if role == Qt.ItemDataRole.ForegroundRole and attr == "source_label" and e.read_only:
             return QColor(95, 99, 104)
+        return None
+
+    @staticmethod
+    def _damaged_data(e: ModelEntry, attr: str, role):
+        """A damaged file's row: its file name, "damaged" in words, the reason as the tooltip."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            if attr == "name":
+                return e.name
+            if attr == "source_label":
+                return f"{e.source_label} · damaged"
+            return "–"
+        if role == KEY_ROLE:
+            return e.key
+        if role == SORT_ROLE:
+            return e.name.lower() if attr == "name" else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{e.path.name} is damaged and cannot be used:\n{e.damage}\n\nYou can delete it."
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(179, 84, 30)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return None
 
 
@@ -167,11 +190,19 @@ _METRIC_NAMES = [
 def details_html(e: ModelEntry) -> str:
     """The details pane's content for one model."""
     esc = html.escape
+    if e.damaged:
+        src = "Bundled with digitlab (read-only)" if e.read_only else "In your models folder"
+        what = "" if e.read_only else " You can delete it (Delete)."
+        return (f"<h2 style='margin-bottom:2px'>{esc(e.path.name)}</h2>"
+                f"<div style='color:#b3541e'><b>Damaged</b> · {esc(src)}</div>"
+                f"<p>This file cannot be used as a model: {esc(e.damage)}</p>"
+                f"<p style='color:#5f6368'>It is not offered in the Draw and Evaluate views.{what}</p>"
+                f"<h3 style='margin-bottom:2px'>File</h3><p>{esc(str(e.path))}</p>")
     rows = []
     src = "Bundled with digitlab (read-only)" if e.read_only else "Your model"
     head = (f"<h2 style='margin-bottom:2px'>{esc(e.name)}</h2>"
             f"<div style='color:#5f6368'>{esc(src)} · {esc(e.path.name)}</div>")
-    msg = getattr(e.model, "message", "") or ""
+    msg = e.attr("message", "") or ""
     if msg:
         head += f"<p>{esc(msg)}</p>"
     # final metrics
@@ -185,7 +216,7 @@ def details_html(e: ModelEntry) -> str:
             rows.append((key.replace("_", " "), _fmt_value(v)))
     for attr, label in (("epochs", "Epochs"), ("steps", "Steps"), ("best_step", "Best step"),
                         ("stop_reason", "Stopped by"), ("elapsed", "Training time")):
-        v = getattr(e.model, attr, None)
+        v = e.attr(attr)
         if v in (None, "", 0) and attr != "stop_reason":
             continue
         if v in (None, ""):
@@ -391,20 +422,23 @@ class ModelsView(QWidget):
         sel = self.selected_entries()
         one = len(sel) == 1
         e = sel[0] if sel else None
-        writable = one and e is not None and not e.read_only
+        writable = one and e is not None and not e.read_only and not e.damaged
+        usable = one and e is not None and not e.damaged
         self.rename_button.setEnabled(writable)
         self.delete_button.setEnabled(bool(sel) and all(not x.read_only for x in sel))
         ro_tip = "Bundled models are read-only: use “Save copy…” to make your own copy"
         self.rename_button.setToolTip("Give the selected model a new name (F2)" if writable or not one else ro_tip)
         self.delete_button.setToolTip("Delete the selected model's file (Delete)"
                                       if self.delete_button.isEnabled() or not sel else ro_tip)
-        self.export_button.setEnabled(one)
-        self.copy_button.setEnabled(one)
-        self.use_a_button.setEnabled(one)
-        self.use_b_button.setEnabled(one)
-        self.compare_button.setEnabled(len(sel) == 2)
+        if one and e is not None and e.damaged:
+            self.rename_button.setToolTip("A damaged file cannot be renamed; you can delete it")
+        self.export_button.setEnabled(usable)
+        self.copy_button.setEnabled(usable)
+        self.use_a_button.setEnabled(usable)
+        self.use_b_button.setEnabled(usable)
+        self.compare_button.setEnabled(len(sel) == 2 and not any(x.damaged for x in sel))
         if e is None:
-            if len(self.library) == 0:
+            if not self.library.listing():
                 self.details.setHtml("<p style='color:#5f6368'>No models yet.</p>")
             else:
                 self.details.setHtml("<p style='color:#5f6368'>Select a model to see its settings and "
@@ -418,23 +452,22 @@ class ModelsView(QWidget):
     def _on_library_changed(self) -> None:
         keys = [e.key for e in self.selected_entries()] if hasattr(self, "table") else []
         self.table_model.reload()
-        empty = len(self.library) == 0
+        empty = not self.library.listing()
         self.table.setVisible(not empty)
         self.empty_label.setVisible(empty)
         errors = self.library.errors
         if errors:
-            lines = "\n".join(f"• {msg}" for _p, msg in errors[:5])
-            more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
             n = len(errors)
-            self.problems_label.setText(f"{n} file{'s' if n != 1 else ''} in the model folders could not "
-                                        f"be read and {'are' if n != 1 else 'is'} not listed:\n{lines}{more}")
+            self.problems_label.setText(f"{n} file{'s' if n != 1 else ''} in the model folders "
+                                        f"{'are' if n != 1 else 'is'} damaged and cannot be used (marked "
+                                        "“damaged” in the list; select one to see why).")
             self.problems_label.show()
         else:
             self.problems_label.hide()
         still = [k for k in keys if self.library.get(k) is not None]
         if still:
             self.select(*still)
-        elif not keys and not self._selected_once and len(self.library):
+        elif not keys and not self._selected_once and self.library.listing():
             self._selected_once = True          # show the first model's details on first sight
             self.select(self.table_model.entry(self.proxy.mapToSource(self.proxy.index(0, 0)).row()))
         else:
@@ -511,12 +544,15 @@ class ModelsView(QWidget):
         e = self.selected_entry()
         if e is None:
             return None
+        # a CSV export may replace a folder only when the person chose it in the save dialog,
+        # which asked before replacing; a path given by the caller never replaces a folder
+        confirmed = path is None
         if path is None:
             path, fmt = self.ask_export_path(e.name)
             if not path:
                 return None
         try:
-            written = self.library.export_weights(e, path, fmt, overwrite=True)
+            written = self.library.export_weights(e, path, fmt, overwrite=confirmed)
         except Exception as exc:  # noqa: BLE001
             self.show_error("Cannot export the weights", str(exc))
             return None
@@ -544,6 +580,10 @@ class ModelsView(QWidget):
         if len(sel) != 2:
             self.show_info("Select two models (Ctrl+click) to compare them in the Draw view.")
             return False
+        damaged = [e for e in sel if e.damaged]
+        if damaged:
+            self.show_info(f"{damaged[0].path.name} is damaged and cannot be compared: {damaged[0].damage}")
+            return False
         self.compare_requested.emit(sel[0], sel[1])
         self.show_info(f"Comparing “{sel[0].name}” (A) and “{sel[1].name}” (B) in the Draw view.")
         return True
@@ -551,6 +591,9 @@ class ModelsView(QWidget):
     def use_selected_in_draw(self, side: str) -> bool:
         e = self.selected_entry()
         if e is None:
+            return False
+        if e.damaged:
+            self.show_info(f"{e.path.name} is damaged and cannot be used: {e.damage}")
             return False
         self.draw_side_requested.emit(e, side)
         self.show_info(f"“{e.name}” is network {side} in the Draw view.")
@@ -604,19 +647,31 @@ class ModelsView(QWidget):
         suggested = str(Path(self._export_dir()) / f"{safe_file_stem(name)}.npz")
         path, chosen = QFileDialog.getSaveFileName(self, "Export weights", suggested, ";;".join(filters))
         fmt = filters.get(chosen, "npz")
+        chosen_path = path
         if path and fmt != "csv" and not path.lower().endswith("." + fmt):
             path += "." + fmt
         if path and fmt == "csv" and path.lower().endswith((".npz", ".json")):
             path = str(Path(path).with_suffix(""))
+        if not self._confirm_replace(chosen_path, path):
+            return "", fmt
         return path, fmt
 
     def _dialog_save_path(self, filename: str) -> str:
         suggested = str(Path(self._export_dir()) / filename)
         path, _ = QFileDialog.getSaveFileName(self, "Save a copy of the model", suggested,
                                               "digitlab models (*.h5)")
-        if path and not path.lower().endswith((".h5", ".hdf5")):
+        chosen_path = path
+        if path and not path.lower().endswith(".h5"):   # the library stores models as .h5
             path += ".h5"
-        return path
+        return path if self._confirm_replace(chosen_path, path) else ""
+
+    def _confirm_replace(self, chosen: str, final: str) -> bool:
+        """The save dialog asked about replacing ``chosen``; when a suffix was added afterwards,
+        ask about ``final`` here, since the dialog never saw that name."""
+        if not final or final == chosen or not Path(final).exists():
+            return True
+        return self.ask_confirm("Replace?", f"{Path(final).name} already exists in "
+                                f"{Path(final).parent}.\n\nReplace it?")
 
     def _export_dir(self) -> str:
         docs = Path.home() / "Documents"
