@@ -247,7 +247,7 @@ def _train_and_report(args, config, out: Path | None) -> int:
     from .io import save_model
     from .training import RunControl, train
     splits = _splits(config)
-    print(f"training {config.describe()} on {printable(splits.name)}: {splits.n_train} train, "
+    print(f"training {config.describe()} on {printable(splits.name, 200)}: {splits.n_train} train, "
           f"{splits.n_val} validation, {splits.n_test} test images")
     progress = Progress(config.max_epochs)
     control = RunControl()
@@ -323,20 +323,20 @@ def cmd_evaluate(args) -> int:
     net = model.network
     # The reader checks the model on its own; this checks that it fits this dataset.
     if X.shape[1] != net.layer_sizes[0]:
-        raise UserError(f"{printable(splits.name)} has {X.shape[1]} pixels per image but the model "
+        raise UserError(f"{printable(splits.name, 200)} has {X.shape[1]} pixels per image but the model "
                         f"expects {net.layer_sizes[0]}")
     if len(y) and int(np.max(y)) >= net.layer_sizes[-1]:
-        raise UserError(f"{printable(splits.name)} has labels up to {int(np.max(y))} but the model has "
+        raise UserError(f"{printable(splits.name, 200)} has labels up to {int(np.max(y))} but the model has "
                         f"only {net.layer_sizes[-1]} outputs")
     if not len(y):
-        raise UserError(f"the {args.set} set of {printable(splits.name)} has no images")
+        raise UserError(f"the {args.set} set of {printable(splits.name, 200)} has no images")
     cost, accuracy = net.cost_and_accuracy(X, y, model.config.l2, m=model.config.batch_size)
     ce, _ = net.cost_and_accuracy(X, y)
     pred = net.predict(X)
     cm = confusion_matrix(y, pred, net.layer_sizes[-1])
     scores = per_class_scores(cm)
     print(f"{printable(model.name)}: {model.config.describe()}")
-    print(f"{args.set} set of {printable(splits.name)}: {len(y)} images")
+    print(f"{args.set} set of {printable(splits.name, 200)}: {len(y)} images")
     print(f"cost {cost:.4f} (cross-entropy {ce:.4f}), accuracy {_pct(accuracy)}\n")
     print("confusion matrix (rows: true digit, columns: predicted)")
     print(format_confusion(cm) + "\n")
