@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from digitlab import paths
-from digitlab.data.idx import IDXError, parse_idx, read_payload
+from digitlab.data.idx import MAX_IDX_BYTES, IDXError, open_regular_file, read_idx
 
 __all__ = [
     "MNIST_MD5",
@@ -59,6 +61,11 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 _IMAGE_SHAPE = (28, 28)
 _N_CLASSES = 10
+
+#: Most images (and labels) one array of a .npz dataset may declare: a million 28x28 images, the
+#: same bound as an IDX file's (EMNIST ByClass, the largest MNIST-format set in use, has 697,932).
+MAX_IMAGES = 1_000_000
+_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 class DatasetError(ValueError):
@@ -258,7 +265,9 @@ def _find_idx_file(folder: Path, stem: str) -> Path | None:
     alt = stem.replace("-idx", ".idx")
     for candidate in (stem + ".gz", stem, alt + ".gz", alt):
         path = folder / candidate
-        if path.is_file():
+        # exists(), not is_file(): a pipe or folder under the right name is reported as such by
+        # read_idx, rather than as a missing file.
+        if path.exists():
             return path
     return None
 
@@ -273,23 +282,11 @@ def _read_folder(folder: Path, *, md5: dict[str, str] | None, remedy: str):
                 f"{folder}: missing {stem}.gz (or {stem}); an MNIST-format folder holds the "
                 f"four files {', '.join(MNIST_FILES)}, gzipped or not. {remedy}"
             )
+        expected = md5[stem + ".gz"] if md5 is not None else None
         try:
-            payload = read_payload(path)
+            arrays.append(read_idx(path, md5=expected))
         except IDXError as exc:
             raise DatasetError(f"{exc} {remedy}") from None
-        if md5 is not None:
-            digest = hashlib.md5(payload).hexdigest()
-            expected = md5[stem + ".gz"]
-            if digest != expected:
-                raise DatasetError(
-                    f"{path}: checksum mismatch (MD5 of the uncompressed data is {digest}, "
-                    f"expected {expected}); the file is damaged or not the original. {remedy}"
-                )
-        try:
-            arrays.append(parse_idx(payload, path))
-        except IDXError as exc:
-            raise DatasetError(f"{exc} {remedy}") from None
-        del payload
     return arrays
 
 
@@ -318,20 +315,85 @@ def _load_mnist(verify: bool) -> RawDataset:
         raise bundled_error from None
 
 
-def _load_npz(path: Path) -> RawDataset:
-    keys = ("x_train", "y_train", "x_test", "y_test")
+def _npz_member_problem(key: str, shape: tuple, dtype: np.dtype, stored: int,
+                        header_size: int) -> str | None:
+    """What is wrong with one member of a dataset .npz, judged from its .npy header; None if fine.
+
+    Only what decides memory is checked here (no pickles, the row cap, the byte cap, the stored
+    size); dtypes and values are left to :func:`_validate`, which reads the same for every source.
+    """
+    if dtype.hasobject:
+        return (f"holds Python objects (dtype {dtype}), which would have to be unpickled; "
+                "a dataset holds plain integer arrays, save them with numpy.savez")
+    if key.startswith("x_"):
+        if len(shape) != 3 or shape[1:] != _IMAGE_SHAPE:
+            return f"has shape {shape}; expected (N, 28, 28) images"
+    elif not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        return f"has shape {shape}; expected (N,) class numbers (not one-hot rows)"
+    if shape[0] > MAX_IMAGES:
+        return f"declares {shape[0]:,} rows, more than the {MAX_IMAGES:,} digitlab reads"
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > MAX_IDX_BYTES:
+        return (f"declares shape {shape} of {dtype}, {nbytes:,} bytes, more than the "
+                f"{MAX_IDX_BYTES:,} digitlab reads for one array; save the images as uint8")
+    if stored != header_size + nbytes:
+        return (f"is a zip entry of {stored:,} bytes but its header declares shape {shape} of "
+                f"{dtype} ({header_size + nbytes:,} bytes with the header); the file is damaged, "
+                "save it again")
+    return None
+
+
+# The .npy preamble (magic, version, header length) plus NumPy's own cap on the header text.
+_NPY_HEAD_BYTES = 12 + 10_000
+
+
+def _read_npz_member(zf: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
+    """Check one member's .npy header and zip entry size, then read it (never unpickling)."""
+    info = zf.getinfo(member)
+    if info.flag_bits & 0x1:
+        raise DatasetError(f"{path}: member {member} is encrypted; save the dataset with numpy.savez.")
+    with zf.open(info) as fh:
+        # Parse the header from a bounded prefix: a header length field claiming gigabytes must
+        # not make the parser read (and decompress) that much.
+        head = io.BytesIO(fh.read(min(info.file_size, _NPY_HEAD_BYTES)))
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in keys if k not in npz.files]
+        version = np.lib.format.read_magic(head)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(head)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(head)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported")
+    except ValueError as exc:
+        raise DatasetError(
+            f"{path}: member {member} is not a readable .npy array ({exc}); "
+            "save the dataset with numpy.savez."
+        ) from None
+    problem = _npz_member_problem(key, shape, dtype, info.file_size, head.tell())
+    if problem:
+        raise DatasetError(f"{path}: member {member} {problem}.")
+    # zipfile stops decompressing at the entry's declared size, now known to match the header,
+    # and read_array fills a preallocated array in 256 KB pieces: memory is the array itself.
+    with zf.open(info) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _load_npz(path: Path) -> RawDataset:
+    try:
+        with open_regular_file(path, DatasetError) as fh, zipfile.ZipFile(fh) as zf:
+            # np.savez stores array "k" as member "k.npy"; np.load lists it as "k".
+            members = {n[:-4] if n.endswith(".npy") else n: n for n in zf.namelist()}
+            missing = [k for k in _NPZ_KEYS if k not in members]
             if missing:
                 raise DatasetError(
-                    f"{path}: missing keys {', '.join(missing)} (found: {', '.join(npz.files) or 'none'}); "
+                    f"{path}: missing keys {', '.join(missing)} (found: {', '.join(members) or 'none'}); "
                     "a dataset .npz needs the Keras keys x_train, y_train, x_test, y_test."
                 )
-            arrays = [npz[k] for k in keys]
+            arrays = [_read_npz_member(zf, members[k], k, path) for k in _NPZ_KEYS]
     except DatasetError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
+            EOFError, zlib.error) as exc:
         raise DatasetError(
             f"{path}: not a readable .npz file ({exc}); save it with numpy.savez."
         ) from None
@@ -382,7 +444,7 @@ def load_dataset(source: str | os.PathLike | None = None, *, verify: bool = True
     if path.is_dir():
         arrays = _read_folder(path, md5=None, remedy="Check the folder's files.")
         return _make_raw(str(path), _validate(str(path), *arrays), read_only=False)
-    if path.is_file():
+    if path.exists():  # not only regular files: _load_npz says what else it is
         if path.suffix.lower() == ".npz":
             return _load_npz(path)
         raise DatasetError(

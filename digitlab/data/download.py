@@ -9,7 +9,6 @@ file under the real name.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import socket
@@ -20,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from digitlab.data.datasets import MNIST_MD5
-from digitlab.data.idx import IDXError, read_payload
+from digitlab.data.idx import IDXError, payload_md5
 
 __all__ = ["MNIST_MIRRORS", "DownloadError", "download_mnist", "ProgressCallback"]
 
@@ -35,6 +34,10 @@ ProgressCallback = Callable[[str, int, "int | None"], None]
 
 _CHUNK = 64 * 1024
 
+#: A mirror sending more than this for one file is cut off: the largest MNIST file
+#: (train-images-idx3-ubyte.gz) is 9.9 MB, and nothing may fill the user's disk.
+MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+
 
 class DownloadError(RuntimeError):
     """A download failed; the message says what was tried and what to do."""
@@ -48,15 +51,11 @@ class _BadFile(Exception):
     """The mirror answered but the file was missing, short or wrong."""
 
 
-def _payload_md5(path: Path) -> str:
-    return hashlib.md5(read_payload(path)).hexdigest()
-
-
 def _has_checksum(path: Path, expected: str) -> bool:
     if not path.is_file():
         return False
     try:
-        return _payload_md5(path) == expected
+        return payload_md5(path) == expected
     except IDXError:
         return False
 
@@ -74,6 +73,9 @@ def _fetch(opener, url: str, tmp: Path, name: str, timeout: float,
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if total is not None and total > MAX_DOWNLOAD_BYTES:
+            raise _BadFile(f"the server offers {total:,} bytes, more than the "
+                           f"{MAX_DOWNLOAD_BYTES:,} an MNIST file can be; nothing was downloaded")
         done = 0
         if progress is not None:
             progress(name, 0, total)
@@ -85,6 +87,9 @@ def _fetch(opener, url: str, tmp: Path, name: str, timeout: float,
                         break
                     fh.write(chunk)
                     done += len(chunk)
+                    if done > MAX_DOWNLOAD_BYTES:
+                        raise _BadFile(f"the server sent more than {MAX_DOWNLOAD_BYTES:,} bytes, "
+                                       "more than an MNIST file can be; the download was stopped")
                     if progress is not None:
                         progress(name, done, total)
         except (OSError, http.client.HTTPException, socket.timeout) as exc:
@@ -168,7 +173,7 @@ def download_mnist(
             try:
                 _fetch(opener, url, tmp, name, timeout, progress)
                 try:
-                    digest = _payload_md5(tmp)
+                    digest = payload_md5(tmp)
                 except IDXError as exc:
                     raise _BadFile(f"damaged file ({exc})") from None
                 if digest != expected:

@@ -16,11 +16,21 @@ Everything here is NumPy only; :func:`read_image_file` imports Qt lazily to deco
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["to_mnist", "to_mnist_steps", "read_image_file", "FIELD_SIZE", "BOX_SIZE", "CENTRE"]
+__all__ = [
+    "to_mnist",
+    "to_mnist_steps",
+    "read_image_file",
+    "FIELD_SIZE",
+    "BOX_SIZE",
+    "CENTRE",
+    "MAX_IMAGE_PIXELS",
+    "DECODE_MAX_SIDE",
+]
 
 FIELD_SIZE = 28
 BOX_SIZE = 20
@@ -32,6 +42,20 @@ CENTRE = 14.0
 INK_THRESHOLD = 0.05
 #: An image whose strongest ink (after removing the paper level) is below this is empty.
 MIN_INK = 0.1
+
+#: Largest image :func:`read_image_file` decodes, in pixels (checked from the file's header,
+#: before decoding, like Pillow's decompression-bomb limit): 4096 x 4096. A phone photo of a
+#: drawn digit is 12 MP (4032 x 3024) and fits; a 48 MP full-resolution photo is refused with a
+#: request to resize it. Decoded at 4 bytes a pixel this is 64 MiB, where a 98 KB PNG declaring
+#: 8000 x 8000 would need 256 MiB before any of our own float copies.
+MAX_IMAGE_PIXELS = 4096 * 4096
+#: Second guard, for formats whose header gives no size: Qt's decoders refuse to allocate more
+#: than this many MiB (MAX_IMAGE_PIXELS at 8 bytes a pixel, the widest format, 16-bit RGBA).
+_DECODE_LIMIT_MB = MAX_IMAGE_PIXELS * 8 // 2**20
+#: Images longer than this on either side are scaled down while decoding: the network sees
+#: 28 x 28, and the float copies of a 16 MP image would cost seconds and ~1 GB. Images up to this
+#: size are decoded untouched, pixel for pixel.
+DECODE_MAX_SIDE = 2048
 
 
 def _as_float_image(image) -> np.ndarray:
@@ -188,8 +212,13 @@ def to_mnist(image, *, ink_is_dark: bool | None = None) -> np.ndarray | None:
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (PNG, JPEG, BMP, GIF, ...) as grayscale.
 
-    Decoding uses Qt's QImage, imported here rather than at module level so that
-    ``digitlab.data`` stays free of Qt. QImage needs no QApplication and works headless.
+    Decoding uses Qt's QImageReader, imported here rather than at module level so that
+    ``digitlab.data`` stays free of Qt. It needs no QApplication and works headless.
+
+    The image's size is read from its header before anything is decoded: more than
+    :data:`MAX_IMAGE_PIXELS` is refused, and an image longer than :data:`DECODE_MAX_SIDE` on either
+    side is scaled down (smoothly, aspect ratio kept) to that size while decoding. Only regular
+    files are read; a named pipe or device is refused rather than waited on.
 
     Parameters
     ----------
@@ -207,16 +236,44 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     FileNotFoundError
         If there is no such file.
     ValueError
-        If the file is not an image Qt can decode.
+        If the path is not a regular file, the image is larger than :data:`MAX_IMAGE_PIXELS`, or
+        the file is not an image Qt can decode.
     """
-    from PySide6.QtGui import QImage, QImageReader  # lazy: keep Qt out of digitlab.data imports
+    from PySide6.QtCore import QSize  # lazy: keep Qt out of digitlab.data imports
+    from PySide6.QtGui import QImage, QImageReader
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
-    img = QImage(str(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such image file") from None
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{path}: is a folder, not an image file; give the path of the image.")
+    if not stat.S_ISREG(mode):
+        # Qt would open a named pipe and wait for a writer forever.
+        raise ValueError(
+            f"{path}: is not a file on disk (a named pipe, device or socket); "
+            "save the image to a file and give its path."
+        )
+
+    # Process-wide, so only ever lowered (Qt 6's default is 256 MiB).
+    if QImageReader.allocationLimit() == 0 or QImageReader.allocationLimit() > _DECODE_LIMIT_MB:
+        QImageReader.setAllocationLimit(_DECODE_LIMIT_MB)
+    reader = QImageReader(str(path))
+    size = reader.size()  # from the header; nothing is decoded yet
+    w, h = size.width(), size.height()
+    if w > 0 and h > 0:
+        if w * h > MAX_IMAGE_PIXELS:
+            raise ValueError(
+                f"{path}: the image is {w} x {h} pixels ({w * h / 1e6:.1f} megapixels), more than "
+                f"the {MAX_IMAGE_PIXELS / 1e6:.1f} megapixels digitlab decodes; scale it down "
+                f"(a digit needs far less: the network sees 28 x 28) and try again."
+            )
+        if max(w, h) > DECODE_MAX_SIDE:
+            scale = DECODE_MAX_SIDE / max(w, h)
+            reader.setScaledSize(QSize(max(1, round(w * scale)), max(1, round(h * scale))))
+    img = reader.read()
     if img.isNull():
-        reader = QImageReader(str(path))
         formats = ", ".join(sorted({bytes(f).decode() for f in QImageReader.supportedImageFormats()}))
         raise ValueError(
             f"{path}: cannot read this file as an image ({reader.errorString()}); "
