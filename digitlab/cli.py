@@ -268,8 +268,9 @@ def _train_and_report(args, config, out: Path | None) -> int:
     print(f"{result.epochs} epochs, {result.steps} iterations, {result.elapsed:.2f} s")
     failed = result.stop_reason in FAILED_RUNS
     if out and failed and not args.save_anyway:
-        print(f"no model written to {out}: the run {result.stop_reason.replace('_', ' ')} "
-              f"(add --save-anyway to keep it all the same)", file=sys.stderr)
+        what = "diverged" if result.stop_reason == "diverged" else "did not learn"
+        print(f"no model written to {out}: the run {what} (add --save-anyway to keep it all the same)",
+              file=sys.stderr)
     elif out and failed and not result.metrics:
         print(f"no model written to {out}: the run has no usable weights", file=sys.stderr)
     elif out:
@@ -619,7 +620,7 @@ def cmd_data_info(args) -> int:
         raw = load_dataset(args.source)
     except (DatasetError, OSError) as e:
         raise UserError(str(e)) from None
-    print(f"{raw.name}: {len(raw.train_labels)} training and {len(raw.test_labels)} test images of "
+    print(f"{printable(raw.name, 200)}: {len(raw.train_labels)} training and {len(raw.test_labels)} test images of "
           f"{raw.train_images.shape[1]}x{raw.train_images.shape[2]}")
     print(f"training pixel mean {raw.train_images.mean():.6f}, standard deviation {raw.train_images.std():.6f}")
     print("training label counts " + " ".join(str(c) for c in np.bincount(raw.train_labels)))
