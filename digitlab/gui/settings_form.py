@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.training import PRESETS, TrainConfig
+from digitlab.training.config import layer_size_problems
 
 __all__ = ["SettingsForm", "parse_layer_sizes", "PRESET_LABELS"]
 
@@ -69,13 +70,10 @@ def parse_layer_sizes(text: str) -> tuple[int, ...]:
             raise ValueError(f"'{p}' is not a whole number of units") from None
         if n <= 0:
             raise ValueError(f"every layer needs at least one unit, got {n}")
-        if n > 10000:
-            raise ValueError(f"{n} units is more than this app trains in reasonable time (max 10000)")
         sizes.append(n)
-    if sizes[0] != 784:
-        raise ValueError(f"the input layer must have 784 units (28x28 pixels), got {sizes[0]}")
-    if sizes[-1] != 10:
-        raise ValueError(f"the output layer must have 10 units (one per class), got {sizes[-1]}")
+    problems = layer_size_problems(sizes)     # the limits the CLI and the model reader apply too
+    if problems:
+        raise ValueError(problems[0])
     return tuple(sizes)
 
 

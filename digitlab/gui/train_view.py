@@ -61,7 +61,10 @@ _REASON_TITLES = {
     "max_epochs": "Finished",
     "cancelled": "Cancelled",
     "diverged": "Diverged",
+    "not_learning": "Not learning",
 }
+# Runs that ended without a usable network: shown as a problem, with the reason over the plot.
+_FAILED_REASONS = ("diverged", "not_learning")
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -490,13 +493,13 @@ class TrainView(QWidget):
         message = getattr(result, "message", "") or title
         metrics = getattr(result, "metrics", None) or {}
         extra = ""
-        if _finite(metrics.get("test_accuracy")) and reason != "diverged":
+        if _finite(metrics.get("test_accuracy")) and reason not in _FAILED_REASONS:
             extra = f" Test accuracy {metrics['test_accuracy'] * 100:.2f} %."
         # The core's message already says why in words ("Stopped early at step ..."), so the
         # title is only added where the message does not start with it.
         text = message if message.lower().startswith(title.lower()) else f"{title}: {message}"
-        self._show_message(f"{label} — {text}{extra}", error=reason == "diverged")
-        if reason == "diverged":
+        self._show_message(f"{label} — {text}{extra}", error=reason in _FAILED_REASONS)
+        if reason in _FAILED_REASONS:
             self.plots.show_message(message)
         if self._experiment_mode:
             self._experiment_results.append((label, result))

@@ -276,8 +276,15 @@ def test_a_paused_run_can_be_stopped(qtbot, train_view, fill_form, quick_setting
     assert blocker.args[0][0].stop_reason == "cancelled"
 
 
-def test_diverged_run_shows_the_message_not_nan(qtbot, train_view, fill_form, quick_settings):
+def test_a_learning_rate_past_the_limit_cannot_be_started(train_view, fill_form, quick_settings):
     fill_form(train_view.form, {**quick_settings, "learning_rate": "1000"})
+    assert not train_view.form.is_valid()
+    assert "learning_rate must be at most 10, got 1000" in " ".join(train_view.form.problems())
+    assert not train_view.start_button.isEnabled()
+
+
+def test_diverged_run_shows_the_message_not_nan(qtbot, train_view, fill_form, quick_settings):
+    fill_form(train_view.form, {**quick_settings, "learning_rate": "10"})
     with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT) as blocker:
         train_view.start()
     result = blocker.args[0][0]
@@ -468,3 +475,17 @@ def test_splits_come_from_the_core_and_are_cached(monkeypatch):
     assert len(tw._splits_cache) == 2                                       # bounded: ~220 MB per full split
     tw.load_splits(TrainConfig(train_subset=100))
     assert calls == [100, 200, 300, 100]
+
+
+def test_a_run_that_does_not_learn_says_so(qtbot, train_view, fill_form, quick_settings):
+    fill_form(train_view.form, {**quick_settings, "learning_rate": "3"})   # SGD at 3 kills the ReLUs
+    with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT) as blocker:
+        train_view.start()
+    result = blocker.args[0][0]
+    assert result.stop_reason == "not_learning"
+    text = train_view.message_label.text()
+    assert "Not learning" in text and "learning rate" in result.message
+    assert "Test accuracy" not in text                               # no score for a failed run
+    assert "b00020" in train_view.message_label.styleSheet()        # shown as a problem
+    assert train_view.plots.message.isVisible()
+    assert train_view.headline.text() == "Not learning"
