@@ -375,6 +375,40 @@ def _has_hdf5_signature(data: bytes) -> bool:
     return False
 
 
+def _global_heap_problem(data: bytes) -> str | None:
+    """Why HDF5 would hang on this file's global heap, or None.
+
+    Variable-length strings (most attributes here) live in global heap collections. HDF5 (2.0, as
+    shipped with h5py 3.16) parses a collection object by object and loops forever, in C, on an
+    object with index 0 and size 0, which is what a zeroed stretch of the file looks like. So each
+    collection is walked here first, the way the library walks it. Collections are found by their
+    "GCOL" signature with version 1 and a size between HDF5's minimum (4096) and the end of the
+    file; sizes are 8 bytes, as in every file h5py writes. The walk is bounded by the file's
+    length, so a file crafted with many overlapping collections cannot make it slow.
+    """
+    budget = len(data) // 16 + 1024     # objects are >= 16 bytes: more steps means overlaps
+    at = data.find(b"GCOL")
+    while at != -1:
+        size = int.from_bytes(data[at + 8:at + 16], "little")
+        if data[at + 4:at + 8] == b"\x01\0\0\0" and 4096 <= size <= len(data) - at:
+            p, end = at + 16, at + size
+            while p + 16 <= end:
+                index = int.from_bytes(data[p:p + 2], "little")
+                length = int.from_bytes(data[p + 8:p + 16], "little")
+                step = 16 + (-(-length // 8) * 8) if index else length
+                if step == 0:
+                    return (f"its global heap (the store of its text attributes) at byte {at} "
+                            f"holds an empty object at byte {p}, which would make the HDF5 library "
+                            f"loop forever")
+                p += step
+                budget -= 1
+                if budget < 0:
+                    return (f"its global heap collections overlap (at byte {at}), which no HDF5 "
+                            f"writer produces")
+        at = data.find(b"GCOL", at + 1)
+    return None
+
+
 def _looks_like_text(data: bytes) -> bool:
     chunk = data[:4096]
     try:
@@ -384,8 +418,8 @@ def _looks_like_text(data: bytes) -> bool:
     return b"\0" not in chunk
 
 
-def _open(path: Path) -> h5py.File:
-    """The model file opened by HDF5 from its bytes in memory."""
+def _open(path: Path) -> tuple[h5py.File, int]:
+    """The model file opened by HDF5 from its bytes in memory, and its size in bytes."""
     data = _read_file(path)
     where = f"cannot open model {path}"
     if data.startswith(_PNG):
@@ -395,8 +429,12 @@ def _open(path: Path) -> h5py.File:
         kind = "a text file" if _looks_like_text(data) else "not an HDF5 file"
         raise ModelFileError(f"{where}: it is {kind}, not a digitlab model (those are HDF5 files "
                              f"written by digitlab); choose a model saved by digitlab")
+    problem = _global_heap_problem(data)
+    if problem:
+        raise ModelFileError(f"{where}: {problem}; the file is damaged, so save or train the model "
+                             f"again")
     try:
-        return h5py.File(io.BytesIO(data), "r")
+        return h5py.File(io.BytesIO(data), "r"), len(data)
     except _READ_ERRORS as e:
         raise ModelFileError(f"{where}: it looks like HDF5 but cannot be read ({_short(e)}); it is "
                              f"probably truncated or damaged, so save or train the model "
@@ -426,8 +464,8 @@ def _cut(text: str, limit: int) -> str:
 class _Reader:
     """Reads one open model file; every method refuses what digitlab would not have written."""
 
-    def __init__(self, f: h5py.File, path: Path):
-        self.f, self.path = f, path
+    def __init__(self, f: h5py.File, path: Path, size: int):
+        self.f, self.path, self.size = f, path, size
         self.where = f"cannot open model {path}"
 
     def fail(self, problem: str, advice: str = _SAVE_AGAIN) -> ModelFileError:
@@ -561,13 +599,52 @@ class _Reader:
             expected = math.prod(-(-s // c) for s, c in zip(shape, chunks))
             stored = ds.id.get_num_chunks()
             complete = stored == expected
+            if complete:
+                self.check_chunks(ds, what, shape, chunks, dtype, bool(filters))
         else:
             stored = ds.id.get_storage_size()
-            complete = stored >= n * dtype.itemsize
+            offset = ds.id.get_offset() if layout == h5py.h5d.CONTIGUOUS else 0
+            complete = stored >= n * dtype.itemsize and offset is not None
+            if complete and layout == h5py.h5d.CONTIGUOUS and offset + stored > self.size:
+                raise self.fail(f"{what} lies past the end of the file", "the file is probably "
+                                f"truncated, so save the model again")
         if not complete:
             raise self.fail(f"{what} was never completely written (only part of it is stored), so "
                             f"it would read as zeros")
         return dtype
+
+    def check_chunks(self, ds, what: str, shape: tuple, chunks: tuple, dtype: np.dtype,
+                     checksummed: bool) -> None:
+        """Every chunk of the index is one cell of the chunk grid, stored whole inside the file.
+
+        HDF5 trusts its chunk index: a damaged entry claiming a 0-byte chunk crashes the library
+        (a segmentation fault in the checksum filter), so the index is checked before any read.
+        Every chunk, edge chunks too, is stored full size, plus 4 bytes of Fletcher-32.
+        """
+        size = math.prod(chunks) * dtype.itemsize + (4 if checksummed else 0)
+        seen = set()
+        problems = []
+
+        def visit(info):
+            corner = tuple(info.chunk_offset)
+            if (info.size != size or info.filter_mask != 0 or info.byte_offset is None
+                    or info.byte_offset + info.size > self.size or corner in seen
+                    or len(corner) != len(shape)
+                    or any(o % c or o >= s for o, c, s in zip(corner, chunks, shape))):
+                problems.append(corner)
+                return 1                                    # stop iterating
+            seen.add(corner)
+            return None
+
+        if hasattr(ds.id, "chunk_iter"):
+            ds.id.chunk_iter(visit)
+        else:
+            for i in range(ds.id.get_num_chunks()):
+                if visit(ds.id.get_chunk_info(i)):
+                    break
+        if problems:
+            raise self.fail(f"{what} has a damaged chunk index (the piece at {problems[0]} is "
+                            f"not where or what the index says)")
 
     def values(self, ds: h5py.Dataset, what: str) -> np.ndarray:
         """The dataset's values, read after :meth:`check_dataset`; all finite."""
@@ -845,10 +922,10 @@ class _Contents:
 def _read(path: Path, *, arrays: bool) -> _Contents:
     """Every check on the file at ``path``; ``arrays=False`` reads attributes only (no datasets,
     no network)."""
-    f = _open(path)
+    f, size = _open(path)
     try:
         with f:
-            r = _Reader(f, path)
+            r = _Reader(f, path, size)
             version = r.header()
             info = r.root_info()
             info["format_version"] = version
