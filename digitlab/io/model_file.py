@@ -460,6 +460,30 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
+def _plain_type(tid) -> bool:
+    """Whether an attribute's HDF5 type is one digitlab writes: text (fixed or variable length),
+    an integer, an IEEE float, or h5py's two-member enum for bool.
+
+    Checked before reading because h5py converts what the type says: a damaged type byte turned a
+    variable-length string into a variable-length sequence of nonsense, and reading that crashed
+    the process.
+    """
+    t = h5py.h5t
+    kind = tid.get_class()
+    if kind == t.STRING:
+        return tid.get_cset() in (t.CSET_ASCII, t.CSET_UTF8) and tid.get_strpad() in (
+            t.STR_NULLTERM, t.STR_NULLPAD, t.STR_SPACEPAD)
+    if kind == t.INTEGER:
+        return tid.get_size() in (1, 2, 4, 8)
+    if kind == t.FLOAT:
+        return any(tid == known for pair in _FLOAT_TYPES.values() for known in pair)
+    if kind == t.ENUM:
+        base = tid.get_super()
+        return (tid.get_nmembers() == 2 and base.get_class() == t.INTEGER
+                and base.get_size() == 1)
+    return False
+
+
 # ---------------------------------------------------------------------------- load: objects
 class _Reader:
     """Reads one open model file; every method refuses what digitlab would not have written."""
@@ -509,7 +533,11 @@ class _Reader:
         """The attribute as a plain Python value, ``_MISSING`` if absent; its size checked first."""
         if name not in obj.attrs:          # H5Aexists: reads nothing
             return _MISSING
-        shape = h5py.h5a.open(obj.id, name.encode()).shape
+        attr = h5py.h5a.open(obj.id, name.encode())
+        if not _plain_type(attr.get_type()):
+            raise self.fail(f"{what} has an HDF5 type digitlab never writes (not a number, flag "
+                            f"or text)")
+        shape = attr.shape
         count = math.prod(shape) if shape else 1
         if count > MAX_ATTR_ITEMS:
             raise self.fail(f"{what} holds {count:,} values, more than any digitlab model has "
