@@ -418,8 +418,8 @@ def _looks_like_text(data: bytes) -> bool:
     return b"\0" not in chunk
 
 
-def _open(path: Path) -> tuple[h5py.File, int]:
-    """The model file opened by HDF5 from its bytes in memory, and its size in bytes."""
+def _open(path: Path) -> tuple[h5py.File, bytes]:
+    """The model file opened by HDF5 from its bytes in memory, and those bytes."""
     data = _read_file(path)
     where = f"cannot open model {path}"
     if data.startswith(_PNG):
@@ -434,7 +434,7 @@ def _open(path: Path) -> tuple[h5py.File, int]:
         raise ModelFileError(f"{where}: {problem}; the file is damaged, so save or train the model "
                              f"again")
     try:
-        return h5py.File(io.BytesIO(data), "r"), len(data)
+        return h5py.File(io.BytesIO(data), "r"), data
     except _READ_ERRORS as e:
         raise ModelFileError(f"{where}: it looks like HDF5 but cannot be read ({_short(e)}); it is "
                              f"probably truncated or damaged, so save or train the model "
@@ -458,6 +458,32 @@ def _short(e: BaseException, limit: int = 200) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _fletcher32_matches(body: bytes, stored: int) -> bool:
+    """Whether ``stored`` is HDF5's Fletcher-32 checksum of ``body``.
+
+    HDF5 sums big-endian 16-bit words (an odd last byte is the high byte of one more word):
+    sum1 = sum of the words, sum2 = sum of the running sum1, both modulo 65535 with end-around
+    carry, stored as sum2 << 16 | sum1, little-endian. So sum2 = sum of w_i * (n - i). Compared
+    modulo 65535, in blocks to keep memory bounded. HDF5 also accepts the checksum with the bytes
+    of each half swapped (files from HDF5 before 1.6.3); so does this.
+    """
+    data = np.frombuffer(body, np.uint8)
+    if data.size % 2:
+        data = np.append(data, np.uint8(0))
+    n = data.size // 2
+    sum1 = sum2 = 0
+    block = 1 << 20
+    for start in range(0, n, block):
+        part = data[2 * start:2 * min(n, start + block)]
+        words = (part[0::2].astype(np.int64) << 8) | part[1::2]
+        weights = (n - np.arange(start, start + words.size, dtype=np.int64)) % 65535
+        sum1 = (sum1 + int(words.sum())) % 65535
+        sum2 = (sum2 + int((words * weights).sum() % 65535)) % 65535
+    swapped = int.from_bytes(bytes(stored.to_bytes(4, "little")[i] for i in (1, 0, 3, 2)), "little")
+    return any((value & 0xFFFF) % 65535 == sum1 and (value >> 16) % 65535 == sum2
+               for value in (stored, swapped))
 
 
 def _plain_type(tid) -> bool:
@@ -488,8 +514,8 @@ def _plain_type(tid) -> bool:
 class _Reader:
     """Reads one open model file; every method refuses what digitlab would not have written."""
 
-    def __init__(self, f: h5py.File, path: Path, size: int):
-        self.f, self.path, self.size = f, path, size
+    def __init__(self, f: h5py.File, path: Path, data: bytes):
+        self.f, self.path, self.data, self.size = f, path, data, len(data)
         self.where = f"cannot open model {path}"
 
     def fail(self, problem: str, advice: str = _SAVE_AGAIN) -> ModelFileError:
@@ -675,12 +701,29 @@ class _Reader:
                             f"not where or what the index says)")
 
     def values(self, ds: h5py.Dataset, what: str) -> np.ndarray:
-        """The dataset's values, read after :meth:`check_dataset`; all finite."""
-        try:
-            value = np.asarray(ds[()])
-        except (OSError, ValueError, RuntimeError) as e:
-            raise self.fail(f"{what} cannot be read ({_short(e)})", "the file is probably "
-                            f"truncated or damaged, so save the model again") from None
+        """The dataset's values, read after :meth:`check_dataset`; all finite.
+
+        Chunked and contiguous data is taken from the file's bytes at the addresses the storage
+        index gives, and each chunk's Fletcher-32 checksum is verified here, not by HDF5: HDF5
+        finds a chunk through the keys of its index, and when damage breaks a key it silently
+        returns the fill value (zeros) for an intact chunk; here the chunk itself is read.
+        """
+        shape, dtype = tuple(ds.shape), ds.dtype
+        layout = ds.id.get_create_plist().get_layout()
+        if math.prod(shape) == 0:
+            value = np.zeros(shape, dtype)
+        elif layout == h5py.h5d.CHUNKED:
+            value = self.chunked_values(ds, what, shape, dtype)
+        elif layout == h5py.h5d.CONTIGUOUS:
+            start = ds.id.get_offset()
+            value = np.frombuffer(self.data, dtype, math.prod(shape), start).reshape(shape)
+        else:                                       # compact: the values are in the header
+            try:
+                value = np.asarray(ds[()])
+            except (OSError, ValueError, RuntimeError) as e:
+                raise self.fail(f"{what} cannot be read ({_short(e)})", "the file is probably "
+                                f"truncated or damaged, so save the model again") from None
+        value = value.astype(dtype.newbyteorder("="))
         bad = int(value.size - np.count_nonzero(np.isfinite(value)))
         if bad:
             raise self.fail(f"{what} contains {bad} non-finite value{'s' if bad != 1 else ''} "
@@ -688,9 +731,38 @@ class _Reader:
                             f"retrain the model")
         return value
 
+    def chunked_values(self, ds, what: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        chunks = ds.chunks
+        plist = ds.id.get_create_plist()
+        checksummed = plist.get_nfilters() > 0          # Fletcher-32, the only filter accepted
+        out = np.empty(shape, dtype)
+        pieces = []
+        if hasattr(ds.id, "chunk_iter"):
+            ds.id.chunk_iter(lambda info: pieces.append(info))
+        else:
+            pieces = [ds.id.get_chunk_info(i) for i in range(ds.id.get_num_chunks())]
+        for info in pieces:                            # already checked by check_chunks
+            raw = self.data[info.byte_offset:info.byte_offset + info.size]
+            if checksummed:
+                raw, stored = raw[:-4], int.from_bytes(raw[-4:], "little")
+                if not _fletcher32_matches(raw, stored):
+                    raise self.fail(f"{what} cannot be read (its Fletcher-32 checksum does not "
+                                    f"match in the piece at {tuple(info.chunk_offset)})",
+                                    "the file is damaged, so save or train the model again")
+            piece = np.frombuffer(raw, dtype).reshape(chunks)
+            corner = tuple(info.chunk_offset)
+            inside = tuple(slice(0, min(c, s - o)) for o, c, s in zip(corner, chunks, shape))
+            target = tuple(slice(o, o + sl.stop) for o, sl in zip(corner, inside))
+            out[target] = piece[inside]
+        return out
+
     # -- the parts of a model
     def header(self) -> int:
         f = self.f
+        userblock = f.id.get_create_plist().get_userblock()
+        if userblock:        # addresses in the index would be off by its size (values() reads them)
+            raise self.fail(f"it starts with a {userblock}-byte user block before the HDF5 data, "
+                            f"which digitlab never writes", "save the model again with digitlab")
         fmt = self.attr(f, "format", "the format attribute")
         if fmt != FORMAT:
             raise self.fail(f"it is an HDF5 file but not a digitlab model (no format attribute "
@@ -950,10 +1022,10 @@ class _Contents:
 def _read(path: Path, *, arrays: bool) -> _Contents:
     """Every check on the file at ``path``; ``arrays=False`` reads attributes only (no datasets,
     no network)."""
-    f, size = _open(path)
+    f, data = _open(path)
     try:
         with f:
-            r = _Reader(f, path, size)
+            r = _Reader(f, path, data)
             version = r.header()
             info = r.root_info()
             info["format_version"] = version
