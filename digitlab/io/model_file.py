@@ -28,6 +28,7 @@ Never imports Qt.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as _dt
 import io
@@ -516,6 +517,7 @@ class _Reader:
 
     def __init__(self, f: h5py.File, path: Path, data: bytes):
         self.f, self.path, self.data, self.size = f, path, data, len(data)
+        self.extents = []          # sorted (start, end, what) of the array storage seen so far
         self.where = f"cannot open model {path}"
 
     def fail(self, problem: str, advice: str = _SAVE_AGAIN) -> ModelFileError:
@@ -662,6 +664,8 @@ class _Reader:
             if complete and layout == h5py.h5d.CONTIGUOUS and offset + stored > self.size:
                 raise self.fail(f"{what} lies past the end of the file", "the file is probably "
                                 f"truncated, so save the model again")
+            if complete and layout == h5py.h5d.CONTIGUOUS:
+                self.claim(offset, stored, what)
         if not complete:
             raise self.fail(f"{what} was never completely written (only part of it is stored), so "
                             f"it would read as zeros")
@@ -677,7 +681,7 @@ class _Reader:
         """
         size = math.prod(chunks) * dtype.itemsize + (4 if checksummed else 0)
         seen = set()
-        problems = []
+        problems, pieces = [], []
 
         def visit(info):
             corner = tuple(info.chunk_offset)
@@ -688,6 +692,7 @@ class _Reader:
                 problems.append(corner)
                 return 1                                    # stop iterating
             seen.add(corner)
+            pieces.append(info)
             return None
 
         if hasattr(ds.id, "chunk_iter"):
@@ -699,6 +704,26 @@ class _Reader:
         if problems:
             raise self.fail(f"{what} has a damaged chunk index (the piece at {problems[0]} is "
                             f"not where or what the index says)")
+        for info in pieces:
+            self.claim(info.byte_offset, info.size, what)
+
+    def claim(self, start: int, length: int, what: str) -> None:
+        """Record that ``what`` stores data in bytes [start, start + length); refuse an overlap.
+
+        digitlab never stores two arrays in the same bytes; a damaged address that points at
+        another array's chunk (of the same size, so its checksum still matches) would otherwise
+        load that array's values in place of this one's.
+        """
+        end = start + length
+        i = bisect.bisect_left(self.extents, (start, end, what))
+        for j in (i - 1, i):
+            if 0 <= j < len(self.extents):
+                other_start, other_end, other = self.extents[j]
+                if start < other_end and other_start < end:
+                    raise self.fail(f"{what} and {other} claim the same bytes of the file "
+                                    f"(from byte {max(start, other_start)}); a storage address is "
+                                    f"damaged")
+        self.extents.insert(i, (start, end, what))
 
     def values(self, ds: h5py.Dataset, what: str) -> np.ndarray:
         """The dataset's values, read after :meth:`check_dataset`; all finite.

@@ -485,3 +485,74 @@ def test_saved_bytes_equal_a_file_written_by_hdf5_itself(tmp_path, result_bn, mo
         assert f["layers/1/W"].fletcher32 and f["history"].fletcher32
         assert list(f) == ["config", "layers", "history", "metrics"]       # track_order kept
     assert np.array_equal(load_model(path).network.params, result_bn.network.params)
+
+
+# ---------------------------------------------------------------------------- HDF5's own traps
+# Damage that makes the HDF5 library itself hang, crash or read zeros; found by
+# test_model_fuzz.py. Loaded in a subprocess: a regression would hang or kill the process.
+def _chunk_entry(path, dataset) -> tuple[int, object]:
+    """Where the v1 B-tree holds the address of ``dataset``'s first chunk, and that chunk."""
+    with h5py.File(path, "r") as f:
+        pieces = []
+        f[dataset].id.chunk_iter(pieces.append)
+    data = path.read_bytes()
+    at = data.find(pieces[0].byte_offset.to_bytes(8, "little"))
+    assert at > 0 and data.count(pieces[0].byte_offset.to_bytes(8, "little")) == 1
+    return at, pieces[0]
+
+
+def _patched(path, at, new: bytes, name) -> Path:
+    data = bytearray(path.read_bytes())
+    data[at:at + len(new)] = new
+    out = path.with_name(name)
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_zeroed_global_heap_object_would_hang_hdf5(tmp_path, result_plain):
+    path = _model(tmp_path, result_plain)
+    heap = path.read_bytes().find(b"GCOL")
+    assert heap > 0
+    bad = _patched(path, heap + 16 + 16, bytes(64), "heap.h5")    # from the second object on
+    seconds, message = _load_in_small_process(bad)
+    assert "global heap" in message and "loop forever" in message and seconds < 1
+
+
+def test_zero_byte_chunk_in_the_index_would_crash_hdf5(tmp_path, result_plain):
+    path = _model(tmp_path, result_plain)
+    at, _ = _chunk_entry(path, "layers/1/W")
+    # v1 B-tree key of a 2-D chunk: size (4), filter mask (4), 3 offsets (24), then the address.
+    bad = _patched(path, at - 32, bytes(4), "chunk.h5")
+    seconds, message = _load_in_small_process(bad)
+    assert "layer 1 weight W has a damaged chunk index" in message
+
+
+def test_damaged_attribute_type_would_crash_h5py(tmp_path, result_plain):
+    path = _model(tmp_path, result_plain)
+    data = path.read_bytes()
+    at = data.find(b"init\x00\x00\x00\x00\x19\x01\x01")       # variable-length string type
+    assert at > 0
+    bad = _patched(path, at + 9, b"\x7d", "type.h5")
+    seconds, message = _load_in_small_process(bad)
+    assert "the init attribute of /layers has an HDF5 type digitlab never writes" in message
+
+
+def test_damaged_index_key_reads_zeros_in_hdf5_but_the_real_chunk_here(tmp_path, result_plain):
+    path = _model(tmp_path, result_plain)
+    at, _ = _chunk_entry(path, "layers/4/b")
+    bad = _patched(path, at + 8, bytes(24), "key.h5")      # the key after the chunk's address
+    with h5py.File(bad, "r") as f:
+        assert not f["layers/4/b"][()].any()               # plain HDF5: silently all zeros
+    m = load_model(bad)
+    assert np.array_equal(m.network.biases[3], result_plain.network.biases[3])
+    assert m.network.biases[3].any()
+
+
+def test_chunk_address_pointing_at_another_array(tmp_path, result_bn):
+    path = _model(tmp_path, result_bn)
+    at, _ = _chunk_entry(path, "layers/2/gamma")
+    _, beta = _chunk_entry(path, "layers/2/beta")            # same size, valid checksum
+    bad = _patched(path, at, beta.byte_offset.to_bytes(8, "little"), "alias.h5")
+    with h5py.File(bad, "r") as f:
+        assert np.array_equal(f["layers/2/gamma"][()], result_bn.network.betas[1])
+    _refused(bad, r"claim the same bytes of the file .* a storage address is damaged")
