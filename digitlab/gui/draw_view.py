@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QSizePolicy,
     QSlider,
     QSplitter,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.data import to_mnist_steps
+from digitlab.gui import messages
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.model_library import ModelEntry, ModelLibrary
@@ -173,7 +173,7 @@ class DrawView(QWidget):
         self._rng = np.random.default_rng()
         self._populating = False
         # replaceable (tests, the main window): how a problem with a chosen model is shown
-        self.show_error: Callable[[str, str], Any] = lambda title, text: QMessageBox.warning(self, title, text)
+        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
         self.last_predict_ms = 0.0   # how long the last prediction took (for the curious / tests)
 
         self._build_ui()

@@ -31,9 +31,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QTableWidget,
+                               QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from digitlab.gui import messages
 from digitlab.gui.guard import guarded
 from digitlab.gui.inside_view import InsideView, ModelChooser, refresh_pair
 from digitlab.gui.probability_bars import ProbabilityBars
@@ -98,7 +99,7 @@ class EvaluateView(QWidget):
         self._shown_keys: tuple = (None, None)    # the models A and B last evaluated
         # replaceable for tests: where a report goes (a new folder path, or "" to cancel)
         self.ask_report_dir: Callable[[], str] = self._dialog_report_dir
-        self.show_error: Callable[[str, str], object] = lambda title, text: QMessageBox.warning(self, title, text)
+        self.show_error: Callable[[str, str], object] = lambda title, text: messages.warn(self, title, text)
 
         # ---------------- choices
         self.chooser_a = ModelChooser(library)
@@ -118,6 +119,7 @@ class EvaluateView(QWidget):
         top.addStretch(1)
         top.addWidget(self.export_button)
         self.headline = QLabel("Choose a model.")
+        self.headline.setTextFormat(Qt.TextFormat.PlainText)   # shows model names from files
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.headline.setWordWrap(True)
 

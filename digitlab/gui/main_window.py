@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab import __version__
+from digitlab.gui import messages
 from digitlab.gui.draw_view import DrawView
 from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.gui.guard import guarded, set_error_hook
@@ -82,7 +83,7 @@ class MainWindow(QMainWindow):
         self.ask_open_path: Callable[[], str] = self._dialog_open_model
         self.ask_save_path: Callable[[str], str] = self._dialog_save_model
         self.ask_export_path: Callable[[], tuple[str, str]] = self._dialog_export_weights
-        self.show_error: Callable[[str, str], Any] = lambda title, text: QMessageBox.warning(self, title, text)
+        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
         self.show_about: Callable[[], Any] = lambda: QMessageBox.about(self, "About digitlab", about_text())
 
         # ---------------- views
@@ -306,17 +307,13 @@ class MainWindow(QMainWindow):
         ask about ``final`` here, since the dialog never saw that name."""
         if not final or final == chosen or not Path(final).exists():
             return True
-        answer = QMessageBox.question(
-            self, "Replace?", f"{Path(final).name} already exists in {Path(final).parent}.\n\nReplace it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return messages.ask_yes_no(
+            self, "Replace?", f"{Path(final).name} already exists in {Path(final).parent}.\n\nReplace it?")
 
     def _ask_stop_training(self) -> bool:
-        answer = QMessageBox.question(
+        return messages.ask_yes_no(
             self, "Training in progress",
-            "A training run is still in progress.\n\nStop it and quit? What it learned so far is not saved.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+            "A training run is still in progress.\n\nStop it and quit? What it learned so far is not saved.")
 
     # ----------------------------------------------------------------- state
     @Slot(bool)

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.gui import messages
 from digitlab.gui.guard import call_guarded, guarded, protect_singletons
 from digitlab.gui.model_library import ModelEntry, ModelLibrary
 
@@ -271,7 +271,7 @@ class ModelsView(QWidget):
         self.ask_confirm: Callable[[str, str], bool] = self._dialog_confirm
         self.ask_export_path: Callable[[str], tuple[str, str]] = self._dialog_export_path
         self.ask_save_path: Callable[[str], str] = self._dialog_save_path
-        self.show_error: Callable[[str, str], Any] = lambda title, text: QMessageBox.warning(self, title, text)
+        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
         self.show_info: Callable[[str], Any] = self._status
 
         self._selected_once = False
@@ -634,10 +634,7 @@ class ModelsView(QWidget):
         return value if ok else None
 
     def _dialog_confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return messages.ask_yes_no(self, title, text)
 
     def _dialog_export_path(self, name: str) -> tuple[str, str]:
         filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",

@@ -46,8 +46,10 @@ class ProbabilityBars(QWidget):
         self._title.setVisible(bool(title))
 
         self._name = QLabel("No model chosen")
+        self._name.setTextFormat(Qt.TextFormat.PlainText)     # a model's name comes from its file
         self._name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._detail = QLabel("")
+        self._detail.setTextFormat(Qt.TextFormat.PlainText)
         self._detail.setStyleSheet("color: #5f6368;")
         self._detail.setWordWrap(False)
         # one line that may be clipped rather than wrap, so both sides' plots stay aligned

@@ -310,3 +310,30 @@ def test_evaluate_keeps_its_model_when_the_chosen_one_is_found_damaged(qtbot, ma
         assert chooser.findText("nan weights") < 0
     finally:
         assert window.shutdown(30000)
+
+
+def test_names_from_files_are_shown_as_characters_not_rendered(qtbot, monkeypatch, isolated_home):
+    """A name such as '<img src=...>' in a stranger's file must not be rendered as rich text (which
+    would also make Qt read the named file): message boxes and name labels show plain text."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from digitlab.gui import messages
+    from digitlab.gui.evaluate_view import EvaluateView
+    from digitlab.gui.probability_bars import ProbabilityBars
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec",
+                        lambda box: shown.append((box.textFormat(), box.text())) or QMessageBox.StandardButton.No)
+    name = "<b>bold</b><img src='/etc/hostname'>"
+    messages.warn(None, "Cannot use the model", f"cannot open model {name}.h5")
+    assert not messages.ask_yes_no(None, "Replace?", f"{name}.h5 already exists")
+    assert shown == [(Qt.TextFormat.PlainText, f"cannot open model {name}.h5"),
+                     (Qt.TextFormat.PlainText, f"{name}.h5 already exists")]
+
+    bars = ProbabilityBars("Network A")
+    qtbot.addWidget(bars)
+    bars.set_model_name(name, detail=name)
+    assert bars._name.textFormat() == bars._detail.textFormat() == Qt.TextFormat.PlainText
+    evaluate = EvaluateView(ModelLibrary(bundled_dir=paths.bundled_models_dir()))
+    qtbot.addWidget(evaluate)
+    assert evaluate.headline.textFormat() == Qt.TextFormat.PlainText
