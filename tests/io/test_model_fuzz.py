@@ -18,7 +18,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.h5"))
-VARIANTS_PER_MODEL = 60
+VARIANTS_PER_MODEL = 100
 SEED = 20261128
 
 
