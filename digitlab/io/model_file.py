@@ -1045,8 +1045,9 @@ class _Contents:
 
 
 def _read(path: Path, *, arrays: bool) -> _Contents:
-    """Every check on the file at ``path``; ``arrays=False`` reads attributes only (no datasets,
-    no network)."""
+    """Every check on the file at ``path``; ``arrays=False`` reads no array values and builds no
+    network, but still checks every array's metadata (links, storage, filters, shape, dtype), so a
+    listing already shows a file whose weights live elsewhere as damaged."""
     f, data = _open(path)
     try:
         with f:
@@ -1056,10 +1057,8 @@ def _read(path: Path, *, arrays: bool) -> _Contents:
             info["format_version"] = version
             config = r.config()
             layers, spec = r.layers(config)
-            state = None
-            if arrays:
-                datasets = r.layer_datasets(layers, spec)
-                state = r.layer_state(datasets, spec)
+            datasets = r.layer_datasets(layers, spec)
+            state = r.layer_state(datasets, spec) if arrays else None
             history = r.history(read=arrays)
             metrics = r.metrics()
     except ModelFileError:
@@ -1122,8 +1121,9 @@ def read_model_info(path) -> dict:
     :func:`load_model` (a regular file, never blocking, at most MAX_FILE_BYTES) and only
     attributes are read, but the structure is checked too (/config and /layers are groups in this
     file, not links elsewhere; the layer sizes are a digitlab network agreeing with /config;
-    /history's declared size), so a damaged entry shows as damaged in a listing. It does not read
-    or check the arrays: use :func:`check_model_file` for that.
+    every array's link, storage, filters, shape and dtype; /history's declared size), so a damaged
+    entry shows as damaged in a listing. It reads no array values: :func:`check_model_file` checks
+    those too.
 
     Keys: every root attribute present (name, created, stop_reason, message, dataset,
     dataset_checksum, epochs, steps, best_step, elapsed, digitlab_version) and format_version,
