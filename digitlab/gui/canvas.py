@@ -95,6 +95,10 @@ class DrawingCanvas(QWidget):
         self._hover: QPointF | None = None
         self._tablet_active = False
         self._placeholder = "Draw a digit here"
+        # Whether the last paint drew the placeholder. Strokes repaint only the rectangle they
+        # touch, so when the placeholder must appear or vanish the whole widget is repainted
+        # instead; otherwise parts of the grey text stay on screen around the new ink.
+        self._placeholder_painted = False
 
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
@@ -356,19 +360,28 @@ class DrawingCanvas(QWidget):
         stroke.points.append(pt)
         stroke.pressures.append(pressure)
         dirty = self._paint_segment(self._image, stroke, len(stroke.points) - 1)
-        self.update(self._image_rect_to_widget(dirty))
+        if self._placeholder_painted != self._shows_placeholder():
+            self.update()
+        else:
+            self.update(self._image_rect_to_widget(dirty))
         self.changed.emit()
 
     def _finish_stroke(self, emit: bool = True) -> None:
         if self._current is None:
             return
         self._current = None
+        if self._placeholder_painted != self._shows_placeholder():
+            self.update()  # e.g. an eraser stroke left no ink: the placeholder returns whole
         if emit:
             self.stroke_finished.emit()
 
     def _emit_finished_change(self) -> None:
         self.changed.emit()
         self.stroke_finished.emit()
+
+    def _shows_placeholder(self) -> bool:
+        """The placeholder text is shown while nothing is drawn and no stroke is under way."""
+        return not self._ops or (self._current is None and self.is_empty())
 
     def _update_hover(self) -> None:
         if self._hover is not None:
@@ -388,7 +401,8 @@ class DrawingCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         p.drawImage(r, self._image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        if not self._ops or (self._current is None and self.is_empty()):
+        self._placeholder_painted = self._shows_placeholder()
+        if self._placeholder_painted:
             p.setPen(QColor(150, 150, 150))
             f = QFont(self.font())
             f.setPointSizeF(max(11.0, self.font().pointSizeF() * 1.3))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
@@ -216,3 +217,54 @@ def test_undo_history_of_loaded_images_is_bounded(canvas):
         n += 1
     assert n == MAX_IMAGE_UNDO
     assert canvas.is_empty()
+
+
+# ------------------------------------------------------------------ what is on the screen
+def _on_screen(qtbot, c):
+    """What the window system shows of the canvas: its backing store, with the regions that
+    were not repainted left as they were (``QWidget.grab`` would repaint everything)."""
+    qtbot.wait(30)  # let the posted update requests be painted
+    return c.screen().grabWindow(c.winId()).toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def _fresh_paint(c):
+    """What a full repaint of the canvas in its current state draws."""
+    return c.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def _grey_text_pixels(image, c):
+    """Pixels of the placeholder's grey (150, 150, 150) in the band where its text is centred."""
+    square = c.target_rect().toAlignedRect()
+    centre = square.center()
+    r = QRect(square.left() + 4, centre.y() - 20, square.width() - 8, 40)
+    grey = 0
+    for y in range(r.top(), r.bottom(), 2):
+        for x in range(r.left(), r.right(), 2):
+            px = image.pixelColor(x, y)
+            if abs(px.red() - 150) < 30 and px.red() == px.green() == px.blue():
+                grey += 1
+    return grey
+
+
+def test_the_placeholder_goes_away_everywhere_when_drawing_starts_again_after_clear(qtbot, canvas):
+    empty = _on_screen(qtbot, canvas)
+    assert _grey_text_pixels(empty, canvas) > 20            # "Draw a digit here" is shown
+    stroke(qtbot, canvas, line(200, 100, 300, 100))
+    canvas.clear()                                          # what Clear and Delete call
+    cleared = _on_screen(qtbot, canvas)
+    assert cleared == _fresh_paint(canvas)
+    assert _grey_text_pixels(cleared, canvas) > 20          # the placeholder is back, whole
+    # a stroke in a corner, away from the text: the text must still vanish from the screen
+    stroke(qtbot, canvas, line(40, 350, 120, 350))
+    shown = _on_screen(qtbot, canvas)
+    assert _grey_text_pixels(_fresh_paint(canvas), canvas) == 0
+    assert _grey_text_pixels(shown, canvas) == 0
+    assert shown == _fresh_paint(canvas)
+
+
+def test_the_placeholder_comes_back_whole_when_the_eraser_leaves_nothing(qtbot, canvas):
+    stroke(qtbot, canvas, line(40, 350, 120, 350), button=Qt.MouseButton.RightButton)
+    assert canvas.is_empty()
+    shown = _on_screen(qtbot, canvas)
+    assert _grey_text_pixels(shown, canvas) > 20
+    assert shown == _fresh_paint(canvas)
