@@ -30,6 +30,9 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 FADED_COLOR = "#8a8a8a"  # earlier runs: one quiet grey, so they never look like a live run
 FADED_ALPHA = 110
 MAX_FADED_RUNS = 8
+# Training costs above this stretch the cost plot no further: 2.5 is just above ln 10 = 2.30, the
+# cost of guessing among ten classes, so a higher training cost is a spike, not a trend.
+TRAIN_COST_CEILING = 2.5
 
 
 class GrowingBuffer:
@@ -141,6 +144,9 @@ class TrainPlots(QWidget):
             pi.getViewBox().disableAutoRange()
             pi.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
             for axis in ("left", "bottom"):
+                # a cost or a step count has no unit to prefix: pyqtgraph's automatic SI prefix
+                # turned costs of 0.2-0.8 into "cross-entropy (x0.001)" with ticks 200-800
+                pi.getAxis(axis).enableAutoSIPrefix(False)
                 pi.getAxis(axis).setTextPen("#333")
                 pi.getAxis(axis).setPen("#888")
             plot.setMinimumHeight(160)
@@ -332,10 +338,14 @@ class TrainPlots(QWidget):
             for series in (run.train_cost, run.val_cost):
                 if len(series.x):
                     x_max = max(x_max, float(series.x.view()[-1]))
-            # the height follows the validation cost: a wild first training batch (a huge
-            # learning rate) may leave the top of the plot rather than flatten every curve
+            # the height follows the validation cost and the training cost up to a limit: the
+            # first training cost (the mean over the first steps) is often the highest point and
+            # must be seen, but a wild first batch (a huge learning rate) may leave the top of the
+            # plot rather than flatten every curve
             if len(run.val_cost.y):
                 cost_max = max(cost_max, float(run.val_cost.y.view().max()))
+            if len(run.train_cost.y):
+                cost_max = max(cost_max, min(float(run.train_cost.y.view().max()), TRAIN_COST_CEILING))
         if x_max <= 0:
             return
         x_needed = self._nice_ceiling(x_max * 1.04)

@@ -489,3 +489,48 @@ def test_a_run_that_does_not_learn_says_so(qtbot, train_view, fill_form, quick_s
     assert "b00020" in train_view.message_label.styleSheet()        # shown as a problem
     assert train_view.plots.message.isVisible()
     assert train_view.headline.text() == "Not learning"
+
+
+# ------------------------------------------------------------------ issue 8: what a person met
+# The Best preset's first check comes after 750 steps: its training cost is the mean of those
+# steps (0.8, with the early, poorly fitted batches), the validation cost already 0.3.
+BEST_LIKE_CHECKS = [  # (step, train cost, validation cost)
+    (750, 0.80, 0.30), (1500, 0.30, 0.24), (2250, 0.24, 0.21), (3000, 0.21, 0.19),
+    (3750, 0.19, 0.18), (4500, 0.18, 0.17),
+]
+
+
+def test_the_cost_axis_has_no_unit_prefix_and_the_first_point_is_in_view(qtbot):
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 500)
+    plots.show()
+    run = plots.begin_run("best")
+    for step, train, val in BEST_LIKE_CHECKS:
+        plots.add_check(run, Check(step=step, epoch=1, train_cost=train, val_cost=val, val_accuracy=0.95,
+                                   elapsed=1.0, learning_rate=0.003))
+    plots.flush()
+    qtbot.wait(20)
+    cost_axis = plots.cost_plot.getPlotItem().getAxis("left")
+    assert cost_axis.autoSIPrefixScale == 1.0
+    assert cost_axis.labelString().count("cross-entropy") == 1
+    assert "x0.001" not in cost_axis.labelString() and "(" not in cost_axis.labelString()
+    (x0, x1), (y0, y1) = plots.cost_plot.getPlotItem().getViewBox().viewRange()
+    ticks = [v for _spacing, values in cost_axis.tickValues(y0, y1, 400) for v in values]
+    assert ticks and max(ticks) <= 1.0                       # 0.2, 0.4 ... not 200, 400 ...
+    # every point, the first training cost included, is inside the view
+    for step, train, val in BEST_LIKE_CHECKS:
+        assert x0 < step < x1 and y0 < train < y1 and y0 < val < y1
+    # the step axis counts steps, not thousands of steps
+    step_axis = plots.cost_plot.getPlotItem().getAxis("bottom")
+    run2 = plots.begin_run("long")
+    plots.add_check(run2, _check(45000, 0.2))
+    plots.flush()
+    assert step_axis.autoSIPrefixScale == 1.0 and "(" not in step_axis.labelString()
+    # a wild first batch (a huge learning rate) still does not flatten every curve
+    plots.clear()
+    run3 = plots.begin_run("wild")
+    plots.add_check(run3, Check(step=10, epoch=1, train_cost=40.0, val_cost=0.9, val_accuracy=0.5,
+                                elapsed=1.0, learning_rate=5.0))
+    plots.flush()
+    assert plots.cost_plot.getPlotItem().getViewBox().viewRange()[1][1] <= 3.0
