@@ -111,6 +111,8 @@ class TrainView(QWidget):
         self._total_epochs = 0
         self._last_step = 0
         self._last_epoch = 0
+        # what the headline said before an invalid setting replaced it ("Cannot train yet: ...")
+        self._headline_before_problem: str | None = None
 
         # ---------------- left: the settings and the buttons
         self.form = SettingsForm()
@@ -254,6 +256,7 @@ class TrainView(QWidget):
 
         # ---------------- wiring
         self.form.changed.connect(self._update_buttons)
+        self.form.changed.connect(self._show_form_problem)
         c = self.controller
         c.status.connect(self._on_status)
         c.run_started.connect(self._on_run_started)
@@ -267,6 +270,7 @@ class TrainView(QWidget):
         self._progress_timer.setInterval(250)
         self._progress_timer.timeout.connect(self._update_progress)
         self._update_buttons()
+        self._show_form_problem()
 
     # ----------------------------------------------------------------- helpers
     @staticmethod
@@ -299,6 +303,23 @@ class TrainView(QWidget):
         self.save_button.setEnabled(not running and self.last_result is not None
                                     and getattr(self.last_result, "network", None) is not None)
 
+    @Slot()
+    def _show_form_problem(self) -> None:
+        """While the settings are invalid (and nothing runs), the headline says why."""
+        if self.controller.is_running():
+            return
+        problems = self.form.problems()
+        if problems:
+            if self._headline_before_problem is None:
+                self._headline_before_problem = self.headline.text()
+            text = "Cannot train yet: " + "; ".join(problems)
+            self.headline.setText(text)
+            self.headline.setToolTip(text)  # the label is one line: the tooltip has it all
+        elif self._headline_before_problem is not None:
+            self.headline.setText(self._headline_before_problem)
+            self.headline.setToolTip("")
+            self._headline_before_problem = None
+
     # ----------------------------------------------------------------- commands
     @Slot()
     def start(self) -> bool:
@@ -308,7 +329,11 @@ class TrainView(QWidget):
         try:
             config = self.form.config()
         except (ValueError, TypeError) as exc:
-            self._show_message(f"Cannot start: {exc}", error=True)
+            # F5 or Start with an invalid form: say why here and in the status bar
+            problems = self.form.problems() or [str(exc)]
+            text = "Cannot start: " + "; ".join(problems)
+            self._show_message(text, error=True)
+            self.status_message.emit(text)
             return False
         self._run_counter += 1
         self._experiment_mode = False
@@ -342,6 +367,8 @@ class TrainView(QWidget):
         self._show_message("")
         self.progress.setValue(0)
         self.progress_label.setText(" ")
+        self._headline_before_problem = None
+        self.headline.setToolTip("")
         self.headline.setText("Preparing the data…")
         started = self.controller.start(self._jobs, self.splits_for)
         self._update_buttons()
@@ -445,7 +472,9 @@ class TrainView(QWidget):
         self._total_epochs = int(getattr(config, "max_epochs", 0) or 0)
         self._last_step = self._last_epoch = 0
         if self._experiment_mode:
-            self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {label}")
+            # the core's labels already start "Experiment 1: ..."; say the number only once
+            title = re.sub(r"^Experiment \d+:\s*", "", label)
+            self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {title}")
         else:
             self.headline.setText(f"{label}: training {'-'.join(map(str, config.layer_sizes))}, "
                                   f"{config.optimizer}, learning rate {config.learning_rate:g}")

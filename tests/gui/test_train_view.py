@@ -534,3 +534,41 @@ def test_the_cost_axis_has_no_unit_prefix_and_the_first_point_is_in_view(qtbot):
                                 elapsed=1.0, learning_rate=5.0))
     plots.flush()
     assert plots.cost_plot.getPlotItem().getViewBox().viewRange()[1][1] <= 3.0
+
+
+def test_the_experiment_headline_says_which_experiment_once(qtbot, train_view, monkeypatch):
+    quick = [(label, config.replace(train_subset=500, batch_size=100, eval_every=5, max_epochs=1))
+             for label, config in EXPERIMENTS]
+    monkeypatch.setattr(train_view_module, "EXPERIMENTS", quick)
+    headlines = []
+    # connected after the view's own slot: sees the headline the view has just set
+    train_view.controller.run_started.connect(lambda i, label, c: headlines.append(train_view.headline.text()))
+    with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT * 2):
+        qtbot.mouseClick(train_view.experiments_button, Qt.MouseButton.LeftButton)
+    assert EXPERIMENTS[0][0] == "Experiment 1: Without L2, Without Batch Norm"   # the core's label
+    assert headlines == [
+        "Experiment 1 of 4: Without L2, Without Batch Norm",
+        "Experiment 2 of 4: With Batch Norm, No L2",
+        "Experiment 3 of 4: With L2, Without Batch Norm",
+        "Experiment 4 of 4: With L2 and Batch Norm",
+    ]
+
+
+def test_an_invalid_setting_is_named_in_the_headline_and_start_says_why(qtbot, train_view, fill_form):
+    assert train_view.headline.text().startswith("Ready to train")
+    fill_form(train_view.form, {"layer_sizes": "784-x-10"})
+    reason = "'x' is not a whole number"
+    assert train_view.headline.text().startswith("Cannot train yet: ")
+    assert reason in train_view.headline.text() and reason in train_view.headline.toolTip()
+    # Start (F5) does not do nothing silently: the reason is shown and sent to the status bar
+    statuses = []
+    train_view.status_message.connect(statuses.append)
+    train_view.message_label.setText("")
+    assert train_view.start() is False
+    assert reason in train_view.message_label.text() and "b00020" in train_view.message_label.styleSheet()
+    assert len(statuses) == 1 and statuses[0].startswith("Cannot start: ") and reason in statuses[0]
+    assert not train_view.is_training()
+    # fixed: ready again
+    fill_form(train_view.form, {"layer_sizes": "784-20-10"})
+    assert train_view.headline.text().startswith("Ready to train")
+    assert train_view.headline.toolTip() == ""
