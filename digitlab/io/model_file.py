@@ -34,6 +34,7 @@ import datetime as _dt
 import io
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,12 @@ _HDF5 = b"\x89HDF\r\n\x1a\n"
 
 class ModelFileError(ValueError):
     """A model file that cannot be read or written; the message names the file, the problem and
-    what to do."""
+    what to do, in words. ``detail`` keeps the HDF5 library's own text when there was one (for a
+    "Details" button, a bug report), else None."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.detail = detail
 
 
 # ---------------------------------------------------------------------------- SavedModel
@@ -437,9 +443,8 @@ def _open(path: Path) -> tuple[h5py.File, bytes]:
     try:
         return h5py.File(io.BytesIO(data), "r"), data
     except _READ_ERRORS as e:
-        raise ModelFileError(f"{where}: it looks like HDF5 but cannot be read ({_short(e)}); it is "
-                             f"probably truncated or damaged, so save or train the model "
-                             f"again") from None
+        raise ModelFileError(f"{where}: {_in_words(e, len(data))}, so save or train the model "
+                             f"again", detail=_raw(e)) from None
 
 
 _READ_ERRORS = (OSError, LookupError, ValueError, TypeError, RuntimeError, ArithmeticError,
@@ -448,8 +453,32 @@ _READ_ERRORS = (OSError, LookupError, ValueError, TypeError, RuntimeError, Arith
 
 def _damaged(path: Path, e: BaseException) -> ModelFileError:
     """The error for a file whose reading failed somewhere inside h5py."""
-    return ModelFileError(f"cannot open model {path}: reading it failed ({_short(e)}); it is "
-                          f"probably truncated or damaged, so save or train the model again")
+    return ModelFileError(f"cannot open model {path}: {_in_words(e)}, so save or train the model "
+                          f"again", detail=_raw(e))
+
+
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*?stored_eof = (\d+)", re.S)
+
+
+def _in_words(e: BaseException, size: int | None = None) -> str:
+    """What an error raised inside h5py means for a person: truncated (with the sizes), not a
+    digitlab model, or damaged. The library's own text goes to ``ModelFileError.detail``."""
+    text = str(e)
+    m = _TRUNCATED.search(text)
+    if m:
+        eof, stored = int(m.group(1)), int(m.group(2))
+        return (f"the file is truncated: it ends at {eof:,} bytes but says it holds {stored:,} "
+                f"(it was probably cut off while being saved, copied or downloaded)")
+    if "signature" in text.lower():
+        return "it is not a digitlab model: its HDF5 header cannot be found"
+    where = f" of its {size:,} bytes" if size else ""
+    return (f"the file is damaged: part{where} cannot be read as HDF5 (it is probably truncated "
+            f"or was changed by another program)")
+
+
+def _raw(e: BaseException) -> str:
+    """The HDF5 library's text, kept for the Details button."""
+    return f"{type(e).__name__}: {str(e).strip()}"
 
 
 def _short(e: BaseException, limit: int = 200) -> str:
@@ -746,8 +775,10 @@ class _Reader:
             try:
                 value = np.asarray(ds[()])
             except (OSError, ValueError, RuntimeError) as e:
-                raise self.fail(f"{what} cannot be read ({_short(e)})", "the file is probably "
-                                f"truncated or damaged, so save the model again") from None
+                err = self.fail(f"{what} cannot be read", "the file is probably truncated or "
+                                "damaged, so save the model again")
+                err.detail = _raw(e)
+                raise err from None
         value = value.astype(dtype.newbyteorder("="))
         bad = int(value.size - np.count_nonzero(np.isfinite(value)))
         if bad:

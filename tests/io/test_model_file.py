@@ -448,3 +448,14 @@ def test_a_saved_run_remembers_which_data_trained_it(tmp_path):
     result = train(TrainConfig(max_epochs=1, train_subset=300), splits)
     model = load_model(save_model(tmp_path / "m.h5", result))
     assert model.dataset == "mnist" and model.dataset_checksum == load_dataset().checksum
+
+
+def test_truncated_file_is_said_in_words_with_the_hdf5_text_as_detail(tmp_path, result_bn):
+    data = save_model(tmp_path / "full.h5", result_bn).read_bytes()
+    bad = tmp_path / "cut.h5"
+    bad.write_bytes(data[:len(data) // 2])
+    text = _expect(bad, "the file is truncated: it ends at", f"but says it holds {len(data):,}")
+    assert "sblock" not in text and "eof =" not in text
+    with pytest.raises(ModelFileError) as info:
+        load_model(bad)
+    assert "stored_eof" in info.value.detail        # the library's own words, behind "Details"
