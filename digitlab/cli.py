@@ -1,9 +1,10 @@
 """The command line: everything digitlab does that needs no window.
 
     digitlab train [settings] --out model.h5
-    digitlab evaluate model.h5 [--set test|val|train]
-    digitlab predict model.h5 digit.png ...
-    digitlab export model.h5 --format npz|csv|json [--out PATH]
+    digitlab models                      (the model library: bundled models and yours)
+    digitlab evaluate MODEL [--set test|val|train]        (MODEL: a .h5 file or a library name)
+    digitlab predict MODEL digit.png ...
+    digitlab export MODEL --format npz|csv|json [--out PATH]
     digitlab experiments [--seeds N] [--out DIR]
     digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
     digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
@@ -101,6 +102,45 @@ def _load(path):
         return load_model(path)
     except ModelFileError as e:
         raise UserError(str(e)) from None
+
+
+def _model_path(text: str) -> tuple[Path, bool]:
+    """The model file that ``text`` names, and whether it was found by name in the library.
+
+    A path that exists wins; otherwise ``text`` is a model of the library (``digitlab models``):
+    its name as listed, its stored name or its file name without ``.h5``."""
+    path = Path(text).expanduser()
+    if path.exists():
+        return path, False
+    from .library import ModelLibrary
+    entry = ModelLibrary().get(text)
+    if entry is None or entry.path is None:
+        raise UserError(f"{printable(text, 200)}: no such file, and no model of that name in the library; "
+                        "'digitlab models' lists the models by name")
+    if entry.damaged:
+        raise UserError(f"{printable(entry.display_name, 200)} ({entry.path}) is damaged: {entry.damage}")
+    return entry.path, True
+
+
+def cmd_models(args) -> int:
+    """List the library: bundled models, then yours; damaged files with the reason."""
+    from .library import ModelLibrary
+    library = ModelLibrary()
+    listing = library.listing()
+    if not listing:
+        print("no models yet: train one with 'digitlab train --out models/NAME.h5' or build the bundled "
+              "ones with 'digitlab build-models'")
+        return 0
+    width = max(len(printable(e.display_name, 60)) for e in listing)
+    print(f"{'name':<{width}}  {'source':<7}  {'layers':<16}  {'test acc':>8}  file")
+    for e in listing:
+        name = printable(e.display_name, 60)
+        if e.damaged:
+            print(f"{name:<{width}}  {e.source:<7}  {'damaged':<16}  {'':>8}  {e.path}")
+            print(f"{'':<{width}}    {printable(e.damage, 400)}")
+            continue
+        print(f"{name:<{width}}  {e.source:<7}  {e.layers_text:<16}  {e.accuracy_text:>8}  {e.path}")
+    return 0
 
 
 def _splits(config, dataset=None):
@@ -318,7 +358,7 @@ def _evaluation_splits(model, dataset: str | None):
 def cmd_evaluate(args) -> int:
     import numpy as np
     from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
-    model = _load(args.model)
+    model = _load(_model_path(args.model)[0])
     splits = _evaluation_splits(model, args.dataset)
     X, y = getattr(splits, f"x_{args.set}"), getattr(splits, f"y_{args.set}")
     net = model.network
@@ -362,7 +402,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     import numpy as np
     from .data import read_image_file, to_mnist
-    model = _load(args.model)
+    model = _load(_model_path(args.model)[0])
     status = 0
     for name in args.images:
         try:
@@ -386,7 +426,12 @@ def cmd_predict(args) -> int:
 def cmd_export(args) -> int:
     from .io import ModelFileError, export_weights
     fmt = args.format
-    out = _out_path(args.out) or Path(args.model).with_suffix("" if fmt == "csv" else f".{fmt}")
+    source, by_name = _model_path(args.model)
+    args.model = str(source)
+    # next to the model file, or in the current folder for a library model named (the bundled
+    # folder is not the person's)
+    beside = Path.cwd() / source.name if by_name else source
+    out = _out_path(args.out) or beside.with_suffix("" if fmt == "csv" else f".{fmt}")
     if fmt == "csv" and out.suffix == ".csv":
         out = out.with_suffix("")
     elif fmt != "csv" and out.suffix == "":
@@ -588,9 +633,9 @@ def cmd_report(args) -> int:
         print(f"report of the {len(runs)} experiment models in {args.from_dir}")
     else:
         runs, _ = _run_the_experiments(args)
-    sweep = None
+    sweep = setting = None
     if args.sweep:
-        from .reports.sweep import parse_lambdas, run_sweep
+        from .reports.sweep import SweepSetting, parse_lambdas, run_sweep
         try:
             lambdas = parse_lambdas(args.sweep)
         except ValueError as e:
@@ -598,11 +643,13 @@ def cmd_report(args) -> int:
         base = runs[0].result.config
         seeds = _seed_range("--sweep-seeds (from the first model's seed)", base.seed, args.sweep_seeds)
         print(f"lambda sweep: {', '.join(f'{v:g}' for v in lambdas)}, {len(seeds)} seed(s)")
+        setting = SweepSetting(base, tuple(lambdas), tuple(seeds))
         sweep = run_sweep(base, lambdas, seeds, workers=args.workers,
                           on_done=lambda p, n, total: print(f"  [{n}/{total}] lambda {p.l2:g} seed {p.seed}: "
                                                             f"test {_pct(p.test_accuracy)}", flush=True))
     try:
-        path = write_report(runs, out, formats, sweep=sweep, overwrite=args.force, title=args.title,
+        path = write_report(runs, out, formats, sweep=sweep, sweep_setting=setting, overwrite=args.force,
+                            title=args.title,
                             on_progress=lambda text: print(f"  {text}", flush=True))
     except ValueError as e:
         raise UserError(str(e)) from None
@@ -674,8 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save the model even when the run diverged or did not learn (exit status 1 all the same)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("models", help="list the model library: name, source, layers, test accuracy, file")
+    p.set_defaults(func=cmd_models)
+
     p = sub.add_parser("evaluate", help="costs, accuracy, confusion matrix and per-class scores of a model")
-    p.add_argument("model")
+    p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
     p.add_argument("--set", choices=("test", "val", "train"), default="test")
     p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on")
     p.add_argument("--calibration", action="store_true",
@@ -683,12 +733,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files (any format Qt reads; ink dark or light)")
-    p.add_argument("model")
+    p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
     p.add_argument("images", nargs="+")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="export a model's weights as .npz, per-layer CSV or JSON")
-    p.add_argument("model")
+    p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
     p.add_argument("--format", choices=("npz", "csv", "json"), default="npz")
     p.add_argument("--out", "-o", help="output file (a folder for csv); default: next to the model")
     p.add_argument("--force", action="store_true", help="replace an existing output")

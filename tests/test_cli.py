@@ -153,3 +153,24 @@ def test_data_download_fetches_and_verifies_from_a_mirror(tmp_path, capsys):
     assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in (resources_dir() / "mnist").glob("*.gz"))
     assert "verified" in capsys.readouterr().out
     assert load_dataset(dest).checksum == load_dataset().checksum
+
+
+def test_models_lists_the_library_and_a_name_works_where_a_path_does(model_file, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv("DIGITLAB_HOME", str(home))
+    from digitlab.paths import user_models_dir
+    (user_models_dir() / "mine.h5").write_bytes(model_file.read_bytes())
+    (user_models_dir() / "cut.h5").write_bytes(model_file.read_bytes()[:5000])
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "report-l2" in out and "bundled" in out                    # the shipped models
+    line = next(l for l in out.splitlines() if l.startswith("quick"))  # the name stored in mine.h5
+    assert "user" in line and "784-20-7-5-10" in line and "%" in line and "mine.h5" in line
+    assert "cut.h5" in out and "truncated" in out                      # damaged, with the reason
+    assert main(["evaluate", "quick"]) == 0                             # by name
+    assert "accuracy" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "report-l2", "--format", "json"]) == 0      # next to you, not the bundle
+    assert (tmp_path / "report-l2.json").is_file()
+    assert main(["evaluate", "no-such-model"]) == 2
+    assert "digitlab models" in capsys.readouterr().err

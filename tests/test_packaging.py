@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_nothing_below_the_gui_imports_qt():
     code = (
         "import sys\n"
-        "import digitlab.nn, digitlab.data, digitlab.training, digitlab.io, digitlab.cli\n"
+        "import digitlab.nn, digitlab.data, digitlab.training, digitlab.io, digitlab.library, digitlab.cli\n"
         "from digitlab.data import load_dataset, prepare_splits, to_mnist\n"
         "from digitlab.training import train, EXPERIMENTS\n"
         "splits = prepare_splits(load_dataset(), train_subset=500)\n"

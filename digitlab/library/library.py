@@ -1,7 +1,8 @@
-"""The model library: every model file the app knows, and what a person can do with them.
+"""The model library: every model the app knows (bundled files, the person's files, finished runs
+not saved yet), and what a person can do with them.
 
-Plain Python (no Qt): the Draw and Models views and the main window share one
-:class:`ModelLibrary` and listen to it with :meth:`ModelLibrary.add_listener`.
+Plain Python (no Qt). The GUI listens through ``digitlab.gui.library_events`` (Qt signals), the
+command line lists and finds models here (``digitlab models``, a model name instead of a path).
 
 Two folders are scanned for ``*.h5`` files:
 
@@ -11,13 +12,18 @@ Two folders are scanned for ``*.h5`` files:
 
 Listing reads only each file's attributes (:func:`digitlab.io.read_model_info`, no arrays), so a
 folder of strangers' files cannot exhaust memory; the whole model (:func:`digitlab.io.load_model`)
-is loaded on first use (:meth:`ModelLibrary.load`, or an entry's ``model``/``network``) and kept.
+is loaded on first use (:meth:`ModelLibrary.load`, or an entry's ``model``) and kept.
 A file that cannot be used stays listed as *damaged* with the reason in words (the core's
 ``ModelFileError`` message), can be deleted, and is never offered as a model: :meth:`entries`
 holds the usable models only, :meth:`listing` every file. Anything that is not a regular file
 (a FIFO, a device, a socket) is listed as damaged without being opened: opening a FIFO blocks.
 Operations that fail leave the library exactly as it was, and never replace a file they did not
 mean to: new files get a name nobody has (checked again at the moment of writing).
+
+One entry per file: a file is known by its identity (device and inode), so opening a listed file
+again, a bundled model, or a file whose bytes are already in the user folder returns the entry
+that exists. An entry keeps its identity when its file is renamed, rescanned unchanged, or when an
+unsaved run is saved, so the A/B pair and the views that hold it follow.
 """
 
 from __future__ import annotations
@@ -29,19 +35,19 @@ import shutil
 import stat
 import tempfile
 import weakref
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from digitlab import paths
 from digitlab.atomic import atomic_path
+from digitlab.io import ModelFileError, SavedModel, export_weights, load_model, read_model_info, save_model
+from digitlab.training import TrainResult
 
-log = logging.getLogger("digitlab.gui")
+from .entry import BUNDLED, UNSAVED, USER, ModelEntry, ModelInfo, same_file
 
-__all__ = ["ModelEntry", "ModelLibrary", "LibraryError", "BUNDLED", "USER", "DEFAULT_PAIR_NAMES"]
+log = logging.getLogger("digitlab.library")
 
-BUNDLED = "bundled"
-USER = "user"
+__all__ = ["ModelLibrary", "LibraryError", "DEFAULT_PAIR_NAMES", "EXPORT_FORMATS", "safe_file_stem"]
 
 #: The Draw view compares these two by default (the report's unregularised and regularised models).
 DEFAULT_PAIR_NAMES: tuple[tuple[str, ...], tuple[str, ...]] = (
@@ -56,18 +62,6 @@ class LibraryError(ValueError):
     """An operation on the library was refused; the message says why in words for a person."""
 
 
-def _load_model(path: Path):
-    from digitlab.io import load_model  # imported lazily: the core may land after this module
-
-    return load_model(path)
-
-
-def _read_model_info(path: Path) -> dict:
-    from digitlab.io import read_model_info  # imported lazily, like load_model
-
-    return dict(read_model_info(path))
-
-
 def _file_kind(mode: int) -> str:
     for test, kind in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -80,241 +74,6 @@ def _file_kind(mode: int) -> str:
 def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
     """What tells whether a file changed since it was listed: inode, size, modification time."""
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _model_file_error() -> type[BaseException]:
-    try:
-        from digitlab.io import ModelFileError
-    except ImportError:  # pragma: no cover - only while the core is missing
-        return ValueError
-    return ModelFileError
-
-
-def _fmt_number(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if v == 0:
-        return "0"
-    return f"{v:g}"
-
-
-class ModelEntry:
-    """One model file in the library: its attributes now, its arrays on first use.
-
-    ``attrs`` is what :func:`digitlab.io.read_model_info` returned (name, created, config,
-    layer_sizes, batch_norm, metrics, stop_reason, epochs, ...); ``damage`` is why the file cannot
-    be used, in words (empty for a usable file). ``model`` (the core's ``SavedModel``) loads the
-    whole file on first access through the library, which marks the entry damaged if that fails.
-    """
-
-    def __init__(self, path: Path, source: str, attrs: dict | None = None, *, model: Any = None,
-                 damage: str = "", mtime: float = 0.0, stat_key: tuple | None = None,
-                 loader: Callable[["ModelEntry"], Any] | None = None):
-        self.path = path
-        self.source = source                # BUNDLED or USER
-        self.attrs: dict = dict(attrs or {})
-        self.damage = damage
-        self.mtime = mtime
-        self.stat_key = stat_key
-        self._model = model
-        self._loader = loader
-
-    @property
-    def damaged(self) -> bool:
-        return bool(self.damage)
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    @property
-    def model(self):
-        """The whole model (network, history, ...), loaded on first access.
-
-        Raises the core's ``ModelFileError`` (and the entry becomes damaged) when it cannot be read.
-        """
-        if self._model is None:
-            if self._loader is None:
-                raise _model_file_error()(self.damage or f"{self.path.name} is not loaded")
-            return self._loader(self)
-        return self._model
-
-    def attr(self, name: str, default: Any = None) -> Any:
-        """A stored attribute (``message``, ``epochs``, ...) without loading the arrays."""
-        if name in self.attrs:
-            return self.attrs[name]
-        return getattr(self._model, name, default) if self._model is not None else default
-
-    # -------------------------------------------------------------- identity
-    @property
-    def key(self) -> str:
-        """A stable identifier: the resolved path as a string."""
-        return str(self.path)
-
-    @property
-    def name(self) -> str:
-        if self.damaged:
-            return self.path.name           # the file is all a person can recognise it by
-        name = self.attr("name")
-        return str(name) if name else self.path.stem
-
-    @property
-    def read_only(self) -> bool:
-        return self.source == BUNDLED
-
-    @property
-    def source_label(self) -> str:
-        return "Bundled" if self.source == BUNDLED else "Yours"
-
-    # -------------------------------------------------------------- contents
-    @property
-    def network(self):
-        """The network, loaded on first use; ``None`` for a damaged file (the library says why)."""
-        if self.damaged:
-            return None
-        try:
-            return getattr(self.model, "network", None)
-        except Exception:  # noqa: BLE001 - the loader has marked the entry damaged and told listeners
-            return None
-
-    @property
-    def config(self):
-        return self.attr("config")
-
-    def _cfg(self, attr: str, default: Any = None) -> Any:
-        cfg = self.config
-        if cfg is None:
-            return default
-        if isinstance(cfg, dict):
-            return cfg.get(attr, default)
-        return getattr(cfg, attr, default)
-
-    @property
-    def metrics(self) -> dict:
-        m = self.attr("metrics")
-        return dict(m) if m else {}
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        sizes = self.attr("layer_sizes") or self._cfg("layer_sizes", ())
-        try:
-            return tuple(int(s) for s in sizes)
-        except (TypeError, ValueError):
-            return ()
-
-    @property
-    def layers_text(self) -> str:
-        if self.damaged:
-            return "–"
-        return "-".join(str(s) for s in self.layer_sizes) or "?"
-
-    @property
-    def l2(self) -> float | None:
-        v = self._cfg("l2")
-        return None if v is None else float(v)
-
-    @property
-    def l2_text(self) -> str:
-        return "?" if self.l2 is None else ("off" if self.l2 == 0 else _fmt_number(self.l2))
-
-    @property
-    def batch_norm(self) -> bool | None:
-        v = self.attr("batch_norm")
-        if v is None:
-            v = self._cfg("batch_norm")
-        return None if v is None else bool(v)
-
-    @property
-    def bn_text(self) -> str:
-        return "?" if self.batch_norm is None else ("yes" if self.batch_norm else "no")
-
-    @property
-    def optimizer(self) -> str:
-        v = self._cfg("optimizer")
-        if not v:
-            return "?"
-        return {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}.get(str(v).lower(), str(v))
-
-    @property
-    def test_accuracy(self) -> float | None:
-        v = self.metrics.get("test_accuracy")
-        return None if v is None else float(v)
-
-    @property
-    def accuracy_text(self) -> str:
-        a = self.test_accuracy
-        return "–" if a is None else f"{100.0 * a:.2f} %"
-
-    @property
-    def created(self) -> str:
-        return str(self.attr("created", "") or "")
-
-    @property
-    def date_text(self) -> str:
-        """``YYYY-MM-DD HH:MM`` from the file's creation stamp (or the file's time)."""
-        text = self.created
-        if text:
-            try:
-                stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-                if stamp.tzinfo is not None:
-                    stamp = stamp.astimezone()      # shown in the person's local time
-                return stamp.strftime("%Y-%m-%d %H:%M")
-            except ValueError:
-                return text
-        if self.mtime:
-            return datetime.fromtimestamp(self.mtime).strftime("%Y-%m-%d %H:%M")
-        return ""
-
-    @property
-    def short_summary(self) -> str:
-        """Compact line for narrow places: layers only when not the report's 784-20-7-5-10."""
-        parts = [] if self.layer_sizes == (784, 20, 7, 5, 10) else [self.layers_text]
-        parts += [f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN", self.optimizer]
-        if self.test_accuracy is not None:
-            parts.append(f"test {self.accuracy_text}")
-        return " · ".join(parts)
-
-    @property
-    def summary(self) -> str:
-        """One line: layers, L2, BN, optimiser, test accuracy (or why the file is damaged)."""
-        if self.damaged:
-            return f"Damaged: {self.damage}"
-        parts = [self.layers_text, f"L2 {self.l2_text}", "BN" if self.batch_norm else "no BN",
-                 self.optimizer]
-        if self.test_accuracy is not None:
-            parts.append(f"test {self.accuracy_text}")
-        return " · ".join(parts)
-
-    def settings(self) -> dict[str, Any]:
-        """Every training setting stored in the file, as a plain dict."""
-        cfg = self.config
-        if cfg is None:
-            return {}
-        if isinstance(cfg, dict):
-            return dict(cfg)
-        to_dict = getattr(cfg, "to_dict", None)
-        if callable(to_dict):
-            return dict(to_dict())
-        return {k: v for k, v in vars(cfg).items() if not k.startswith("_")}
-
-    def info(self) -> dict[str, Any]:
-        """Facts about the file beyond the settings: stop reason, message, versions, checksum."""
-        out: dict[str, Any] = {}
-        if self.damaged:
-            out["damage"] = self.damage
-        for attr in ("stop_reason", "message", "created", "digitlab_version", "format_version",
-                     "dataset_checksum"):
-            v = self.attr(attr)
-            if v not in (None, ""):
-                out[attr] = v
-        out["file"] = str(self.path)
-        return out
-
-    def __repr__(self) -> str:
-        state = ", damaged" if self.damaged else ""
-        return f"ModelEntry({self.name!r}, {self.source}, {self.path.name}{state})"
 
 
 def safe_file_stem(name: str) -> str:
@@ -339,6 +98,8 @@ class ModelLibrary:
         self._bundled_dir = Path(bundled_dir) if bundled_dir is not None else None
         self._user_dir = Path(user_dir) if user_dir is not None else None
         self._entries: list[ModelEntry] = []          # every listed file, damaged ones included
+        self._runs: list[ModelEntry] = []             # finished runs not saved yet (no file)
+        self._run_count = 0
         self._listeners: list[weakref.ref | Callable] = []
         self._damage_listeners: list[weakref.ref | Callable] = []
         self._notifying = False
@@ -368,15 +129,15 @@ class ModelLibrary:
             return weakref.WeakMethod(callback)
         return callback
 
-    def add_listener(self, callback: Callable[[], Any]) -> None:
+    def add_listener(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` after every change. Bound methods are held weakly."""
         self._listeners.append(self._hold(callback))
 
-    def add_damage_listener(self, callback: Callable[[ModelEntry], Any]) -> None:
+    def add_damage_listener(self, callback: Callable[[ModelEntry], object]) -> None:
         """Call ``callback(entry)`` when loading a listed model on first use finds it damaged."""
         self._damage_listeners.append(self._hold(callback))
 
-    def remove_listener(self, callback: Callable[[], Any]) -> None:
+    def remove_listener(self, callback: Callable[[], object]) -> None:
         keep = []
         for item in self._listeners:
             fn = item() if isinstance(item, weakref.WeakMethod) else item
@@ -409,6 +170,7 @@ class ModelLibrary:
         if self._notifying:
             self._notify_again = True
             return
+        self._name_entries()
         self._notifying = True
         try:
             for _round in range(4):
@@ -419,10 +181,31 @@ class ModelLibrary:
         finally:
             self._notifying = False
 
+    def _name_entries(self) -> None:
+        """Give every entry a display name unique across the library.
+
+        The person's models keep their name; a bundled model whose name one of theirs also has
+        is "name (bundled)"; a run not saved yet is "name (unsaved)"; what is still the same gets
+        "(2)", "(3)", ... in listing order."""
+        everything = self.listing()
+        names = [e.name for e in everything]
+        users = {e.name for e in everything if e.source == USER}
+        counts: dict[str, int] = {}
+        for e, name in zip(everything, names):
+            if e.source == BUNDLED and name in users and not e.damaged:
+                name = f"{name} (bundled)"
+            elif e.unsaved:
+                name = f"{name} (unsaved)"
+            counts[name] = counts.get(name, 0) + 1
+            e.display_name = name if counts[name] == 1 else f"{name} ({counts[name]})"
+
     # ------------------------------------------------------------------ reading
     def refresh(self) -> list[tuple[Path, str]]:
-        """Rescan both folders. Returns the files that cannot be used (path, reason)."""
-        loaded = {e.key: e for e in self._entries if e.loaded and not e.damaged}
+        """Rescan both folders. Returns the files that cannot be used (path, reason).
+
+        An unchanged file keeps its entry (the same object, with its loaded model), so whoever
+        holds an entry keeps holding the library's entry."""
+        before = {e.key: e for e in self._entries}
         entries: list[ModelEntry] = []
         folders = [(self.bundled_dir(), BUNDLED), (self.user_dir(), USER)]
         seen: set[Path] = set()
@@ -442,11 +225,12 @@ class ModelLibrary:
                 if rp in seen:
                     continue
                 seen.add(rp)
-                entry = self._read(rp, source)
-                before = loaded.get(entry.key)
-                if before is not None and before.stat_key == entry.stat_key and not entry.damaged:
-                    entry._model = before._model   # unchanged file: keep the loaded arrays
-                entries.append(entry)
+                old = before.get(str(rp))
+                if old is not None and not old.damaged and old.source == source \
+                        and old.stat_key == _current_stat_key(rp):
+                    entries.append(old)             # unchanged file: the same entry, arrays kept
+                    continue
+                entries.append(self._read(rp, source))
         self._entries = entries
         self._notify()
         return self.errors
@@ -464,20 +248,20 @@ class ModelLibrary:
                                        f"{_file_kind(st.st_mode)}), so it was not opened.",
                                        st=st)
         try:
-            attrs = _read_model_info(path)
+            info = ModelInfo.from_file_info(read_model_info(path))
         except Exception as exc:  # noqa: BLE001 - one bad file must not hide or block the others
             log.warning("Model file %s cannot be used: %s", path, exc)
             return self._damaged_entry(path, source, _reason(exc), st=st)
-        return ModelEntry(path=path, source=source, attrs=attrs, mtime=st.st_mtime,
+        return ModelEntry(source, path=path, info=info, mtime=st.st_mtime,
                           stat_key=_stat_key(st), loader=self._load_entry)
 
     def _damaged_entry(self, path: Path, source: str, reason: str,
                        st: os.stat_result | None = None) -> ModelEntry:
-        return ModelEntry(path=path, source=source, damage=reason,
+        return ModelEntry(source, path=path, damage=reason,
                           mtime=st.st_mtime if st is not None else 0.0,
                           stat_key=_stat_key(st) if st is not None else None)
 
-    def load(self, entry: ModelEntry | str) -> Any:
+    def load(self, entry: ModelEntry | str) -> SavedModel:
         """The whole model of a listed file (network, history, ...), loaded once and kept.
 
         A file that turns out damaged (its arrays, though its attributes were fine) becomes a
@@ -486,25 +270,23 @@ class ModelLibrary:
         """
         return self._require(entry).model
 
-    def _load_entry(self, e: ModelEntry) -> Any:
+    def _load_entry(self, e: ModelEntry) -> SavedModel:
         if e.damaged:
-            raise _model_file_error()(e.damage)
+            raise ModelFileError(e.damage)
         if e._model is not None:
             return e._model
         try:
-            model = _load_model(e.path)
+            model = load_model(e.path)
         except Exception as exc:  # noqa: BLE001 - includes MemoryError from a file that lies about sizes
             e.damage = _reason(exc)
+            e.info = None
             e._model = None
             log.warning("Model file %s cannot be used: %s", e.path, exc)
             if e in self._entries:
                 self._damage_listeners = self._call_all(self._damage_listeners, e)
                 self._notify()
-            raise _model_file_error()(e.damage) from None
-        try:
-            model.path = e.path
-        except Exception:  # noqa: BLE001 - a frozen model object keeps its own path
-            pass
+            raise ModelFileError(e.damage, detail=getattr(exc, "detail", None)) from None
+        model.path = e.path
         e._model = model
         return model
 
@@ -514,15 +296,16 @@ class ModelLibrary:
         return [(e.path, e.damage) for e in self._entries if e.damaged]
 
     def _usable(self) -> list[ModelEntry]:
-        return [e for e in self._entries if not e.damaged]
+        return [e for e in self._entries if not e.damaged] + list(self._runs)
 
     def entries(self) -> list[ModelEntry]:
-        """The usable models: bundled first, then the person's, each sorted by file name."""
+        """The usable models: bundled first, then the person's, each sorted by file name, then the
+        finished runs not saved yet."""
         return self._usable()
 
     def listing(self) -> list[ModelEntry]:
-        """Every listed file, damaged ones included (the Models view shows them all)."""
-        return list(self._entries)
+        """Every listed model, damaged files and unsaved runs included (the Models view shows them all)."""
+        return list(self._entries) + list(self._runs)
 
     def __len__(self) -> int:
         return len(self._usable())
@@ -531,28 +314,65 @@ class ModelLibrary:
         return iter(self._usable())
 
     def names(self) -> list[str]:
-        return [e.name for e in self._usable()]
+        return [e.display_name for e in self._usable()]
 
     def get(self, key: str | os.PathLike | ModelEntry | None) -> ModelEntry | None:
-        """Find an entry (damaged ones too) by key/path, by name, or by file stem; ``None`` if absent."""
+        """Find an entry (damaged ones too): by entry, key or path (the same file however it is
+        spelled), then by display name, name, or file stem; ``None`` if absent."""
         if key is None:
             return None
+        everything = self.listing()
         if isinstance(key, ModelEntry):
-            return key if key in self._entries else self.get(key.path)
-        text = str(key)
+            return key if key in everything else (self.get(key.path) if key.path else None)
+        text = os.fspath(key) if isinstance(key, os.PathLike) else str(key)
+        for e in everything:
+            if e.key == text:
+                return e
+        by_path = self._by_file(Path(text))
+        if by_path is not None:
+            return by_path
+        if isinstance(key, os.PathLike):
+            return None
+        for attr in ("display_name", "name"):
+            for e in everything:
+                if getattr(e, attr) == text:
+                    return e
+        for e in self._entries:
+            if e.path is not None and e.path.stem == text:
+                return e
+        return None
+
+    def _by_file(self, path: Path) -> ModelEntry | None:
+        """The entry of the file at ``path`` (resolved, or the same device and inode), or None."""
         try:
-            rp = Path(text).resolve()
+            rp = path.expanduser().resolve()
         except (OSError, ValueError, RuntimeError):
-            rp = None
+            return None
         for e in self._entries:
-            if rp is not None and e.path == rp:
+            if e.path == rp:
                 return e
+        if not rp.exists():
+            return None
         for e in self._entries:
-            if e.name == text:
+            if same_file(e.path, rp):
                 return e
-        for e in self._entries:
-            if e.path.stem == text:
-                return e
+        return None
+
+    def _same_bytes(self, path: Path) -> ModelEntry | None:
+        """A listed usable file with exactly the bytes of ``path`` (a file opened twice is copied
+        once), or None."""
+        try:
+            size = os.stat(path).st_size
+            data = None
+            for e in self._entries:
+                if e.damaged or e.stat_key is None or e.stat_key[1] != size:
+                    continue
+                if data is None:
+                    data = path.read_bytes()
+                if e.path.read_bytes() == data:
+                    return e
+        except OSError:
+            return None
         return None
 
     def default_pair(self) -> tuple[ModelEntry | None, ModelEntry | None]:
@@ -564,7 +384,7 @@ class ModelLibrary:
         def find(candidates: Iterable[str]) -> ModelEntry | None:
             for cand in candidates:
                 for e in self._usable():
-                    if e.path.stem == cand or e.name == cand:
+                    if (e.path is not None and e.path.stem == cand) or e.name == cand:
                         return e
             return None
 
@@ -588,7 +408,7 @@ class ModelLibrary:
             n += 1
         return candidate
 
-    def _publish_new(self, folder: Path, stem: str, write: Callable[[Path], Any]) -> Path:
+    def _publish_new(self, folder: Path, stem: str, write: Callable[[Path], object]) -> Path:
         """Write a new file in ``folder`` named after ``stem`` (``stem-2``, ... if taken); never
         replaces a file, even one that appears between choosing the name and writing.
 
@@ -630,33 +450,62 @@ class ModelLibrary:
         try:
             st = os.stat(src)
         except OSError:
-            raise _model_file_error()(f"{src}: no such file") from None
+            raise ModelFileError(f"{src}: no such file") from None
         if not stat.S_ISREG(st.st_mode):
-            raise _model_file_error()(f"{src.name} is not a regular file (it is "
+            raise ModelFileError(f"{src.name} is not a regular file (it is "
                                       f"{_file_kind(st.st_mode)}); choose a model file saved by "
                                       f"digitlab.")
-        existing = self.get(src)
+        existing = self._by_file(src) or self._same_bytes(src)
         if existing is not None and not existing.damaged:
             return existing
-        model = _load_model(src)          # raises ModelFileError with the core's message
+        model = load_model(src)          # raises ModelFileError with the core's message
         dest = self._publish_new(self.user_dir(), safe_file_stem(src.stem),
                                  lambda tmp: shutil.copyfile(src, tmp))
         entry = self._read(dest.resolve(), USER)
         if not entry.damaged:
-            try:
-                model.path = entry.path
-            except Exception:  # noqa: BLE001 - frozen dataclass or similar: keep the original attribute
-                pass
+            model.path = entry.path
             entry._model = model
         self._insert(entry)
         return entry
 
-    def add_model(self, result: Any, name: str) -> ModelEntry:
-        """Save a ``TrainResult`` or ``SavedModel`` under ``name`` into the user folder (a new file)."""
+    def add_run(self, model: SavedModel) -> ModelEntry:
+        """List a finished run that has no file yet (marked "unsaved"; it can be chosen, compared,
+        exported and saved). The same run added twice is one entry."""
+        for e in self._runs:
+            if e.model is model or e.model.network is model.network:
+                return e
+        self._run_count += 1
+        entry = ModelEntry(UNSAVED, info=ModelInfo.from_model(model), model=model,
+                           key=f"unsaved:{self._run_count}")
+        self._runs.append(entry)
+        self._notify()
+        return entry
+
+    def saved_entry_of(self, model: SavedModel | TrainResult) -> ModelEntry | None:
+        """The entry holding this run's network (an unsaved run or a file it was saved to), or None."""
+        network = model.network
+        for e in self._runs + self._entries:
+            if e.loaded and e.model.network is network:
+                return e
+        return None
+
+    def add_model(self, result: TrainResult | SavedModel, name: str) -> ModelEntry:
+        """Save a ``TrainResult`` or ``SavedModel`` under ``name`` into the user folder (a new file).
+
+        A run listed as unsaved becomes that file's entry (the same object, now saved), so a
+        choice of it in the pair or a view follows it."""
         name = self._check_name(name)
         dest = self._publish_new(self.user_dir(), safe_file_stem(name),
                                  lambda tmp: _save_model_into(tmp, result, name))
         entry = self._read(dest.resolve(), USER)
+        run = next((e for e in self._runs if e.model.network is result.network), None)
+        if run is not None and not entry.damaged:
+            self._runs.remove(run)
+            model = run.model
+            model.name, model.path = name, entry.path
+            run.source, run.path, run.info = USER, entry.path, entry.info
+            run.mtime, run.stat_key, run._loader = entry.mtime, entry.stat_key, self._load_entry
+            entry = run
         self._insert(entry)
         return entry
 
@@ -668,13 +517,15 @@ class ModelLibrary:
                 f"“{e.name}” ships with digitlab and is read-only; use “Save copy…” to make your "
                 "own copy, then rename that."
             )
+        if e.unsaved:
+            return self.add_model(e.model, new_name)      # naming an unsaved run saves it
         if e.damaged:
             raise LibraryError(f"{e.path.name} is damaged and cannot be renamed ({e.damage}) "
                                "You can delete it.")
         new_name = self._check_name(new_name)
         if new_name == e.name:
             return e
-        if any(o.name == new_name for o in self._entries if o is not e):
+        if any(o.name == new_name for o in self._entries if o is not e and o.source == e.source):
             raise LibraryError(f"There is already a model called “{new_name}”; choose another name.")
         self._check_on_disk(e, "rename")
         model = self._require(e).model    # raises ModelFileError (and marks it damaged) if unreadable
@@ -693,17 +544,26 @@ class ModelLibrary:
             except OSError as exc:
                 dest.unlink(missing_ok=True)
                 raise LibraryError(f"Could not rename {e.path.name}: {exc.strerror or exc}.") from exc
-        new_entry = self._read(dest.resolve(), USER)
+        fresh = self._read(dest.resolve(), USER)
         if e in self._entries:
             self._entries.remove(e)
-        self._insert(new_entry)
-        return new_entry
+        if not fresh.damaged:
+            # the same entry, now named and filed anew: whoever holds it follows the rename
+            model.name, model.path = new_name, fresh.path
+            e.path, e.info, e.mtime, e.stat_key = fresh.path, fresh.info, fresh.mtime, fresh.stat_key
+            fresh = e
+        self._insert(fresh)
+        return fresh
 
     def delete(self, entry: ModelEntry | str) -> None:
         """Delete a user model's file (bundled models are read-only); damaged files too."""
         e = self._require(entry)
         if e.read_only:
             raise LibraryError(f"“{e.name}” ships with digitlab and is read-only; it cannot be deleted.")
+        if e.unsaved:                 # a run never saved: forgetting it is all there is to do
+            self._runs.remove(e)
+            self._notify()
+            return
         self._check_on_disk(e, "delete")
         try:
             e.path.unlink()
@@ -725,8 +585,6 @@ class ModelLibrary:
         ``overwrite`` lets a CSV export replace an existing folder (pass it only once the person
         agreed; single files are replaced atomically by the core).
         """
-        from digitlab.io import export_weights
-
         e = self._require(entry)
         if e.damaged:
             raise LibraryError(f"{e.path.name} is damaged, so there are no weights to export: {e.damage}")
@@ -735,7 +593,8 @@ class ModelLibrary:
             fmt = fmt.lower().lstrip(".")
             if fmt not in EXPORT_FORMATS:
                 raise LibraryError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
-        self._check_on_disk(e, "export")
+        if not e.unsaved:
+            self._check_on_disk(e, "export")
         result = export_weights(e.model, dest, fmt, overwrite=overwrite)
         return Path(result) if isinstance(result, (str, os.PathLike)) else dest
 
@@ -748,6 +607,10 @@ class ModelLibrary:
         dest = Path(path).expanduser()
         if dest.suffix.lower() != ".h5":
             dest = dest.with_suffix(dest.suffix + ".h5") if dest.suffix else dest.with_suffix(".h5")
+        if e.unsaved:
+            save_model(dest, e.model)            # the person chose the path; the dialog asked
+            self.refresh()
+            return dest
         if dest.resolve() == e.path:
             return dest
         self._check_on_disk(e, "copy")
@@ -808,7 +671,7 @@ class ModelLibrary:
         return dest
 
     def _insert(self, entry: ModelEntry) -> None:
-        self._entries = [e for e in self._entries if e.path != entry.path]
+        self._entries = [e for e in self._entries if e.path != entry.path and e is not entry]
         self._entries.append(entry)
         order = {BUNDLED: 0, USER: 1}
         self._entries.sort(key=lambda e: (order.get(e.source, 2), e.path.name.lower()))
@@ -818,12 +681,17 @@ class ModelLibrary:
 _PAST = {"rename": "renamed", "delete": "deleted", "export": "exported", "copy": "copied"}
 
 
-def _save_model_into(path: Path, model: Any, name: str) -> None:
+def _save_model_into(path: Path, model: TrainResult | SavedModel, name: str) -> None:
     """``save_model`` onto a path the library has reserved (a fresh temporary file, or the
     model's own file when only the name inside changes)."""
-    from digitlab.io import save_model
-
     save_model(path, model, name=name)
+
+
+def _current_stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        return _stat_key(os.stat(path))
+    except OSError:
+        return None
 
 
 def _reason(exc: BaseException) -> str:
