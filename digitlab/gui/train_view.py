@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.gui.guard import guarded
 from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import TrainController
@@ -111,6 +112,10 @@ class TrainView(QWidget):
         self._total_epochs = 0
         self._last_step = 0
         self._last_epoch = 0
+        # the result box: why the last run ended, and where it was saved (result, name, path)
+        self._result_text = ""
+        self._result_error = False
+        self._saved: tuple[Any, str, Path] | None = None
         # what the headline said before an invalid setting replaced it ("Cannot train yet: ...")
         self._headline_before_problem: str | None = None
 
@@ -289,6 +294,16 @@ class TrainView(QWidget):
     def is_training(self) -> bool:
         return self.controller.is_running()
 
+    def has_unsaved_result(self) -> bool:
+        """True when the last run left a network that is in no file (never saved, or the file
+        it was saved to has since been deleted or renamed): closing the app would lose it."""
+        result = self.last_result
+        if result is None or getattr(result, "network", None) is None:
+            return False
+        if self._saved is None or self._saved[0] is not result:
+            return True
+        return not self._saved[2].exists()
+
     def _update_buttons(self) -> None:
         running = self.controller.is_running()
         self.start_button.setEnabled(not running and self.form.is_valid())
@@ -368,6 +383,7 @@ class TrainView(QWidget):
         self.progress.setValue(0)
         self.progress_label.setText(" ")
         self._headline_before_problem = None
+        self._saved = None
         self.headline.setToolTip("")
         self.headline.setText("Preparing the data…")
         started = self.controller.start(self._jobs, self.splits_for)
@@ -452,7 +468,10 @@ class TrainView(QWidget):
             self._show_message(f"Could not save the model: {exc}", error=True)
             return None
         self.status_message.emit(f"Model saved to {target}")
-        self._show_message(f"{self.message_label.text()}\nSaved as “{name}” ({target}).".strip())
+        # one "Saved as" line, replaced by each save (a line per save pushed the run's own
+        # message out of the result box)
+        self._saved = (result, name, target)
+        self._render_result()
         self.model_saved.emit(str(target))
         return target
 
@@ -516,6 +535,7 @@ class TrainView(QWidget):
             self.plots.end_run(run_id, getattr(result, "best_step", None))
         self.results.append(result)
         self.last_result = result
+        self._saved = None
         label = self._jobs[index][0] if index < len(self._jobs) else f"Run {index + 1}"
         reason = getattr(result, "stop_reason", "")
         title = _REASON_TITLES.get(reason, reason or "Finished")
@@ -572,8 +592,31 @@ class TrainView(QWidget):
         self.paused_changed.emit(paused)
 
     def _show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+        self._result_text, self._result_error = text, error
+        self._render_result()
+
+    def _render_result(self) -> None:
+        """The result box: the last message, then where the last run was saved if it was.
+
+        The file is looked at every time (and whenever the view is shown), so a model renamed or
+        deleted elsewhere (the Models view, a file manager) is not claimed to be there.
+        """
+        lines = [self._result_text] if self._result_text else []
+        if self._saved is not None:
+            _result, name, path = self._saved
+            if path.exists():
+                lines.append(f"Saved as “{name}” ({path}).")
+            else:
+                lines.append(f"“{name}” was saved as {path.name}, since deleted or renamed: "
+                             "save it again to keep it.")
+        self.message_label.setText("\n".join(lines))
+        self.message_label.setStyleSheet("color: #b00020;" if self._result_error else "")
+
+    @guarded
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._saved is not None:
+            self._render_result()
 
     # ----------------------------------------------------------------- tables
     def _fill_tables(self) -> None:
