@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.library = library if library is not None else ModelLibrary()
 
         # replaceable dialogs (tests answer them directly)
-        self.confirm_close: Callable[[], bool] = self._ask_stop_training
+        self.confirm_close: Callable[[], bool] = self._confirm_close
         self.ask_open_path: Callable[[], str] = self._dialog_open_model
         self.ask_save_path: Callable[[str], str] = self._dialog_save_model
         self.ask_export_path: Callable[[], tuple[str, str]] = self._dialog_export_weights
@@ -310,6 +310,28 @@ class MainWindow(QMainWindow):
         return messages.ask_yes_no(
             self, "Replace?", f"{Path(final).name} already exists in {Path(final).parent}.\n\nReplace it?")
 
+    def _confirm_close(self) -> bool:
+        """May the window close? Asks about a running run, or about a finished one not saved."""
+        if self.train_view.is_training():
+            return self._ask_stop_training()
+        if self.train_view.has_unsaved_result():
+            return self._ask_save_last_run()
+        return True
+
+    def _ask_save_last_run(self) -> bool:
+        """Save / Discard / Cancel for a finished run in no file; True when the window may close."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved model", "Save the last run before quitting?",
+                          parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText("Its trained model is in no file yet; Discard loses it.")
+        box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                               | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_model() is not None  # the save dialog cancelled: stay open
+        return answer == QMessageBox.StandardButton.Discard
+
     def _ask_stop_training(self) -> bool:
         return messages.ask_yes_no(
             self, "Training in progress",
@@ -395,6 +417,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the training run…")
             self.shutdown()
         else:
+            if self.train_view.has_unsaved_result() and not self.confirm_close():
+                event.ignore()
+                return
             self.shutdown()
         self.save_settings()
         set_error_hook(self._previous_hook)
