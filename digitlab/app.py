@@ -16,7 +16,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from digitlab import __version__  # noqa: E402
 
-__all__ = ["main", "make_app", "make_icon"]
+__all__ = ["main", "make_app", "make_icon", "STARTUP_PROBE_ENV"]
+
+#: ``DIGITLAB_STARTUP_PROBE=1`` makes the app time its own start for benchmarks/startup.py.
+STARTUP_PROBE_ENV = "DIGITLAB_STARTUP_PROBE"
 
 
 def make_icon():
@@ -68,6 +71,49 @@ def make_app(argv: list[str] | None = None):
     return app
 
 
+def _install_startup_probe(app, window) -> None:
+    """The hook of benchmarks/startup.py, installed only when ``DIGITLAB_STARTUP_PROBE=1``.
+
+    Prints ``startup-probe window-painted <time.time()>`` once the window's first paint is done,
+    then puts a digit (a plain "1") on the Draw view's canvas, as a person's first stroke would,
+    prints ``startup-probe first-prediction <time.time()>`` when the Draw view has predicted it
+    and quits. Wall-clock stamps, so the benchmark measures from before it spawned the process.
+    """
+    import time
+
+    import numpy as np
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    from digitlab.gui.guard import guarded
+
+    def stamp(what: str) -> None:
+        print(f"startup-probe {what} {time.time():.6f}", flush=True)
+
+    def predicted(network_input) -> None:
+        if network_input is not None:
+            stamp("first-prediction")
+            QTimer.singleShot(0, app.quit)
+
+    def draw_a_digit() -> None:
+        stamp("window-painted")
+        view = window.draw_view
+        window.views.setCurrentWidget(view)
+        view.input_changed.connect(predicted)
+        digit = np.zeros((28, 28), np.float32)
+        digit[4:24, 12:16] = 1.0
+        view.canvas.set_image_array(digit)
+
+    class FirstPaint(QObject):
+        @guarded(default=False)
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, draw_a_digit)  # runs once this paint pass has finished
+            return False
+
+    window.installEventFilter(FirstPaint(window))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the desktop app; returns the exit code of the event loop."""
     argv = list(sys.argv if argv is None else argv)
@@ -84,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, no training thread outlives it
+    if os.environ.get(STARTUP_PROBE_ENV) == "1":
+        _install_startup_probe(app, window)
     window.show()
     return app.exec()
 
