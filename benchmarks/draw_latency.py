@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from digitlab.gui.draw_view import PREDICT_INTERVAL_MS, DrawView
-    from digitlab.gui.model_library import ModelLibrary
+    from digitlab.library import ModelLibrary
     from digitlab.nn import Network
 
     try:  # the app's own QApplication setup (style, antialiased plots), as `python main.py` has it
@@ -64,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     view = DrawView(library)
     a, b = view.models()
     if a is None or b is None:
-        view.set_models(Network(seed=1), Network(seed=2, batch_norm=True))
+        from digitlab.io import SavedModel
+        from digitlab.training import TrainConfig
+
+        fresh = [library.add_run(SavedModel(network=Network(seed=seed, batch_norm=bn),
+                                            config=TrainConfig(seed=seed, batch_norm=bn), name=name))
+                 for seed, bn, name in ((1, False, "fresh"), (2, True, "fresh BN"))]
+        view.set_models(*fresh)
         which = "two fresh networks (no models in models/)"
     else:
         which = f"{view.models()[0].name} vs {view.models()[1].name}"

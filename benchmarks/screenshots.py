@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     subset = {"train_subset": "5000"} if args.quick else {}
 
     # ---------------- Train: an earlier run (faded) and a live run of the report's setting
-    window.show_view(0)
+    window.show_view("train")
     form = tv.form
     form.apply_preset("report")
     for key, text in {**subset, "learning_rate": "0.02", "max_epochs": "6"}.items():
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     wait_until(lambda: not tv.is_training())
 
     # ---------------- Draw: a 3, drawn stroke by stroke
-    window.show_view(1)
+    window.show_view("draw")
     spin(0.3)
     dv = window.draw_view
     canvas = dv.canvas
@@ -124,16 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     save(window, "draw.png")
 
     # ---------------- Models and Evaluate
-    window.show_view(2)
+    window.show_view("models")
     spin(0.3)
     save(window, "models.png")
-    window.show_view(3)
+    window.show_view("evaluate")
     spin(1.0)
     save(window, "evaluate.png")
 
     # ---------------- 1920x1080: the report's four experiments, all curves and the tables
     window.resize(1920, 1080)
-    window.show_view(0)
+    window.show_view("train")
     if args.quick:
         import digitlab.gui.train_view as train_view_module
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
     QCheckBox,
-    QComboBox,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -38,8 +37,10 @@ from digitlab.data import to_mnist_steps
 from digitlab.gui import messages
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
-from digitlab.gui.model_library import ModelEntry, ModelLibrary
+from digitlab.gui.model_pair import ModelPair, PairChooser
 from digitlab.gui.probability_bars import ProbabilityBars
+from digitlab.library import ModelEntry, ModelLibrary
+from digitlab.nn import Network
 
 log = logging.getLogger("digitlab.gui")
 
@@ -105,38 +106,22 @@ class DigitPreview(QWidget):
 
 
 class _Side:
-    """One of the two compared networks: its chooser, its bars and the loaded model."""
+    """One of the two compared networks: its chooser and its bars (the model is the pair's)."""
 
-    def __init__(self, letter: str, bars: ProbabilityBars, combo: QComboBox):
+    def __init__(self, letter: str, bars: ProbabilityBars, combo: PairChooser):
         self.letter = letter
         self.bars = bars
         self.combo = combo
-        self.choice: Any = None       # ModelEntry, or an ad-hoc (name, network) tuple
-        self.network = None
 
     @property
-    def name(self) -> str | None:
-        c = self.choice
-        if c is None:
-            return None
-        if isinstance(c, ModelEntry):
-            return c.name
-        return c[0]
+    def entry(self) -> ModelEntry | None:
+        return self.combo.current_entry()
 
-
-def _resolve_network(obj: Any):
-    """A ``Network`` from a ModelEntry, a SavedModel, a TrainResult or a Network."""
-    if obj is None:
-        return None
-    if isinstance(obj, ModelEntry):
-        return obj.network
-    net = getattr(obj, "network", None)
-    if net is not None:
-        return net
-    if hasattr(obj, "predict_one"):
-        return obj
-    raise TypeError(f"cannot use {type(obj).__name__} as a model: expected a library entry, "
-                    "a SavedModel, a TrainResult or a Network")
+    @property
+    def network(self) -> Network | None:
+        # the pair only holds entries whose model loaded, so this does not read a file
+        e = self.entry
+        return None if e is None else e.network
 
 
 class DrawView(QWidget):
@@ -146,6 +131,8 @@ class DrawView(QWidget):
     ----------
     library : ModelLibrary
         The window's shared library; the two choosers list its models and follow its changes.
+    pair : ModelPair, optional
+        The window's A/B choice, which the two choosers show and set (a new one if not given).
 
     Signals
     -------
@@ -156,9 +143,12 @@ class DrawView(QWidget):
 
     input_changed = Signal(object)
 
-    def __init__(self, library: ModelLibrary, parent: QWidget | None = None):
+    def __init__(self, library: ModelLibrary, pair: ModelPair | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.library = library
+        own_pair = pair is None
+        self.pair = pair if pair is not None else ModelPair(library, self)
         self._input: np.ndarray | None = None
         self._steps: dict | None = None
         self._version = 0            # bumped on every canvas change
@@ -171,9 +161,13 @@ class DrawView(QWidget):
         self._loading = False
         self._dataset = None
         self._rng = np.random.default_rng()
-        self._populating = False
-        # replaceable (tests, the main window): how a problem with a chosen model is shown
-        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
+        # replaceable (tests): how a model the pair refused is shown when this view owns the
+        # pair (in the window, the window shows it)
+        self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
+            self, title, text, details)
+        if own_pair:
+            self.pair.refused.connect(
+                lambda text, details: self.show_error("Cannot use this model", text, details or None))
         self.last_predict_ms = 0.0   # how long the last prediction took (for the curious / tests)
 
         self._build_ui()
@@ -183,11 +177,8 @@ class DrawView(QWidget):
 
         self.canvas.changed.connect(self._on_canvas_changed)
         self.canvas.stroke_finished.connect(self._on_stroke_finished)
-        self.library.add_listener(self._on_library_changed)
-        self._populate_combos()
-        a, b = self.library.default_pair()
-        self.set_models(a, b)
-        self._update_verdict()
+        self.pair.changed.connect(self._on_pair_changed)
+        self._on_pair_changed()
 
     # ================================================================== UI
     def _build_ui(self) -> None:
@@ -325,12 +316,7 @@ class DrawView(QWidget):
         self._sides: list[_Side] = []
         nets = QHBoxLayout()
         for letter in ("A", "B"):
-            combo = QComboBox()
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(14)
-            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            combo.setToolTip(f"Network {letter}: any model of the library")
-            combo.setPlaceholderText("Choose a model")
+            combo = PairChooser(self.pair, letter, allow_none=(letter == "B"))
             bars = ProbabilityBars(f"Network {letter}")
             bars.set_header_widget(combo)
             box = QGroupBox()
@@ -338,9 +324,7 @@ class DrawView(QWidget):
             box_lay.setContentsMargins(6, 6, 6, 6)
             box_lay.addWidget(bars)
             nets.addWidget(box, 1)
-            side = _Side(letter, bars, combo)
-            combo.currentIndexChanged.connect(lambda _i, s=side: self._on_combo_changed(s))
-            self._sides.append(side)
+            self._sides.append(_Side(letter, bars, combo))
         self.bars_a = self._sides[0].bars
         self.bars_b = self._sides[1].bars
         self.combo_a = self._sides[0].combo
@@ -380,30 +364,17 @@ class DrawView(QWidget):
             sc.activated.connect(slot)
 
     # ================================================================== public API
-    def set_models(self, model_a: Any = None, model_b: Any = None) -> None:
-        """Choose the two compared networks.
+    def set_models(self, model_a: ModelEntry | None, model_b: ModelEntry | None) -> None:
+        """Choose the two compared networks (the window's pair: every view follows)."""
+        self.pair.set_pair(model_a, model_b)
 
-        Each may be a library entry, a library key/path/name, a ``SavedModel``, a ``TrainResult``,
-        a ``Network``, or ``None`` (that side shows "No model chosen").
-        """
-        for side, model in zip(self._sides, (model_a, model_b)):
-            self._select(side, model)
-        self._warm_up()
-        self._predict_now()
+    def set_model(self, side: str, model: ModelEntry | None) -> None:
+        """Choose the network of one side only: ``side`` is "A" or "B"."""
+        self.pair.set(side, model)
 
-    def set_model(self, side: str | int, model: Any) -> None:
-        """Choose the network of one side only: ``side`` is "A"/"left"/0 or "B"/"right"/1."""
-        key = str(side).strip().lower()
-        index = {"a": 0, "left": 0, "0": 0, "b": 1, "right": 1, "1": 1}.get(key)
-        if index is None:
-            raise ValueError(f"side must be 'A' or 'B', got {side!r}")
-        self._select(self._sides[index], model)
-        self._warm_up()
-        self._predict_now()
-
-    def models(self) -> tuple[Any, Any]:
-        """The current choices (library entries, or ad-hoc (name, network) pairs, or None)."""
-        return self._sides[0].choice, self._sides[1].choice
+    def models(self) -> tuple[ModelEntry | None, ModelEntry | None]:
+        """The current choices: the pair's A and B."""
+        return self.pair.a, self.pair.b
 
     def load_digit(self, image28: np.ndarray, label: int | None = None, *, source: str | None = None) -> None:
         """Put a digit on the canvas (e.g. a misclassified test digit) with its true label."""
@@ -462,120 +433,15 @@ class DrawView(QWidget):
         self.load_digit(raw.test_images[i], int(raw.test_labels[i]), source=f"MNIST test digit #{i}")
 
     # ================================================================== models
-    def _populate_combos(self) -> None:
-        self._populating = True
-        try:
-            entries = self.library.entries()
-            for side in self._sides:
-                combo = side.combo
-                combo.blockSignals(True)
-                combo.clear()
-                if not entries and not isinstance(side.choice, tuple):
-                    combo.addItem("No models yet: train one or open a .h5 in Models", None)
-                    combo.setEnabled(False)
-                else:
-                    combo.setEnabled(True)
-                    for e in entries:
-                        label = e.name if e.source != "bundled" else f"{e.name}  (bundled)"
-                        combo.addItem(label, e.key)
-                        combo.setItemData(combo.count() - 1, e.summary, Qt.ItemDataRole.ToolTipRole)
-                    if isinstance(side.choice, tuple):
-                        combo.addItem(f"{side.choice[0]}  (not in library)", "__adhoc__")
-                self._sync_combo(side)
-                combo.blockSignals(False)
-        finally:
-            self._populating = False
-
-    def _sync_combo(self, side: _Side) -> None:
-        c = side.choice
-        if isinstance(c, ModelEntry):
-            idx = side.combo.findData(c.key)
-        elif isinstance(c, tuple):
-            idx = side.combo.findData("__adhoc__")
-        else:
-            idx = -1
-        side.combo.blockSignals(True)
-        side.combo.setCurrentIndex(idx)
-        side.combo.blockSignals(False)
-
-    def _select(self, side: _Side, model: Any) -> None:
-        choice: Any
-        if model is None:
-            choice = None
-        elif isinstance(model, ModelEntry):
-            choice = self.library.get(model) or model
-        elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-            entry = self.library.get(model)
-            if entry is None:
-                raise KeyError(f"No model {model!r} in the library")
-            choice = entry
-        else:
-            net = _resolve_network(model)
-            name = getattr(model, "name", None) or getattr(getattr(model, "config", None), "name", None) \
-                or repr(net)
-            entry = self.library.get(getattr(model, "path", None)) if getattr(model, "path", None) else None
-            choice = entry if entry is not None else (str(name), net)
-        if isinstance(choice, ModelEntry) and not self._load_or_tell(choice):
-            self._sync_combo(side)               # the side keeps the model it had
-            return
-        side.choice = choice
-        side.network = _resolve_network(choice if isinstance(choice, ModelEntry) else
-                                        (choice[1] if isinstance(choice, tuple) else None))
-        had_adhoc = side.combo.findData("__adhoc__") >= 0
-        if isinstance(choice, tuple) or had_adhoc:
-            self._populate_combos()
-        else:
-            self._sync_combo(side)
-        if choice is None:
-            side.bars.set_model_name(None)
-        elif isinstance(choice, ModelEntry):
-            side.bars.set_model_name(choice.name, choice.short_summary)
-        else:
-            sizes = getattr(side.network, "layer_sizes", ())
-            side.bars.set_model_name(choice[0], "-".join(str(s) for s in sizes))
-        side.bars.set_true_label(self._true_label)
-
-    def _load_or_tell(self, entry: ModelEntry) -> bool:
-        """Load a library model's network (first use); if the file turns out damaged, say so."""
-        try:
-            self.library.load(entry)
-        except Exception as exc:  # noqa: BLE001 - the library has marked it damaged; the person is told
-            log.info("Model %s cannot be used: %s", entry.path, exc)
-            if self.isVisible():         # not a modal box while the window is still being built
-                self.show_error("Cannot use this model", f"{entry.path.name} cannot be used: {exc}")
-            return False
-        return True
-
-    def _on_combo_changed(self, side: _Side) -> None:
-        if self._populating:
-            return
-        data = side.combo.currentData()
-        if data == "__adhoc__" or data is None:
-            return
-        call_guarded("DrawView.choose model", self._select, side, self.library.get(data))
-        self._predict_now()
-
-    def _on_library_changed(self) -> None:
-        # keep the choices that still exist; replace deleted ones by the default pair
-        defaults = self.library.default_pair()
-        for side, fallback in zip(self._sides, defaults):
-            c = side.choice
-            if isinstance(c, ModelEntry):
-                fresh = self.library.get(c.path)
-                if fresh is None or fresh.damaged:
-                    # renamed, deleted or found damaged -> fall back to the default
-                    fresh = fallback
-                side.choice = fresh
-                side.network = _resolve_network(fresh)
-            elif c is None:
-                side.choice = fallback
-                side.network = _resolve_network(fallback)
-        self._populate_combos()
+    def _on_pair_changed(self) -> None:
         for side in self._sides:
-            if side.choice is None:
+            e = side.entry
+            if e is None:
                 side.bars.set_model_name(None)
-            elif isinstance(side.choice, ModelEntry):
-                side.bars.set_model_name(side.choice.name, side.choice.short_summary)
+            else:
+                side.bars.set_model_name(e.display_name, e.short_summary)
+            side.bars.set_true_label(self._true_label)
+        self._warm_up()
         self._predict_now()
 
     # ================================================================== drawing -> prediction

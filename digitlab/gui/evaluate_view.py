@@ -10,10 +10,13 @@ Evaluating 10,000 images takes about 10 ms, so it happens on the GUI thread; the
 loaded once per dataset and kept. The numbers come from ``digitlab.reports.analysis``; the
 pictures from ``digitlab.reports.figures.draw_*``, the same code as the reports.
 
-The main window connects::
+Models A and B are the window's :class:`~digitlab.gui.model_pair.ModelPair`: the choosers at the
+top show and set it, and Inside, Draw and File > Export report follow the same two.
 
-    evaluate_view.send_to_draw.connect(draw_view.load_digit)          # (image28, label)
-    draw_view.input_changed.connect(evaluate_view.show_activations)   # the Inside tab
+The main window connects (in ``MainWindow._connect_views``)::
+
+    evaluate_view.send_to_draw -> draw_view.load_digit                # (image28, label)
+    draw_view.input_changed -> evaluate_view.show_activations         # the Inside tab
     File > Export report -> evaluate_view.export_report()
 """
 
@@ -36,8 +39,10 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout
 
 from digitlab.gui import messages
 from digitlab.gui.guard import guarded
-from digitlab.gui.inside_view import InsideView, ModelChooser, refresh_pair
+from digitlab.gui.inside_view import InsideView
+from digitlab.gui.model_pair import ModelPair, PairChooser
 from digitlab.gui.probability_bars import ProbabilityBars
+from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.reports import figures as F
 from digitlab.reports.analysis import compare, evaluate
 
@@ -47,6 +52,10 @@ __all__ = ["EvaluateView", "GALLERY_LIMIT"]
 
 GALLERY_LIMIT = 300
 SETS = (("test", "Test set"), ("val", "Validation set"))
+REPORT_ON = (("pair", "on A and B"), ("experiments", "on the four experiments"))
+#: The report's four experiments, by the names of their models (bundled, or built by
+#: ``digitlab build-models``).
+EXPERIMENT_MODELS = ("report-no-l2", "report-bn", "report-l2", "report-l2-bn")
 LISTS = (("a", "Mistakes of model A"), ("b", "Mistakes of model B"),
          ("only_a", "A right, B wrong"), ("only_b", "B right, A wrong"))
 
@@ -70,6 +79,8 @@ class EvaluateView(QWidget):
     Parameters
     ----------
     library : ModelLibrary
+    pair : ModelPair, optional
+        The window's models A and B (a new one if not given).
     splits_for : callable(config) -> Splits, optional
         How to load a model's data (tests pass a small set); default: the model's own dataset.
 
@@ -86,38 +97,48 @@ class EvaluateView(QWidget):
     status_message = Signal(str)
     report_written = Signal(str)
 
-    def __init__(self, library, parent: QWidget | None = None, *, splits_for: Callable | None = None):
+    def __init__(self, library: ModelLibrary, pair: ModelPair | None = None,
+                 parent: QWidget | None = None, *, splits_for: Callable | None = None):
         super().__init__(parent)
         self.library = library
+        own_pair = pair is None
+        self.pair = pair if pair is not None else ModelPair(library, self)
         self._splits_for = splits_for or _default_splits_for
         self._data_cache: dict = {}
         self.eval_a = self.eval_b = self.comparison = None
         self.current_x = None
         self._gallery_indices = np.zeros(0, dtype=int)
         self._selected: int | None = None
-        self._refreshing = False
-        self._shown_keys: tuple = (None, None)    # the models A and B last evaluated
         # replaceable for tests: where a report goes (a new folder path, or "" to cancel)
         self.ask_report_dir: Callable[[], str] = self._dialog_report_dir
-        self.show_error: Callable[[str, str], object] = lambda title, text: messages.warn(self, title, text)
+        self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
+            self, title, text, details)
+        if own_pair:     # in the window, the window shows what the pair refused
+            self.pair.refused.connect(
+                lambda text, details: self.show_error("Cannot use this model", text, details or None))
 
         # ---------------- choices
-        self.chooser_a = ModelChooser(library)
-        self.chooser_b = ModelChooser(library, allow_none=True)
+        self.chooser_a = PairChooser(self.pair, "A")
+        self.chooser_b = PairChooser(self.pair, "B", allow_none=True)
         self.set_combo = QComboBox()
         for key, text in SETS:
             self.set_combo.addItem(text, key)
-        a, b = library.default_pair() if hasattr(library, "default_pair") else (None, None)
-        self.chooser_a.select(a)
-        self.chooser_b.select(None)
         self.export_button = QPushButton("Export report…")
+        self.export_button.setToolTip("Write an HTML, PDF and Markdown report (File > Export report)")
         self.export_button.clicked.connect(lambda: self.export_report())
+        self.report_on = QComboBox()
+        for key, text in REPORT_ON:
+            self.report_on.addItem(text, key)
+        self.report_on.setToolTip("What the report covers: models A and B as chosen here, or the "
+                                  "report's four experiments (report-no-l2, report-bn, report-l2, "
+                                  "report-l2-bn)")
         top = QHBoxLayout()
         for w in (QLabel("Model A"), self.chooser_a, QLabel("compare with B"), self.chooser_b,
                   QLabel("on the"), self.set_combo):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.export_button)
+        top.addWidget(self.report_on)
         self.headline = QLabel("Choose a model.")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)   # shows model names from files
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -180,7 +201,7 @@ class EvaluateView(QWidget):
         row.addWidget(self.conf_counts, 2)
         cl.addLayout(row, 1)
 
-        self.inside = InsideView(library)
+        self.inside = InsideView(library, self.pair)
         self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores")
         self.tabs.addTab(mistakes, "Mistakes")
@@ -192,35 +213,24 @@ class EvaluateView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.tabs, 1)
 
-        self.chooser_a.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.chooser_b.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.pair.changed.connect(self.refresh)
         self.set_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.list_combo.currentIndexChanged.connect(lambda _i: self._fill_gallery())
         self.gallery.currentRowChanged.connect(self._on_gallery_row)
         self.inside.status_message.connect(self.status_message)
-        if hasattr(library, "add_listener"):
-            library.add_listener(self._library_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ choices
-    def set_models(self, a, b=None) -> None:
-        """Choose model A (and B to compare, or None) by library entry, key or name."""
-        self.chooser_a.blockSignals(True)
-        self.chooser_a.select(a if a is None or hasattr(a, "key") else self.library.get(a))
-        self.chooser_a.blockSignals(False)
-        self.chooser_b.select(b if b is None or hasattr(b, "key") else self.library.get(b))
-        self.refresh()
+    def set_models(self, a: ModelEntry | None, b: ModelEntry | None = None) -> None:
+        """Choose model A (and B to compare, or None): the window's pair, so every view follows."""
+        self.pair.set_pair(a, b)
 
     def set_data_set(self, which: str) -> None:
         """``"test"`` or ``"val"``."""
         self.set_combo.setCurrentIndex(self.set_combo.findData(which))
 
-    def _library_changed(self) -> None:
-        refresh_pair(self.chooser_a, self.chooser_b)
-        self.refresh()
-
     def _data(self, config):
-        key = (getattr(config, "dataset", "mnist"), getattr(config, "n_validation", 0))
+        key = (config.dataset, config.n_validation)
         if key not in self._data_cache:
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
@@ -230,43 +240,13 @@ class EvaluateView(QWidget):
         return self._data_cache[key]
 
     # ------------------------------------------------------------------ evaluation
-    def _loadable(self, chooser: ModelChooser, previous_key) -> bool:
-        """Load the chosen model (first use). A file found damaged is reported, and the chooser
-        goes back to the model it showed before (the library has already dropped the damaged one)."""
-        entry = chooser.current_entry()
-        if entry is None or not hasattr(self.library, "load"):
-            return True
-        try:
-            self.library.load(entry)
-        except Exception as exc:  # noqa: BLE001 - shown to the person; the view keeps its model
-            log.info("Model %s cannot be used: %s", entry.path, exc)
-            chooser.blockSignals(True)
-            if not chooser.select(previous_key) and chooser.allow_none:
-                chooser.select(None)
-            chooser.blockSignals(False)
-            text = f"{entry.path.name} cannot be used: {exc}"
-            self.status_message.emit(text)
-            if self.isVisible():         # not a modal box while the window is still being built
-                self.show_error("Cannot use this model", text)
-            return False
-        return True
-
     def refresh(self) -> None:
-        if self._refreshing:        # a model found damaged while loading changes the library again
-            return
-        self._refreshing = True
-        try:
-            self._loadable(self.chooser_a, self._shown_keys[0])
-            self._loadable(self.chooser_b, self._shown_keys[1])
-        finally:
-            self._refreshing = False
         self._refresh()
-        self._shown_keys = (self.chooser_a.current_key(), self.chooser_b.current_key())
 
     def _refresh(self) -> None:
-        a, b = self.chooser_a.current_entry(), self.chooser_b.current_entry()
+        a, b = self.pair.a, self.pair.b
         self.eval_a = self.eval_b = self.comparison = None
-        if a is None or a.network is None:
+        if a is None:
             self.headline.setText("Choose a model: the library has none yet (train one, or add model files)."
                                   if not len(self.library) else "Choose a model.")
             self._draw()
@@ -282,9 +262,10 @@ class EvaluateView(QWidget):
         self.current_x, self.current_y = X, y
         start = time.perf_counter()
         cfg = a.config
-        self.eval_a = evaluate(a.network, X, y, name=a.name, l2=cfg.l2, m=cfg.batch_size)
-        if b is not None and b.network is not None and b.network.layer_sizes[0] == a.network.layer_sizes[0]:
-            self.eval_b = evaluate(b.network, X, y, name=b.name, l2=b.config.l2, m=b.config.batch_size)
+        self.eval_a = evaluate(a.network, X, y, name=a.display_name, l2=cfg.l2, m=cfg.batch_size)
+        if b is not None and b.network.layer_sizes[0] == a.network.layer_sizes[0]:
+            self.eval_b = evaluate(b.network, X, y, name=b.display_name, l2=b.config.l2,
+                                   m=b.config.batch_size)
             self.comparison = compare(self.eval_a, self.eval_b)
         elapsed = time.perf_counter() - start
         set_name = dict(SETS)[which].lower()
@@ -435,27 +416,31 @@ class EvaluateView(QWidget):
         """Connect ``DrawView.input_changed`` here: the Inside tab shows each hidden layer's activations."""
         self.inside.show_activations(x)
 
-    def report_models(self) -> list:
-        """What File > Export report reports on: the four experiments' models when the library has
-        them all (``report-no-l2``, ``report-bn``, ``report-l2``, ``report-l2-bn``), else A (and B)."""
-        names = ("report-no-l2", "report-bn", "report-l2", "report-l2-bn")
-        found = [self.library.get(n) for n in names]
-        if all(found):
-            return found
-        return [e for e in (self.chooser_a.current_entry(), self.chooser_b.current_entry()) if e is not None]
+    def report_models(self, which: str | None = None) -> list[ModelEntry]:
+        """What File > Export report reports on: ``"pair"`` (models A and B as chosen) or
+        ``"experiments"`` (the four experiments' models, those the library has); by default what
+        the "on ..." choice beside Export report says."""
+        which = which or self.report_on.currentData()
+        if which == "experiments":
+            return [e for e in (self.library.get(n) for n in EXPERIMENT_MODELS)
+                    if e is not None and not e.damaged]
+        return self.pair.entries()
 
-    def export_report(self, out_dir: str | Path | None = None, models=None, formats=("html", "pdf", "md"),
-                      sweep=None) -> Path | None:
+    def export_report(self, out_dir: str | Path | None = None, which: str | None = None,
+                      formats=("html", "pdf", "md"), include_sweep: bool = True) -> Path | None:
         """Write a report (HTML, PDF, Markdown, tables) into a new folder; returns it, or None.
 
-        ``out_dir`` defaults to asking the person (``ask_report_dir``); ``models`` to
-        :meth:`report_models`; ``sweep`` to the Inside tab's last lambda sweep. Runs on the GUI
-        thread (the figures are Qt widgets): a few seconds with a busy cursor.
+        ``out_dir`` defaults to asking the person (``ask_report_dir``); ``which`` to the "on ..."
+        choice (:meth:`report_models`). The Inside tab's last lambda sweep is included with its
+        setting (data size, seeds, lambdas) stated. Runs on the GUI thread (the figures are Qt
+        widgets): a few seconds with a busy cursor.
         """
         from digitlab.reports.report import write_report
-        entries = list(models) if models is not None else self.report_models()
+        entries = self.report_models(which)
         if not entries:
-            self.show_error("Nothing to report", "Choose a model first (or train one).")
+            self.show_error("Nothing to report", "Choose a model first (or train one)."
+                            if (which or self.report_on.currentData()) == "pair" else
+                            "The library has none of the four experiments' models.")
             return None
         if out_dir is None:
             out_dir = self.ask_report_dir()
@@ -466,17 +451,18 @@ class EvaluateView(QWidget):
             self.show_error("Cannot export the report",
                             f"{out} already exists. A report is written into a new folder; choose another name.")
             return None
-        sweep = self.inside.sweep_points if sweep is None else sweep
+        sweep = self.inside.sweep_points if include_sweep else []
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            first = entries[0]
-            cfg = getattr(first, "config", None) or getattr(getattr(first, "model", None), "config", None)
-            splits = self._data(cfg) if cfg is not None else None
-            path = write_report(entries, out, formats, sweep=sweep or None, splits=splits,
+            models = [e.model for e in entries]
+            splits = self._data(entries[0].config)
+            path = write_report(models, out, formats, sweep=sweep or None,
+                                sweep_setting=self.inside.sweep_setting if sweep else None,
+                                splits=splits,
                                 on_progress=lambda text: self.status_message.emit(f"Report: {text}"))
         except Exception as exc:  # noqa: BLE001 - shown to the person; nothing half-written is left
             log.exception("Report export failed")
-            self.show_error("Cannot export the report", str(exc))
+            self.show_error("Cannot export the report", str(exc), messages.error_details(exc))
             return None
         finally:
             QApplication.restoreOverrideCursor()

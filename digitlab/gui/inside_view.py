@@ -1,5 +1,6 @@
 """Inside the network: first-layer weights, mean |W| per layer, weight histograms, a lambda sweep and
-the hidden activations of the digit on the Draw canvas, for two models side by side.
+the hidden activations of the digit on the Draw canvas, for the window's networks A and B
+(:class:`~digitlab.gui.model_pair.ModelPair`: chosen above, in Evaluate, in Draw or in Models).
 
 The sweep runs ``digitlab.reports.sweep.run_sweep`` (a pool of processes) from a QObject worker on
 a QThread; the worker never touches a widget, it only emits signals that the view (GUI thread)
@@ -21,66 +22,21 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
                                QTabWidget, QVBoxLayout, QWidget)
 
 from digitlab.gui.guard import guarded
+from digitlab.gui.model_pair import ModelPair
+from digitlab.library import ModelEntry, ModelLibrary
+from digitlab.nn import Network
 from digitlab.reports import figures as F
+from digitlab.reports.sweep import SweepSetting
 
 log = logging.getLogger("digitlab.gui")
 
-__all__ = ["InsideView", "SweepWorker", "ModelChooser"]
+__all__ = ["InsideView", "SweepWorker"]
 
 
 def _plot_widget() -> pg.PlotWidget:
     w = pg.PlotWidget()
     w.setBackground("w")
     return w
-
-
-def refresh_pair(chooser_a: "ModelChooser", chooser_b: "ModelChooser") -> None:
-    """Re-read the library into both choosers; model A always shows a model when there is one."""
-    chooser_a.refresh()
-    chooser_b.refresh()
-    if chooser_a.currentIndex() < 0 and chooser_a.count():
-        chooser_a.setCurrentIndex(0)
-
-
-class ModelChooser(QComboBox):
-    """A combo box of the library's models (``allow_none`` adds a "none" entry first)."""
-
-    def __init__(self, library, allow_none: bool = False, parent=None):
-        super().__init__(parent)
-        self.library = library
-        self.allow_none = allow_none
-        self.setMinimumWidth(220)
-        self.refresh()
-
-    def refresh(self, keep: bool = True) -> None:
-        current = self.current_key() if keep else None
-        self.blockSignals(True)
-        self.clear()
-        if self.allow_none:
-            self.addItem("(none)", None)
-        for entry in self.library.entries():
-            self.addItem(entry.name, entry.key)
-        if current is not None:
-            self.select(current)
-        self.blockSignals(False)
-
-    def current_key(self):
-        return self.currentData()
-
-    def current_entry(self):
-        key = self.currentData()
-        return None if key is None else self.library.get(key)
-
-    def select(self, entry_or_key) -> bool:
-        if entry_or_key is None:
-            index = 0 if self.allow_none else -1
-        else:
-            key = getattr(entry_or_key, "key", entry_or_key)
-            index = self.findData(str(key))
-        if index >= 0:
-            self.setCurrentIndex(index)
-            return True
-        return False
 
 
 class SweepWorker(QObject):
@@ -90,10 +46,11 @@ class SweepWorker(QObject):
     finished = Signal(object)                 # list of SweepPoint (what finished, even if cancelled)
     failed = Signal(str)
 
-    def __init__(self, config, lambdas, seeds=(3,), workers: int | None = None):
+    def __init__(self, setting: SweepSetting, workers: int | None = None):
         super().__init__()
         from digitlab.training import RunControl
-        self.config, self.lambdas, self.seeds = config, list(lambdas), list(seeds)
+        self.setting = setting
+        self.config, self.lambdas, self.seeds = setting.config, list(setting.lambdas), list(setting.seeds)
         self.workers = workers
         self.control = RunControl()
 
@@ -119,6 +76,9 @@ class InsideView(QWidget):
     Parameters
     ----------
     library : ModelLibrary
+    pair : ModelPair
+        The window's networks A and B, shown by name at the top (chosen in Evaluate above, Draw
+        or Models).
 
     Signals
     -------
@@ -130,27 +90,23 @@ class InsideView(QWidget):
     sweep_finished = Signal(object)
     status_message = Signal(str)
 
-    def __init__(self, library, parent: QWidget | None = None):
+    def __init__(self, library: ModelLibrary, pair: ModelPair, parent: QWidget | None = None):
         super().__init__(parent)
         self.library = library
+        self.pair = pair
         self._thread: QThread | None = None
         self._worker: SweepWorker | None = None
         self.sweep_points: list = []
+        self.sweep_setting: SweepSetting | None = None   # what the last sweep trained
         self._last_input = None
         self._act_items: list = [[], []]
 
-        self.chooser_a = ModelChooser(library)
-        self.chooser_b = ModelChooser(library, allow_none=True)
-        a, b = library.default_pair() if hasattr(library, "default_pair") else (None, None)
-        self.chooser_a.select(a)
-        self.chooser_b.select(b if b is not a else None)
+        # one choice of A and B for the whole window: shown here, chosen in the row above
+        self.models_label = QLabel()
+        self.models_label.setTextFormat(Qt.TextFormat.PlainText)    # names come from files
+        self.models_label.setToolTip("Networks A and B: choose them above (or in Draw or Models)")
         top = QHBoxLayout()
-        top.addWidget(QLabel("Model A"))
-        top.addWidget(self.chooser_a)
-        top.addSpacing(16)
-        top.addWidget(QLabel("Model B"))
-        top.addWidget(self.chooser_b)
-        top.addStretch(1)
+        top.addWidget(self.models_label, 1)
 
         self.tabs = QTabWidget()
         # -- weights
@@ -226,31 +182,23 @@ class InsideView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
 
-        self.chooser_a.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.chooser_b.currentIndexChanged.connect(lambda _i: self.refresh())
-        if hasattr(library, "add_listener"):
-            library.add_listener(self._library_changed)
+        self.pair.changed.connect(self.refresh)
         self.refresh()
 
     # ------------------------------------------------------------------ models
-    def models(self):
-        a, b = self.chooser_a.current_entry(), self.chooser_b.current_entry()
-        return a, b
+    def models(self) -> tuple[ModelEntry | None, ModelEntry | None]:
+        return self.pair.a, self.pair.b
 
-    def set_models(self, a, b=None) -> None:
-        self.chooser_a.blockSignals(True)
-        self.chooser_a.select(a)
-        self.chooser_a.blockSignals(False)
-        self.chooser_b.select(b)
-        self.refresh()
+    def set_models(self, a: ModelEntry | None, b: ModelEntry | None = None) -> None:
+        """Choose A and B (the window's pair: every view follows)."""
+        self.pair.set_pair(a, b)
 
-    def _library_changed(self) -> None:
-        refresh_pair(self.chooser_a, self.chooser_b)
-        self.refresh()
+    def _named_networks(self) -> list[tuple[str, Network]]:
+        return [(e.display_name, e.network) for e in self.pair.entries()]
 
     def refresh(self) -> None:
-        a, b = self.models()
-        pairs = [(e.name, e.network) for e in (a, b) if e is not None and e.network is not None]
+        self.models_label.setText(self.pair.names_text())
+        pairs = self._named_networks()
         for plot_widget, pair in ((self.tiles_a, pairs[0] if pairs else None),
                                   (self.tiles_b, pairs[1] if len(pairs) > 1 else None)):
             plot = plot_widget.getPlotItem()
@@ -317,8 +265,7 @@ class InsideView(QWidget):
     def show_activations(self, x) -> None:
         """Show each hidden layer's activations of the input ``x`` (784 or 28x28; None clears)."""
         self._last_input = None if x is None else np.asarray(x, dtype=np.float32).reshape(-1)
-        a, b = self.models()
-        nets = [e.network for e in (a, b) if e is not None and e.network is not None]
+        nets = [net for _name, net in self._named_networks()]
         if self._last_input is None:
             for items in self._act_items:
                 for item in items:
@@ -355,20 +302,22 @@ class InsideView(QWidget):
             self.sweep_note.setText(str(exc))
             return False
         if config is None:
-            a = self.chooser_a.current_entry()
+            a = self.pair.a
             if a is None or a.config is None:
                 self.sweep_note.setText("Choose model A first: the sweep trains its setting.")
                 return False
             config = a.config
             if self.quick_box.isChecked():
                 config = config.replace(train_subset=10000)
+        setting = SweepSetting(config, tuple(values), tuple(seeds))
         self.sweep_points = []
+        self.sweep_setting = setting
         self.progress.setRange(0, len(values) * len(seeds))
         self.progress.setValue(0)
         self.sweep_note.setText(f"Training {config.describe()} for lambda = "
                                 + ", ".join(f"{v:g}" for v in values) + " …")
         self._thread = QThread(self)
-        self._worker = SweepWorker(config, values, seeds, workers)
+        self._worker = SweepWorker(setting, workers)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.point_done.connect(self._on_point)          # queued: slots of this GUI-thread view

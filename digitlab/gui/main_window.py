@@ -1,7 +1,11 @@
 """The main window: four views (Train, Draw, Models, Evaluate), menus, shortcuts, status bar.
 
-The window composes the views around one shared :class:`ModelLibrary`, remembers its geometry,
-splitters, current view and the last training settings in QSettings, and on close stops and joins
+The window is the composition root: it makes the one :class:`~digitlab.library.ModelLibrary`
+and the one :class:`~digitlab.gui.model_pair.ModelPair` (networks A and B), gives them to the views,
+and connects the views to each other in one place, :meth:`MainWindow._connect_views`. Views are
+named ("train", "draw", "models", "evaluate"); no view reads another's internals, and the window
+reads a view only through its signals and public methods. It remembers its geometry, splitters,
+current view, the last training settings and the pair in QSettings, and on close stops and joins
 the training thread (asking first when a run is in progress).
 
 Dialogs go through small replaceable callables (``confirm_close``, ``ask_open_path``,
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -32,17 +36,23 @@ from digitlab.gui import messages
 from digitlab.gui.draw_view import DrawView
 from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.gui.guard import guarded, set_error_hook
-from digitlab.gui.model_library import ModelLibrary
+from digitlab.gui.library_events import LibraryEvents
+from digitlab.gui.model_pair import ModelPair
 from digitlab.gui.models_view import ModelsView
 from digitlab.gui.train_view import TrainView
+from digitlab.io import SavedModel
+from digitlab.library import ModelEntry, ModelLibrary
+from digitlab.data import Splits
+from digitlab.training import TrainConfig
 
 log = logging.getLogger("digitlab.gui")
 
-__all__ = ["MainWindow", "app_settings", "about_text", "ORGANIZATION", "APPLICATION", "VIEW_NAMES"]
+__all__ = ["MainWindow", "app_settings", "about_text", "ORGANIZATION", "APPLICATION", "VIEWS"]
 
 ORGANIZATION = "digitlab"
 APPLICATION = "digitlab"
-VIEW_NAMES = ("Train", "Draw", "Models", "Evaluate")
+#: The views, by name, with their tab titles, in tab order (Ctrl+1 ... Ctrl+4).
+VIEWS = (("train", "Train"), ("draw", "Draw"), ("models", "Models"), ("evaluate", "Evaluate"))
 SETTINGS_ENV = "DIGITLAB_SETTINGS"
 
 
@@ -71,77 +81,121 @@ def about_text() -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, library: Any = None, *,
-                 splits_for: Callable[[Any], Any] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, library: ModelLibrary | None = None, *,
+                 splits_for: Callable[[TrainConfig], Splits] | None = None,
+                 evaluate_splits_for: Callable[[TrainConfig], Splits] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("digitlab")
         self.settings = settings if settings is not None else app_settings()
         self.library = library if library is not None else ModelLibrary()
+        self.library_events = LibraryEvents(self.library, self)
+        self.pair = ModelPair(self.library, self)     # networks A and B, for every view
 
         # replaceable dialogs (tests answer them directly)
         self.confirm_close: Callable[[], bool] = self._confirm_close
         self.ask_open_path: Callable[[], str] = self._dialog_open_model
         self.ask_save_path: Callable[[str], str] = self._dialog_save_model
         self.ask_export_path: Callable[[], tuple[str, str]] = self._dialog_export_weights
-        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
-        self.show_about: Callable[[], Any] = lambda: QMessageBox.about(self, "About digitlab", about_text())
+        self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
+            self, title, text, details)
+        self.show_about: Callable[[], object] = lambda: QMessageBox.about(self, "About digitlab", about_text())
 
         # ---------------- views
         self.train_view = TrainView(self.library, splits_for=splits_for)
-        self.draw_view = DrawView(self.library)
+        self.draw_view = DrawView(self.library, self.pair)
         self.models_view = ModelsView(self.library)
-        self.evaluate_view = EvaluateView(self.library)
+        self.evaluate_view = EvaluateView(self.library, self.pair, splits_for=evaluate_splits_for)
+        self._views: dict[str, QWidget] = {"train": self.train_view, "draw": self.draw_view,
+                                           "models": self.models_view, "evaluate": self.evaluate_view}
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.setStyleSheet("QTabBar::tab { padding: 6px 22px; min-width: 70px; }")
-        for view, name in zip(self.views_list(), VIEW_NAMES):
-            self.views.addTab(view, name)
+        for name, title in VIEWS:
+            self.views.addTab(self._views[name], title)
         self.setCentralWidget(self.views)
-        self._connect_views()
 
         # ---------------- status bar
         self.state_label = QLabel("Idle")
         self.state_label.setMinimumWidth(90)
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pair_label = QLabel(self.pair.names_text())
+        self.pair_label.setTextFormat(Qt.TextFormat.PlainText)      # names come from files
+        self.pair_label.setToolTip("Networks A and B: Draw, Evaluate and Export report use them")
+        self.statusBar().addPermanentWidget(self.pair_label)
         self.statusBar().addPermanentWidget(self.state_label)
         self.statusBar().showMessage("Ready", 3000)
         self._previous_hook = set_error_hook(lambda text: self.statusBar().showMessage(text, 10000))
 
         self._build_actions()
         self._build_menus()
-
-        tv = self.train_view
-        tv.training_changed.connect(self._on_training_changed)
-        tv.paused_changed.connect(self._on_paused_changed)
-        tv.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        tv.form.validity_changed.connect(lambda _ok: self._update_actions())
-        self.views.currentChanged.connect(self._on_view_changed)
+        self._connect_views()
         self._update_actions()
         self.restore_settings()
 
     def _connect_views(self) -> None:
-        """Wire the views to each other and route their dialogs through the window's."""
-        self.models_view.connect_draw_view(self.draw_view, show=lambda: self.show_view(1))
-        self.evaluate_view.send_to_draw.connect(self._send_to_draw)
-        self.evaluate_view.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        for view in (self.models_view, self.evaluate_view, self.draw_view):
-            view.show_error = lambda title, text: self.show_error(title, text)
-        self.library.add_damage_listener(self._on_model_found_damaged)
+        """Every connection between the views, the library, the pair and the window: here only.
 
-    def _on_model_found_damaged(self, entry: Any) -> None:
+        A view offers signals and a few methods; what follows what is decided here, so a new view
+        is wired in one place and a connection a person relies on cannot be forgotten elsewhere.
+        """
+        status = self.statusBar()
+        tv, draw, models, ev = self.train_view, self.draw_view, self.models_view, self.evaluate_view
+        # Train: the window's actions and status follow a run; a finished run joins the library
+        tv.training_changed.connect(self._on_training_changed)
+        tv.paused_changed.connect(self._on_paused_changed)
+        tv.status_message.connect(lambda text: status.showMessage(text, 8000))
+        tv.validity_changed.connect(lambda _ok: self._update_actions())
+        # Draw: the digit on the canvas is what Evaluate > Inside > Activations shows
+        draw.input_changed.connect(ev.show_activations)
+        # Models: choosing networks A and B; Draw is where a comparison is seen
+        models.compare_requested.connect(self._compare_in_draw)
+        models.draw_side_requested.connect(self._use_as)
+        # Evaluate: a test digit goes to the canvas; its messages to the status bar
+        ev.send_to_draw.connect(self._send_to_draw)
+        ev.status_message.connect(lambda text: status.showMessage(text, 8000))
+        # one way to show errors, with the technical details behind a button
+        for view in (models, ev, draw):
+            view.show_error = lambda title, text, details=None: self.show_error(title, text, details)
+        self.pair.refused.connect(
+            lambda text, details: self.show_error("Cannot use this model", text, details or None))
+        self.pair.changed.connect(self._show_pair)
+        self.library_events.damaged.connect(self._on_model_found_damaged)
+        self.views.currentChanged.connect(self._on_view_changed)
+
+    def _on_model_found_damaged(self, entry: ModelEntry) -> None:
         """A listed model whose arrays turned out unreadable on first use: say so in the status bar
-        (the view that asked keeps its model; the Models view marks the file damaged)."""
-        self.statusBar().showMessage(f"{entry.path.name} is damaged and cannot be used: {entry.damage}", 15000)
+        (the pair keeps its model; the Models view marks the file damaged)."""
+        self.statusBar().showMessage(f"{entry.file_name} is damaged and cannot be used: {entry.damage}", 15000)
 
-    def _send_to_draw(self, image: Any, label: int) -> None:
+    def _send_to_draw(self, image: object, label: int) -> None:
         self.draw_view.load_digit(image, label)
-        self.show_view(1)
+        self.show_view("draw")
 
-    def views_list(self) -> list[QWidget]:
-        return [self.train_view, self.draw_view, self.models_view, self.evaluate_view]
+    def _compare_in_draw(self, a: ModelEntry, b: ModelEntry) -> None:
+        if self.pair.set_pair(a, b):
+            self.show_view("draw")
+
+    def _use_as(self, entry: ModelEntry, side: str) -> None:
+        if self.pair.set(side, entry):
+            self.show_view("draw")
+
+    def _show_pair(self) -> None:
+        self.pair_label.setText(self.pair.names_text())
+
+    def _on_runs_finished(self) -> None:
+        """Every finished run appears in Models (marked unsaved until saved) and can be chosen."""
+        tv = self.train_view
+        for result in tv.finished_runs():
+            if self.library.saved_entry_of(result) is None:
+                self.library.add_run(SavedModel.from_result(result, name=tv.model_name(result)))
+
+    def view(self, name: str) -> QWidget:
+        """The view called ``name`` ("train", "draw", "models", "evaluate")."""
+        return self._views[name]
 
     # ----------------------------------------------------------------- actions and menus
-    def _action(self, text: str, slot: Callable, shortcut: Any = None, tip: str = "") -> QAction:
+    def _action(self, text: str, slot: Callable, shortcut: str | None = None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -160,7 +214,8 @@ class MainWindow(QMainWindow):
         self.export_weights_action = self._action("&Export weights…", self.export_weights, "Ctrl+E",
                                                   "Export the last trained model's weights (.npz, CSV, JSON)")
         self.export_report_action = self._action("Export &report…", self.export_report, "Ctrl+R",
-                                                 "Export the evaluation report")
+                                                 "Write a report on networks A and B (or, as chosen "
+                                                 "in Evaluate, on the four experiments)")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit digitlab")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
@@ -170,12 +225,13 @@ class MainWindow(QMainWindow):
         self.experiments_action = self._action("Run the report's four &experiments", self.run_experiments,
                                                "Ctrl+F5", "Train the report's 2x2 grid one after another")
 
-        self.view_actions: list[QAction] = []
-        for i, name in enumerate(VIEW_NAMES):
-            action = self._action(f"&{name}", lambda i=i: self.show_view(i), f"Ctrl+{i + 1}", f"Show the {name} view")
+        self.view_actions: dict[str, QAction] = {}
+        for i, (name, title) in enumerate(VIEWS):
+            action = self._action(f"&{title}", lambda name=name: self.show_view(name), f"Ctrl+{i + 1}",
+                                  f"Show the {title} view")
             action.setCheckable(True)
-            self.view_actions.append(action)
-        self.view_actions[0].setChecked(True)
+            self.view_actions[name] = action
+        self.view_actions["train"].setChecked(True)
 
         self.about_action = self._action("&About digitlab", lambda: self.show_about(), "F1")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -194,7 +250,7 @@ class MainWindow(QMainWindow):
         train_menu.addSeparator()
         train_menu.addAction(self.experiments_action)
         view_menu = bar.addMenu("&View")
-        view_menu.addActions(self.view_actions)
+        view_menu.addActions(list(self.view_actions.values()))
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.about_action, self.about_qt_action])
         self.menus = {"File": file_menu, "Train": train_menu, "View": view_menu, "Help": help_menu}
@@ -202,31 +258,37 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         tv = self.train_view
         running = tv.is_training()
-        self.start_action.setEnabled(not running and tv.form.is_valid())
+        paused = tv.is_paused()
+        self.start_action.setEnabled(tv.can_start())
         self.pause_action.setEnabled(running)
-        self.pause_action.setText("&Resume" if tv.controller.is_paused() else "&Pause")
+        self.pause_action.setText("&Resume" if paused else "&Pause")
         self.stop_action.setEnabled(running)
         self.experiments_action.setEnabled(not running)
-        has_result = tv.last_result is not None and not running
+        has_result = tv.last_run() is not None and not running
         self.save_action.setEnabled(has_result)
         self.export_weights_action.setEnabled(has_result)
-        self.state_label.setText("Paused" if tv.controller.is_paused() else ("Training" if running else "Idle"))
+        self.state_label.setText("Paused" if paused else ("Training" if running else "Idle"))
 
     # ----------------------------------------------------------------- views
-    def show_view(self, index: int) -> None:
-        self.views.setCurrentIndex(index)
+    def show_view(self, name: str) -> None:
+        """Show the view called ``name`` ("train", "draw", "models", "evaluate")."""
+        self.views.setCurrentWidget(self._views[name])
+
+    def current_view_name(self) -> str:
+        return next(n for n, v in self._views.items() if v is self.views.currentWidget())
 
     @Slot(int)
-    def _on_view_changed(self, index: int) -> None:
-        for i, action in enumerate(self.view_actions):
-            action.setChecked(i == index)
+    def _on_view_changed(self, _index: int) -> None:
+        current = self.current_view_name()
+        for name, action in self.view_actions.items():
+            action.setChecked(name == current)
 
     # ----------------------------------------------------------------- commands
     def run_experiments(self) -> None:
-        self.show_view(0)
+        self.show_view("train")
         self.train_view.run_experiments()
 
-    def open_model(self, path: str | None = None) -> Any:
+    def open_model(self, path: str | None = None) -> ModelEntry | None:
         """Add a model file to the library (the Models view shows it); errors shown in words."""
         path = path or self.ask_open_path()
         if not path:
@@ -235,13 +297,13 @@ class MainWindow(QMainWindow):
         if entry is None:  # the core's message has been shown; the library is unchanged
             self.statusBar().showMessage(f"Could not open {path}", 8000)
             return None
-        self.show_view(2)
+        self.show_view("models")
         self.statusBar().showMessage(f"Opened {Path(path).name}", 8000)
         return entry
 
     def save_model(self, path: str | None = None) -> Path | None:
         tv = self.train_view
-        if tv.last_result is None:
+        if tv.last_run() is None:
             self.statusBar().showMessage("Nothing to save yet: train a model first.", 8000)
             return None
         path = path or self.ask_save_path(str(tv.default_model_path()))
@@ -250,8 +312,8 @@ class MainWindow(QMainWindow):
         return tv.save_model(path)
 
     def export_weights(self, path: str | None = None, fmt: str | None = None) -> Path | None:
-        tv = self.train_view
-        if tv.last_result is None:
+        last = self.train_view.last_run()
+        if last is None:
             self.statusBar().showMessage("Nothing to export yet: train a model first "
                                          "(the Models view exports any saved model).", 8000)
             return None
@@ -263,17 +325,19 @@ class MainWindow(QMainWindow):
         from digitlab.io import export_weights
 
         try:
-            export_weights(tv.last_result.network, path, fmt)
+            export_weights(last.network, path, fmt)
         except Exception as exc:  # noqa: BLE001
-            self.show_error("Cannot export the weights", str(exc))
+            self.show_error("Cannot export the weights", str(exc), messages.error_details(exc))
             return None
         self.statusBar().showMessage(f"Weights exported to {path}", 8000)
         return Path(path)
 
-    def export_report(self, out_dir: str | None = None) -> Path | None:
-        """Write the evaluation report (the Evaluate view asks where unless ``out_dir``)."""
-        self.show_view(3)
-        return self.evaluate_view.export_report(out_dir)
+    def export_report(self, out_dir: str | None = None, which: str | None = None) -> Path | None:
+        """Write a report on networks A and B, or on the four experiments (``which``: "pair" or
+        "experiments"; by default Evaluate's choice beside its Export button). The Evaluate view
+        asks where unless ``out_dir``."""
+        self.show_view("evaluate")
+        return self.evaluate_view.export_report(out_dir, which)
 
     # ----------------------------------------------------------------- dialogs
     def _models_dir(self) -> str:
@@ -343,6 +407,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if running:
             self.save_settings()  # the settings of the last run survive a crash
+        else:
+            self._on_runs_finished()
 
     @Slot(bool)
     def _on_paused_changed(self, _paused: bool) -> None:
@@ -356,33 +422,21 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        try:
-            index = int(s.value("window/view", 0))
-        except (TypeError, ValueError):
-            index = 0
-        self.show_view(min(max(index, 0), len(VIEW_NAMES) - 1))
+        name = str(s.value("window/view", "train"))
+        self.show_view(name if name in self._views else "train")
         self.train_view.restore_state(s)
-        for view in self.views_list()[1:]:
-            restore = getattr(view, "restore_state", None)
-            if callable(restore):
-                try:
-                    restore(s)
-                except Exception:  # noqa: BLE001 - bad saved state never blocks the window
-                    log.exception("Could not restore the state of %s", type(view).__name__)
+        try:
+            self.pair.restore_state(s)
+        except Exception:  # noqa: BLE001 - bad saved state never blocks the window
+            log.exception("Could not restore the chosen models")
 
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("window/view", self.views.currentIndex())
+        s.setValue("window/view", self.current_view_name())
         self.train_view.save_state(s)
-        for view in self.views_list()[1:]:
-            save = getattr(view, "save_state", None)
-            if callable(save):
-                try:
-                    save(s)
-                except Exception:  # noqa: BLE001
-                    log.exception("Could not save the state of %s", type(view).__name__)
+        self.pair.save_state(s)
         s.sync()
 
     def _default_geometry(self) -> None:
@@ -399,14 +453,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop every background activity and join threads. True when nothing runs any more."""
         ok = self.train_view.shutdown(timeout_ms)
-        for view in self.views_list()[1:]:
-            stop = getattr(view, "shutdown", None)
-            if callable(stop):
-                try:
-                    ok = (stop() is not False) and ok
-                except Exception:  # noqa: BLE001
-                    log.exception("Could not shut down %s", type(view).__name__)
-        return ok
+        return self.evaluate_view.shutdown(timeout_ms) and ok
 
     @guarded
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name

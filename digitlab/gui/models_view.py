@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from digitlab.gui import messages
 from digitlab.gui.guard import call_guarded, guarded, protect_singletons
-from digitlab.gui.model_library import ModelEntry, ModelLibrary
+from digitlab.library import ModelEntry, ModelLibrary, safe_file_stem
 
 protect_singletons()
 
@@ -51,8 +51,9 @@ __all__ = ["ModelsView", "LibraryTableModel", "COLUMNS"]
 
 #: (header, attribute for display, tooltip)
 COLUMNS: list[tuple[str, str, str]] = [
-    ("Name", "name", "The model's name (stored in the file)"),
-    ("Source", "source_label", "Bundled with digitlab (read-only) or yours"),
+    ("Name", "display_name", "The model's name (stored in the file; “(bundled)” or “(2)” when "
+                             "another model has the same name)"),
+    ("Source", "source_label", "Bundled with digitlab (read-only), yours, or a run not saved yet"),
     ("Layers", "layers_text", "Layer sizes from input to output"),
     ("L2", "l2_text", "L2 regularisation strength lambda"),
     ("BN", "bn_text", "Batch normalisation"),
@@ -135,7 +136,7 @@ class LibraryTableModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{e.name}\n{e.summary}\n{e.path}"
+            return f"{e.display_name}\n{e.summary}\n{e.path or 'Not saved yet: Rename… saves it'}"
         if role == Qt.ItemDataRole.ForegroundRole and attr == "source_label" and e.read_only:
             return QColor(95, 99, 104)
         return None
@@ -144,7 +145,7 @@ class LibraryTableModel(QAbstractTableModel):
     def _damaged_data(e: ModelEntry, attr: str, role):
         """A damaged file's row: its file name, "damaged" in words, the reason as the tooltip."""
         if role == Qt.ItemDataRole.DisplayRole:
-            if attr == "name":
+            if attr == "display_name":
                 return e.name
             if attr == "source_label":
                 return f"{e.source_label} · damaged"
@@ -152,7 +153,7 @@ class LibraryTableModel(QAbstractTableModel):
         if role == KEY_ROLE:
             return e.key
         if role == SORT_ROLE:
-            return e.name.lower() if attr == "name" else ""
+            return e.name.lower() if attr == "display_name" else ""
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e.path.name} is damaged and cannot be used:\n{e.damage}\n\nYou can delete it."
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -199,10 +200,12 @@ def details_html(e: ModelEntry) -> str:
                 f"<p style='color:#5f6368'>It is not offered in the Draw and Evaluate views.{what}</p>"
                 f"<h3 style='margin-bottom:2px'>File</h3><p>{esc(str(e.path))}</p>")
     rows = []
-    src = "Bundled with digitlab (read-only)" if e.read_only else "Your model"
-    head = (f"<h2 style='margin-bottom:2px'>{esc(e.name)}</h2>"
-            f"<div style='color:#5f6368'>{esc(src)} · {esc(e.path.name)}</div>")
-    msg = e.attr("message", "") or ""
+    src = ("Bundled with digitlab (read-only)" if e.read_only else
+           "A finished run, not saved yet (Rename… saves it)" if e.unsaved else "Your model")
+    head = (f"<h2 style='margin-bottom:2px'>{esc(e.display_name)}</h2>"
+            f"<div style='color:#5f6368'>{esc(src)} · {esc(e.file_name)}</div>")
+    info = e.info
+    msg = info.message
     if msg:
         head += f"<p>{esc(msg)}</p>"
     # final metrics
@@ -216,7 +219,7 @@ def details_html(e: ModelEntry) -> str:
             rows.append((key.replace("_", " "), _fmt_value(v)))
     for attr, label in (("epochs", "Epochs"), ("steps", "Steps"), ("best_step", "Best step"),
                         ("stop_reason", "Stopped by"), ("elapsed", "Training time")):
-        v = e.attr(attr)
+        v = getattr(info, attr)
         if v in (None, "", 0) and attr != "stop_reason":
             continue
         if v in (None, ""):
@@ -236,12 +239,12 @@ def details_html(e: ModelEntry) -> str:
 
     settings = [(k.replace("_", " "), _fmt_setting(k, v)) for k, v in e.settings().items()
                 if not (k == "name" and not v)]
-    info = e.info()
-    facts = [("File", info.get("file", "")), ("Created", e.date_text or "–")]
+    facts_of = e.facts()
+    facts = [("File", facts_of.get("file", "")), ("Created", e.date_text or "–")]
     for key, label in (("dataset_checksum", "Dataset checksum"), ("digitlab_version", "digitlab version"),
                        ("format_version", "Format version")):
-        if key in info:
-            v = str(info[key])
+        if key in facts_of:
+            v = str(facts_of[key])
             facts.append((label, v[:16] + "…" if key == "dataset_checksum" and len(v) > 16 else v))
     return (head + table("Final metrics", rows) + table("Training settings", settings)
             + table("File", facts))
@@ -253,9 +256,10 @@ class ModelsView(QWidget):
     Signals
     -------
     compare_requested(object, object)
-        Two library entries the person wants to compare in the Draw view ("Compare in Draw").
+        Two library entries the person wants as networks A and B, shown in the Draw view
+        ("Compare in Draw"); the window sets its pair, which Evaluate and the report follow too.
     draw_side_requested(object, str)
-        One entry for side "A" or "B" of the Draw view ("Use as A" / "Use as B").
+        One entry for network "A" or "B" ("Use as A" / "Use as B").
     """
 
     compare_requested = Signal(object, object)
@@ -271,7 +275,8 @@ class ModelsView(QWidget):
         self.ask_confirm: Callable[[str, str], bool] = self._dialog_confirm
         self.ask_export_path: Callable[[str], tuple[str, str]] = self._dialog_export_path
         self.ask_save_path: Callable[[str], str] = self._dialog_save_path
-        self.show_error: Callable[[str, str], Any] = lambda title, text: messages.warn(self, title, text)
+        self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
+            self, title, text, details)
         self.show_info: Callable[[str], Any] = self._status
 
         self._selected_once = False
@@ -296,9 +301,9 @@ class ModelsView(QWidget):
         self.copy_button = button("Save copy…", "Copy the model's .h5 file somewhere else", self.save_copy_selected)
         self.compare_button = button("Compare in Draw", "Compare the two selected models in the Draw view "
                                      "(select two rows with Ctrl+click)", self.compare_selected)
-        self.use_a_button = button("Use as A", "Show the selected model as network A in the Draw view",
+        self.use_a_button = button("Use as A", "Make the selected model network A (Draw, Evaluate and the report use it)",
                                    lambda: self.use_selected_in_draw("A"))
-        self.use_b_button = button("Use as B", "Show the selected model as network B in the Draw view",
+        self.use_b_button = button("Use as B", "Make the selected model network B (Draw, Evaluate and the report use it)",
                                    lambda: self.use_selected_in_draw("B"))
         self.compare_button.setDefault(True)
 
@@ -487,10 +492,10 @@ class ModelsView(QWidget):
             entry = self.library.import_file(path)
         except Exception as exc:  # noqa: BLE001 - shown to the person; the library is unchanged
             log.info("Could not open model %s: %s", path, exc)
-            self.show_error("Cannot open the model", str(exc))
+            self.show_error("Cannot open the model", str(exc), messages.error_details(exc))
             return None
         self.select(entry)
-        self.show_info(f"Added “{entry.name}” to your library ({entry.path.name}).")
+        self.show_info(f"“{entry.display_name}” is in your library ({entry.file_name}).")
         return entry
 
     def rename_selected(self, new_name: str | None = None) -> ModelEntry | None:
@@ -564,7 +569,7 @@ class ModelsView(QWidget):
         if e is None:
             return None
         if path is None:
-            path = self.ask_save_path(e.path.name)
+            path = self.ask_save_path(e.path.name if e.path is not None else f"{safe_file_stem(e.name)}.h5")
             if not path:
                 return None
         try:
@@ -585,7 +590,7 @@ class ModelsView(QWidget):
             self.show_info(f"{damaged[0].path.name} is damaged and cannot be compared: {damaged[0].damage}")
             return False
         self.compare_requested.emit(sel[0], sel[1])
-        self.show_info(f"Comparing “{sel[0].name}” (A) and “{sel[1].name}” (B) in the Draw view.")
+        self.show_info(f"Comparing “{sel[0].display_name}” (A) and “{sel[1].display_name}” (B) in the Draw view.")
         return True
 
     def use_selected_in_draw(self, side: str) -> bool:
@@ -596,23 +601,8 @@ class ModelsView(QWidget):
             self.show_info(f"{e.path.name} is damaged and cannot be used: {e.damage}")
             return False
         self.draw_side_requested.emit(e, side)
-        self.show_info(f"“{e.name}” is network {side} in the Draw view.")
+        self.show_info(f"“{e.display_name}” is network {side} (Draw, Evaluate and the report).")
         return True
-
-    def connect_draw_view(self, draw_view: Any, show: Callable[[], Any] | None = None) -> None:
-        """Wire "Compare in Draw" and "Use as A/B" to a DrawView; ``show`` switches to it."""
-        def compare(a, b):
-            draw_view.set_models(a, b)
-            if show is not None:
-                show()
-
-        def side(e, s):
-            draw_view.set_model(s, e)
-            if show is not None:
-                show()
-
-        self.compare_requested.connect(compare)
-        self.draw_side_requested.connect(side)
 
     # ================================================================== dialogs
     def _status(self, text: str) -> None:
@@ -639,7 +629,6 @@ class ModelsView(QWidget):
     def _dialog_export_path(self, name: str) -> tuple[str, str]:
         filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
                    "CSV, one file per array (a folder) (*)": "csv"}
-        from digitlab.gui.model_library import safe_file_stem
 
         suggested = str(Path(self._export_dir()) / f"{safe_file_stem(name)}.npz")
         path, chosen = QFileDialog.getSaveFileName(self, "Export weights", suggested, ";;".join(filters))

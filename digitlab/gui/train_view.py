@@ -40,7 +40,7 @@ from digitlab.gui.guard import guarded
 from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import TrainController
-from digitlab.training import EXPERIMENTS
+from digitlab.training import EXPERIMENTS, TrainResult
 
 __all__ = ["TrainView", "SUMMARY_COLUMNS"]
 
@@ -688,6 +688,32 @@ class TrainView(QWidget):
             state = settings.value(key)
             if state is not None:
                 splitter.restoreState(state)
+
+    # ================================================================== for the main window
+    # What the window may ask of this view, besides its signals. Kept apart from the view's own
+    # workings above (the controller, the form, the result box), which change on their own: the
+    # window reads nothing else.
+    @property
+    def validity_changed(self):
+        """Signal(bool): the settings became valid or invalid (so F5 can be enabled or not)."""
+        return self.form.validity_changed
+
+    def can_start(self) -> bool:
+        """Whether Start would start a run now: nothing running and every setting valid."""
+        return not self.is_training() and self.form.is_valid()
+
+    def is_paused(self) -> bool:
+        return self.controller.is_paused()
+
+    def last_run(self) -> TrainResult | None:
+        """The last finished run with a network (None before the first)."""
+        result = self.last_result
+        return result if isinstance(result, TrainResult) else None
+
+    def finished_runs(self) -> list[TrainResult]:
+        """Every run of this session that finished with a usable network (not diverged)."""
+        return [r for r in self.results if isinstance(r, TrainResult)
+                and r.stop_reason not in _FAILED_REASONS]
 
 
 def _short_label(index: int, config: Any) -> str:

@@ -525,7 +525,7 @@ class ModelLibrary:
         new_name = self._check_name(new_name)
         if new_name == e.name:
             return e
-        if any(o.name == new_name for o in self._entries if o is not e and o.source == e.source):
+        if any(o.name == new_name for o in self._entries if o is not e):
             raise LibraryError(f"There is already a model called “{new_name}”; choose another name.")
         self._check_on_disk(e, "rename")
         model = self._require(e).model    # raises ModelFileError (and marks it damaged) if unreadable

@@ -73,16 +73,17 @@ def _experiment_labels():
 
 
 def _as_model(item):
-    """A SavedModel / TrainResult from a path, a library entry or the thing itself."""
+    """A SavedModel / TrainResult from a path or the thing itself (a library entry's ``model`` is
+    a SavedModel: callers pass that; reports know nothing of the library)."""
+    from ..io import SavedModel, load_model
+    from ..training import TrainResult
+
     if isinstance(item, (str, os.PathLike)):
-        from ..io import load_model
         return load_model(item)
-    inner = getattr(item, "model", None)          # a ModelLibrary entry
-    if inner is not None and hasattr(inner, "network"):
-        return inner
-    if hasattr(item, "network"):
+    if isinstance(item, (SavedModel, TrainResult)):
         return item
-    raise TypeError(f"cannot make a report of {item!r}: give experiment runs, models or model files")
+    raise TypeError(f"cannot make a report of {type(item).__name__}: give experiment runs, "
+                    "SavedModel or TrainResult objects, or model files")
 
 
 def _model_name(model, fallback: str) -> str:
@@ -92,7 +93,7 @@ def _model_name(model, fallback: str) -> str:
 
 
 def runs_from_models(models, *, as_experiments: bool | None = None) -> list:
-    """Turn models (SavedModel, TrainResult, paths, library entries) into report runs.
+    """Turn models (SavedModel, TrainResult, model file paths) into report runs.
 
     When every model is one of the report's four experiments (config names ``report-no-l2``,
     ``report-bn``, ``report-l2``, ``report-l2-bn``), they keep their experiment numbers and seeds,
@@ -224,17 +225,19 @@ def _describe_setting(runs) -> list[str]:
     return lines
 
 
-def build_report(source, *, sweep=None, splits=None, title: str | None = None, n_bins: int = 10,
-                 on_progress=None, svg: bool = False) -> Report:
+def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: str | None = None,
+                 n_bins: int = 10, on_progress=None, svg: bool = False) -> Report:
     """Evaluate and draw everything; return a :class:`Report` (nothing written yet).
 
     Parameters
     ----------
     source : list
         ``ExperimentRun``s from :func:`digitlab.training.run_experiments`, or models:
-        ``SavedModel``/``TrainResult`` objects, model file paths or ``ModelLibrary`` entries.
+        ``SavedModel``/``TrainResult`` objects or model file paths.
     sweep : list of SweepPoint, optional
         A lambda sweep (:func:`digitlab.reports.sweep.run_sweep`) to include.
+    sweep_setting : SweepSetting, optional
+        What the sweep trained (data size, seeds, lambdas), stated in the report.
     splits : Splits, optional
         The data to evaluate on (its test set); by default each model's own dataset.
     on_progress(text) : optional
@@ -423,7 +426,9 @@ def build_report(source, *, sweep=None, splits=None, title: str | None = None, n
         rows = table_data["sweep"]
         blocks.append(B("h2", "Lambda sweep"))
         blocks.append(B("p", f"The same setting trained with {len(rows)} L2 strengths "
-                             f"({len({p.seed for p in sweep})} seed(s) each)."))
+                             f"({len({p.seed for p in sweep})} seed(s) each): "
+                             + (sweep_setting.describe() if sweep_setting is not None
+                                else "its setting was not recorded") + "."))
         blocks.append(B("table", key="sweep", rows=rows,
                         digits={c: (2 if "%" in c else 4) for c in rows[0] if c not in ("Lambda", "Epochs")}))
         blocks.append(B("figure", key="sweep"))
@@ -604,15 +609,16 @@ def _dump_tables(report: Report, folder: Path) -> None:
         (folder / f"{key}.json").write_text(tables.to_json(rows), encoding="utf-8")
 
 
-def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, title: str | None = None,
+def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=None, splits=None,
+                 title: str | None = None,
                  overwrite: bool = False, on_progress=None, svg: bool = False) -> Path:
     """Build a report and write it atomically into the new folder ``out_dir``; return its path.
 
     Parameters
     ----------
     source : Report, or list of ExperimentRun, or list of models
-        Models may be ``SavedModel``/``TrainResult`` objects, ``.h5`` paths or ``ModelLibrary``
-        entries (see :func:`build_report`).
+        Models may be ``SavedModel``/``TrainResult`` objects or ``.h5`` paths (see
+        :func:`build_report`).
     out_dir : path-like
         Must not exist yet (``OutputExistsError``, a ``FileExistsError``, otherwise; also when a
         second writer takes the name meanwhile) unless ``overwrite=True``, in which case the old
@@ -620,7 +626,7 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, t
         file the report is made from. Disk errors are ``OutputError`` sentences.
     formats : iterable of "html", "pdf", "md"
         The tables are always written as CSV and JSON under ``tables/``.
-    sweep, splits, title, on_progress, svg : see :func:`build_report` (``svg`` also writes
+    sweep, sweep_setting, splits, title, on_progress, svg : see :func:`build_report` (``svg`` also writes
         ``figures/*.svg`` next to the PNGs for the Markdown).
     """
     formats = [f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)]
@@ -630,7 +636,8 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, splits=None, t
     out = Path(out_dir).expanduser()
     check_output(out, replace=overwrite, folder=True, inputs=_input_paths(source))
     report = source if isinstance(source, Report) else build_report(
-        source, sweep=sweep, splits=splits, title=title, on_progress=on_progress, svg=svg)
+        source, sweep=sweep, sweep_setting=sweep_setting, splits=splits, title=title,
+        on_progress=on_progress, svg=svg)
     say = on_progress or (lambda text: None)
 
     # Built in a staging folder beside ``out`` and moved (or, with overwrite, swapped) into place

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 
 from digitlab import paths
 from digitlab.gui.main_window import MainWindow
-from digitlab.gui.model_library import ModelLibrary
+from digitlab.library import ModelLibrary
 from digitlab.gui.models_view import ModelsView
 
 SECRET = b"TOP-SECRET-" * 16            # what an external-storage model would leak if read
@@ -156,7 +156,7 @@ def start_window(qtbot, make_settings) -> tuple[MainWindow, float, list]:
     start = time.perf_counter()
     window = MainWindow(settings=make_settings())
     window.confirm_close = lambda: True
-    window.show_error = lambda title, text: errors.append((title, text))
+    window.show_error = lambda title, text, details=None: errors.append((title, text))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window, timeout=5000)
@@ -169,7 +169,7 @@ def test_window_opens_at_once_beside_every_kind_of_bad_file(qtbot, make_settings
     window, seconds, errors = start_window(qtbot, make_settings)
     try:
         assert window.isVisible() and seconds < 10, f"the window took {seconds:.1f} s"
-        window.show_view(2)
+        window.show_view("models")
         rows = table_rows(window.models_view)
         assert "my good model" in rows
         assert "damaged" not in rows["my good model"]["texts"][1]
@@ -231,7 +231,7 @@ def test_a_model_found_damaged_on_first_use_keeps_the_previous_choice(qtbot, mak
     window, _seconds, errors = start_window(qtbot, make_settings)
     try:
         draw = window.draw_view
-        window.show_view(1)
+        window.show_view("draw")
         before = draw.models()[0].name
         combo = draw.combo_a
         index = next(i for i, t in enumerate(combo_texts(combo)) if "nan weights" in t)
@@ -255,7 +255,7 @@ def test_files_that_vanish_or_change_underneath(qtbot, isolated_home, tmp_path):
     view = ModelsView(ModelLibrary(bundled_dir=tmp_path / "no-bundled"))
     qtbot.addWidget(view)
     errors = []
-    view.show_error = lambda title, text: errors.append(text)
+    view.show_error = lambda title, text, details=None: errors.append(text)
     view.ask_confirm = lambda title, text: True
     view.show()
 
@@ -289,7 +289,8 @@ def test_library_files_never_replace_an_existing_file(isolated_home, tmp_path):
     second = library.import_file(copy_with_name(tmp_path / "other" / "mine.h5", "mine again"))
     assert (first.path.name, second.path.name) == ("mine.h5", "mine-3.h5")
     renamed = library.rename(second, "mine 2")                    # its file name would be mine-2.h5
-    assert renamed.path.name == "mine-2-2.h5" and not second.path.exists()
+    assert renamed is second                                      # one entry per model, renamed in place
+    assert renamed.path.name == "mine-2-2.h5" and not (folder / "mine-3.h5").exists()
     assert (folder / "mine-2.h5").read_bytes() == b"someone else's file"
     assert sorted(e.name for e in library) == ["mine", "mine 2"]
 
@@ -299,7 +300,7 @@ def test_evaluate_keeps_its_model_when_the_chosen_one_is_found_damaged(qtbot, ma
     make_nan_weights(paths.user_models_dir() / "nan.h5")
     window, _seconds, errors = start_window(qtbot, make_settings)
     try:
-        window.show_view(3)
+        window.show_view("evaluate")
         chooser = window.evaluate_view.chooser_a
         before = chooser.currentText()
         assert window.evaluate_view.eval_a is not None
@@ -327,7 +328,7 @@ def test_names_from_files_are_shown_as_characters_not_rendered(qtbot, monkeypatc
     name = "<b>bold</b><img src='/etc/hostname'>"
     messages.warn(None, "Cannot use the model", f"cannot open model {name}.h5")
     assert not messages.ask_yes_no(None, "Replace?", f"{name}.h5 already exists")
-    assert shown == [(Qt.TextFormat.PlainText, f"cannot open model {name}.h5"),
+    assert shown == [(Qt.TextFormat.PlainText, f"Cannot open model {name}.h5"),   # a capital first
                      (Qt.TextFormat.PlainText, f"{name}.h5 already exists")]
 
     bars = ProbabilityBars("Network A")

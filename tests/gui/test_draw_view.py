@@ -11,7 +11,9 @@ from PySide6.QtCore import QPoint, Qt
 
 from digitlab.data import to_mnist
 from digitlab.gui.draw_view import DigitPreview, DrawView
-from digitlab.gui.model_library import ModelLibrary
+from digitlab.io import SavedModel
+from digitlab.library import ModelLibrary
+from digitlab.training import TrainConfig
 from digitlab.nn import Network
 
 io = pytest.importorskip("digitlab.io")
@@ -247,17 +249,20 @@ def test_choosing_another_model_in_the_combo(qtbot, view, library):
     assert "BN" in view.bars_b._detail.text()
 
 
-def test_set_models_with_entries_names_and_networks(qtbot, view, library):
+def test_set_models_takes_library_entries_and_a_finished_run_as_an_unsaved_entry(qtbot, view, library):
     draw_seven(qtbot, view)
-    view.set_models("report-bn", library.get("report-l2"))
+    view.set_models(library.get("report-bn"), library.get("report-l2"))
     assert view.models()[0].name == "report-bn"
     net = Network(seed=42)
-    view.set_models(net, None)
+    run = library.add_run(SavedModel(network=net, config=TrainConfig(), name="a run"))
+    view.set_models(run, None)
     assert view.models()[1] is None
     assert view.bars_b.probabilities() is None
     np.testing.assert_allclose(view.bars_a.probabilities(), net.predict_one(view.current_input()), rtol=1e-6)
-    assert "not in library" in view.combo_a.currentText()
+    assert view.combo_a.currentText() == "a run (unsaved)"
     assert "Network A says" in view.verdict_text()
+    with pytest.raises(TypeError):
+        view.set_models("report-bn", None)          # one model type: a library entry
 
 
 def test_library_changes_are_followed(qtbot, view, library, tmp_path):

@@ -30,7 +30,7 @@ def trained(small_splits):
 
 @pytest.fixture
 def library(trained, tmp_path):
-    from digitlab.gui.model_library import ModelLibrary
+    from digitlab.library import ModelLibrary
     folder = tmp_path / "models"
     folder.mkdir()
     save_model(folder / "report-no-l2.h5", trained["plain"], name="report-no-l2")
@@ -160,7 +160,7 @@ def test_export_report_writes_a_new_folder(qtbot, view, tmp_path):
     choose(qtbot, view.chooser_b, "report-l2")
     out = tmp_path / "rep"
     errors = []
-    view.show_error = lambda title, text: errors.append(text)
+    view.show_error = lambda title, text, details=None: errors.append(text)
     with qtbot.waitSignal(view.report_written, timeout=60000):
         path = view.export_report(out, formats=("html",))
     assert path == out and (out / "report.html").is_file() and not errors

@@ -26,11 +26,12 @@ def test_four_views_and_switching_with_the_keyboard(qtbot, main_window):
     tabs = main_window.views
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Train", "Draw", "Models", "Evaluate"]
     main_window.activateWindow()
-    for i, key in enumerate([Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_1], start=1):
-        main_window.view_actions[i % 4].trigger()
-        assert tabs.currentIndex() == i % 4
-        assert main_window.view_actions[i % 4].isChecked()
-    assert [a.shortcut().toString() for a in main_window.view_actions] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+    for i, name in enumerate(["draw", "models", "evaluate", "train"], start=1):
+        main_window.view_actions[name].trigger()
+        assert tabs.currentIndex() == i % 4 and main_window.current_view_name() == name
+        assert main_window.view_actions[name].isChecked()
+    assert [a.shortcut().toString() for a in main_window.view_actions.values()] == [
+        "Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
 
 
 def test_menus_and_shortcuts(main_window):
@@ -91,7 +92,7 @@ def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
     first.train_view.form.batch_norm.setChecked(True)
     first.resize(first.minimumSizeHint().width(), 640)   # as close as it gets to the offscreen 800x800 screen
     size = first.size()
-    first.show_view(2)
+    first.show_view("models")
     sizes = [500, 700]
     first.train_view.splitter.setSizes(sizes)
     sizes = first.train_view.splitter.sizes()
@@ -108,7 +109,7 @@ def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
     assert second.height() == size.height()
     assert second.width() == size.width() or size.width() > screen_width
     assert second.views.currentIndex() == 2
-    second.show_view(0)
+    second.show_view("train")
     qtbot.wait(20)
     assert abs(second.train_view.splitter.sizes()[0] - sizes[0]) <= 2     # the settings pane's width
     second.close()
@@ -174,7 +175,7 @@ def test_opening_a_foreign_file_shows_the_error_and_changes_nothing(qtbot, main_
     bad = tmp_path / "not-a-model.h5"
     bad.write_bytes(b"this is not HDF5")
     errors = []
-    main_window.show_error = lambda title, text: errors.append((title, text))
+    main_window.show_error = lambda title, text, details=None: errors.append((title, text))
     before = len(getattr(main_window.library, "entries", lambda: [])())
     main_window.ask_open_path = lambda: str(bad)
     main_window.open_action.trigger()
@@ -242,7 +243,7 @@ def test_a_trained_model_saved_from_train_appears_in_the_library(qtbot, main_win
 def test_a_digit_sent_from_evaluate_lands_on_the_draw_canvas(qtbot, main_window):
     image = np.zeros((28, 28), dtype=np.float32)
     image[6:22, 12:16] = 1.0                                   # a plain "1"
-    main_window.show_view(3)
+    main_window.show_view("evaluate")
     main_window.evaluate_view.send_to_draw.emit(image, 1)
     assert main_window.views.currentIndex() == 1
     assert main_window.draw_view.true_label() == 1
@@ -252,7 +253,7 @@ def test_export_report_from_the_file_menu(qtbot, main_window, tmp_path):
     out = tmp_path / "report"
     main_window.evaluate_view.ask_report_dir = lambda: str(out)
     errors = []
-    main_window.show_error = lambda title, text: errors.append(text)
+    main_window.show_error = lambda title, text, details=None: errors.append(text)
     main_window.export_report_action.trigger()
     assert main_window.views.currentIndex() == 3
     assert not errors, errors

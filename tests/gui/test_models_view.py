@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from digitlab import paths
 from digitlab.gui.draw_view import DrawView
-from digitlab.gui.model_library import BUNDLED, USER, LibraryError, ModelLibrary
+from digitlab.library import BUNDLED, USER, LibraryError, ModelLibrary
 from digitlab.gui.models_view import COLUMNS, ModelsView
 from digitlab.nn import Network
 
@@ -60,7 +60,7 @@ def view(qtbot, library):
     v = ModelsView(library)
     qtbot.addWidget(v)
     rec = Recorder()
-    v.show_error = lambda title, text: rec.errors.append((title, text))
+    v.show_error = lambda title, text, details=None: rec.errors.append((title, text))
     v.show_info = rec.infos.append
 
     def confirm(title, text):
@@ -280,7 +280,9 @@ def test_compare_two_models_in_draw(qtbot, view, library, tmp_path):
     draw = DrawView(library)
     qtbot.addWidget(draw)
     shown = []
-    view.connect_draw_view(draw, show=lambda: shown.append(True))
+    # the main window connects these to its pair (tests/gui/test_wiring.py drives that)
+    view.compare_requested.connect(lambda a, b: (draw.set_models(a, b), shown.append(True)))
+    view.draw_side_requested.connect(lambda e, side: draw.set_model(side, e))
     click_row(qtbot, view, "report-l2")
     assert not view.compare_button.isEnabled()
     click_row(qtbot, view, "challenger", Qt.KeyboardModifier.ControlModifier)
