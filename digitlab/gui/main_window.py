@@ -259,7 +259,8 @@ class MainWindow(QMainWindow):
         tv = self.train_view
         running = tv.is_training()
         paused = tv.is_paused()
-        self.start_action.setEnabled(tv.can_start())
+        # enabled whenever nothing runs: F5 on an invalid setting must say why, not do nothing
+        self.start_action.setEnabled(not running)
         self.pause_action.setEnabled(running)
         self.pause_action.setText("&Resume" if paused else "&Pause")
         self.stop_action.setEnabled(running)

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 
-
-@pytest.mark.xfail(strict=True, reason="main_window enables Start/F5 only while tv.can_start(): a disabled "
-                                       "action swallows F5; enabling it whenever nothing runs lets "
-                                       "TrainView.start() say why (issue 8, part 6)")
 def test_f5_with_an_invalid_setting_says_why_in_the_status_bar(qtbot, main_window, fill_form):
     fill_form(main_window.train_view.form, {"layer_sizes": "784-x-10"})
     main_window.start_action.trigger()                 # what F5 does

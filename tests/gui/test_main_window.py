@@ -77,11 +77,12 @@ def test_f5_starts_and_the_status_bar_follows_the_run(qtbot, main_window, fill_f
     assert main_window.save_action.isEnabled()
 
 
-def test_invalid_settings_disable_the_start_action(main_window, fill_form):
+def test_invalid_settings_start_nothing_and_f5_says_why(main_window, fill_form):
     fill_form(main_window.train_view.form, {"batch_size": "-3"})
-    assert not main_window.start_action.isEnabled()
-    main_window.start_action.trigger()            # even a stray F5 does nothing
+    assert main_window.start_action.isEnabled()   # a disabled F5 would swallow the key silently
+    main_window.start_action.trigger()
     assert not main_window.train_view.is_training()
+    assert main_window.statusBar().currentMessage().startswith("Cannot start: ")
 
 
 def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
