@@ -13,7 +13,7 @@ import pytest
 from digitlab.io import load_model, save_model
 from digitlab.reports import tables
 from digitlab.reports.report import build_report, load_experiment_folder, runs_from_models, write_report
-from digitlab.reports.sweep import run_sweep
+from digitlab.reports.sweep import SweepSetting, run_sweep
 
 
 class Tables(HTMLParser):
@@ -57,10 +57,12 @@ def mean_sd(text):
 
 @pytest.fixture(scope="module")
 def report_dir(quick_runs, quick_splits, tmp_path_factory):
-    sweep = run_sweep(quick_runs[0].result.config.replace(max_epochs=1), [0.0, 5.0], workers=1, splits=quick_splits)
+    config = quick_runs[0].result.config.replace(max_epochs=1)
+    sweep = run_sweep(config, [0.0, 5.0], workers=1, splits=quick_splits)
     out = tmp_path_factory.mktemp("reports") / "quick"
     messages = []
-    path = write_report(quick_runs, out, sweep=sweep, on_progress=messages.append)
+    path = write_report(quick_runs, out, sweep=sweep, sweep_setting=SweepSetting(config, (0.0, 5.0), (3,)),
+                        on_progress=messages.append)
     assert path == out and messages[-1] == f"wrote {out}"
     return out
 
@@ -224,3 +226,10 @@ def test_report_of_chosen_models(quick_runs, tmp_path):
     rows = report.tables["weights"]
     assert rows[0]["mine"].mean == pytest.approx(quick_runs[0].result.network.mean_abs_weights()[0])
     assert [row["Model"] for row in report.tables["test"]] == ["mine", "report-l2-bn"]
+
+
+def test_the_sweep_states_its_setting(report_dir):
+    """A sweep on 2,000 images must not pass for one on the full training set."""
+    text = (report_dir / "report.md").read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines() if "L2 strengths" in l)
+    assert "on 2,000 training images" in line and "lambda = 0, 5" in line and "seed 3" in line
