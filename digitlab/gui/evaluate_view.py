@@ -269,16 +269,18 @@ class EvaluateView(QWidget):
             self.comparison = compare(self.eval_a, self.eval_b)
         elapsed = time.perf_counter() - start
         set_name = dict(SETS)[which].lower()
-        parts = [f"<b>A: {self.eval_a.name}</b> — cost {self.eval_a.cost:.4f} (cross-entropy "
-                 f"{self.eval_a.cross_entropy:.4f}), accuracy <b>{100 * self.eval_a.accuracy:.2f} %</b>, "
+        # plain text (the headline shows names from files, never rendered as HTML)
+        parts = [f"A: {self.eval_a.name} — cost {self.eval_a.cost:.4f} (cross-entropy "
+                 f"{self.eval_a.cross_entropy:.4f}), accuracy {100 * self.eval_a.accuracy:.2f} %, "
                  f"ECE {100 * self.eval_a.ece:.2f} %"]
         if self.eval_b is not None:
-            parts.append(f"<b>B: {self.eval_b.name}</b> — cost {self.eval_b.cost:.4f} (cross-entropy "
-                         f"{self.eval_b.cross_entropy:.4f}), accuracy <b>{100 * self.eval_b.accuracy:.2f} %</b>, "
+            parts.append(f"B: {self.eval_b.name} — cost {self.eval_b.cost:.4f} (cross-entropy "
+                         f"{self.eval_b.cross_entropy:.4f}), accuracy {100 * self.eval_b.accuracy:.2f} %, "
                          f"ECE {100 * self.eval_b.ece:.2f} %; {len(self.comparison.only_a)} digits only A gets "
                          f"right, {len(self.comparison.only_b)} only B")
-        self.headline.setText("<br>".join(parts) + f"<br><span style='color:#5f6368'>{self.eval_a.n} images of "
-                              f"the {set_name} of {data.name}, evaluated in {1000 * elapsed:.0f} ms</span>")
+        parts.append(f"{self.eval_a.n} images of the {set_name} of {data.name}, evaluated in "
+                     f"{1000 * elapsed:.0f} ms")
+        self.headline.setText("\n".join(parts))
         self._draw()
 
     def _draw(self) -> None:

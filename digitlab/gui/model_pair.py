@@ -113,7 +113,7 @@ class ModelPair(QObject):
             log.info("Model %s cannot be used: %s", entry.file_name, exc)
             if not quiet:
                 detail = exc.detail if isinstance(exc, ModelFileError) else None
-                self.refused.emit(f"{entry.file_name} cannot be used: {exc}", detail or "")
+                self.refused.emit(str(exc), detail or "")     # the core's sentence names the file
             return False
         return True
 

@@ -285,7 +285,8 @@ class ModelLibrary:
             if e in self._entries:
                 self._damage_listeners = self._call_all(self._damage_listeners, e)
                 self._notify()
-            raise ModelFileError(e.damage, detail=getattr(exc, "detail", None)) from None
+            raise ModelFileError(e.damage, detail=exc.detail if isinstance(exc, ModelFileError)
+                                 else None) from None
         model.path = e.path
         e._model = model
         return model
