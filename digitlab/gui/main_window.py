@@ -43,7 +43,7 @@ from digitlab.gui.train_view import TrainView
 from digitlab.io import SavedModel
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.data import Splits
-from digitlab.training import TrainConfig
+from digitlab.training import TrainConfig, TrainResult
 
 log = logging.getLogger("digitlab.gui")
 
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.library = library if library is not None else ModelLibrary()
         self.library_events = LibraryEvents(self.library, self)
         self.pair = ModelPair(self.library, self)     # networks A and B, for every view
+        self._runs_offered: list[TrainResult] = []     # finished runs already put in the library
 
         # replaceable dialogs (tests answer them directly)
         self.confirm_close: Callable[[], bool] = self._confirm_close
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         tv.paused_changed.connect(self._on_paused_changed)
         tv.status_message.connect(lambda text: status.showMessage(text, 8000))
         tv.validity_changed.connect(lambda _ok: self._update_actions())
+        tv.model_saved.connect(self._on_model_saved)
         # Draw: the digit on the canvas is what Evaluate > Inside > Activations shows
         draw.input_changed.connect(ev.show_activations)
         # Models: choosing networks A and B; Draw is where a comparison is seen
@@ -184,11 +186,29 @@ class MainWindow(QMainWindow):
         self.pair_label.setText(self.pair.names_text())
 
     def _on_runs_finished(self) -> None:
-        """Every finished run appears in Models (marked unsaved until saved) and can be chosen."""
+        """Every finished run appears in Models (marked unsaved until saved) and can be chosen.
+
+        Each run is offered once: one the person deleted from Models does not come back."""
         tv = self.train_view
         for result in tv.finished_runs():
+            if any(result is seen for seen in self._runs_offered):
+                continue
+            self._runs_offered.append(result)
             if self.library.saved_entry_of(result) is None:
                 self.library.add_run(SavedModel.from_result(result, name=tv.model_name(result)))
+
+    def _on_model_saved(self, path: str) -> None:
+        """The last run saved to a file of the library (Ctrl+S): that file's entry takes the place
+        of the run's unsaved one, in the pair too."""
+        last = self.train_view.last_run()
+        run = self.library.saved_entry_of(last) if last is not None else None
+        saved = self.library.get(Path(path))
+        if run is None or not run.unsaved or saved is None or saved is run:
+            return
+        for side in ("A", "B"):
+            if self.pair.entry(side) is run:
+                self.pair.set(side, saved)
+        self.library.delete(run)
 
     def view(self, name: str) -> QWidget:
         """The view called ``name`` ("train", "draw", "models", "evaluate")."""

@@ -183,6 +183,19 @@ def test_a_finished_run_appears_in_models_and_can_be_chosen_as_a(qtbot, window, 
     path = tv.save_model()
     assert path is not None and run.path == path.resolve() and not run.unsaved
     assert window.pair.a is run and not any(e.unsaved for e in window.library.entries())
+    # a second run saved to a file of the person's choosing (Ctrl+S): the file takes its place
+    with qtbot.waitSignal(tv.training_changed, timeout=RUN_TIMEOUT,
+                          check_params_cb=lambda running: not running):
+        window.start_action.trigger()
+    second = next(e for e in window.library.entries() if e.unsaved)
+    window.pair.set_b(second)
+    chosen = window.library.user_dir() / "chosen.h5"
+    assert window.save_model(str(chosen)) == chosen
+    assert not any(e.unsaved for e in window.library.entries())
+    assert window.pair.b.path == chosen.resolve() and window.pair.b.source == "user"
+    x = np.zeros(784, np.float32)
+    x[300:310] = 1.0
+    np.testing.assert_array_equal(window.pair.b.network.predict_one(x), tv.last_run().network.predict_one(x))
 
 
 def test_the_same_file_opened_twice_is_one_entry(qtbot, window, tmp_path):
