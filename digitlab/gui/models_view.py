@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from digitlab.gui import messages
 from digitlab.gui.guard import call_guarded, guarded, protect_singletons
+from digitlab.gui.library_events import LibraryEvents
 from digitlab.library import ModelEntry, ModelLibrary, safe_file_stem
 
 protect_singletons()
@@ -281,7 +282,8 @@ class ModelsView(QWidget):
 
         self._selected_once = False
         self._build_ui()
-        self.library.add_listener(self._on_library_changed)
+        self.library_events = LibraryEvents(library, self)
+        self.library_events.changed.connect(self._on_library_changed)
         self._on_library_changed()
 
     # ================================================================== UI
