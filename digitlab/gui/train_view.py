@@ -14,7 +14,7 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont, QShowEvent
@@ -40,7 +40,11 @@ from digitlab.gui.guard import guarded
 from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import TrainController
-from digitlab.training import EXPERIMENTS, TrainResult
+from digitlab.training import EXPERIMENTS, Check, TrainConfig, TrainResult
+
+if TYPE_CHECKING:
+    from digitlab.data import Splits
+    from digitlab.library import ModelLibrary
 
 __all__ = ["TrainView", "SUMMARY_COLUMNS"]
 
@@ -95,18 +99,18 @@ class TrainView(QWidget):
     status_message = Signal(str)
     model_saved = Signal(str)
 
-    def __init__(self, library: Any = None, parent: QWidget | None = None, *,
-                 splits_for: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, library: ModelLibrary | None = None, parent: QWidget | None = None, *,
+                 splits_for: Callable[[TrainConfig], Splits] | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.splits_for = splits_for  # tests pass a small subset provider; None = the real data
         self.controller = TrainController(self)
-        self.results: list[Any] = []     # every finished run of this session
-        self.last_result: Any = None
+        self.results: list[TrainResult] = []     # every finished run of this session
+        self.last_result: TrainResult | None = None
         self._run_counter = 0
         self._experiment_mode = False
-        self._experiment_results: list[tuple[str, Any]] = []
-        self._jobs: list[tuple[str, Any]] = []
+        self._experiment_results: list[tuple[str, TrainResult]] = []
+        self._jobs: list[tuple[str, TrainConfig]] = []
         self._run_ids: dict[int, int] = {}
         self._steps_per_epoch: int | None = None
         self._total_epochs = 0
@@ -115,7 +119,7 @@ class TrainView(QWidget):
         # the result box: why the last run ended, and where it was saved (result, name, path)
         self._result_text = ""
         self._result_error = False
-        self._saved: tuple[Any, str, Path] | None = None
+        self._saved: tuple[TrainResult, str, Path] | None = None
         # what the headline said before an invalid setting replaced it ("Cannot train yet: ...")
         self._headline_before_problem: str | None = None
 
@@ -298,7 +302,7 @@ class TrainView(QWidget):
         """True when the last run left a network that is in no file (never saved, or the file
         it was saved to has since been deleted or renamed): closing the app would lose it."""
         result = self.last_result
-        if result is None or getattr(result, "network", None) is None:
+        if result is None:
             return False
         if self._saved is None or self._saved[0] is not result:
             return True
@@ -315,8 +319,7 @@ class TrainView(QWidget):
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Resume" if self.controller.is_paused() else "Pause")
         self.form.setEnabled(not running)
-        self.save_button.setEnabled(not running and self.last_result is not None
-                                    and getattr(self.last_result, "network", None) is not None)
+        self.save_button.setEnabled(not running and self.last_result is not None)
 
     @Slot()
     def _show_form_problem(self) -> None:
@@ -409,7 +412,7 @@ class TrainView(QWidget):
         """Stop and join the training thread (window close, test teardown)."""
         return self.controller.shutdown(timeout_ms)
 
-    def default_model_path(self, result: Any = None) -> Path:
+    def default_model_path(self, result: TrainResult | None = None) -> Path:
         from digitlab.paths import user_models_dir
 
         result = result or self.last_result
@@ -427,7 +430,7 @@ class TrainView(QWidget):
             path = base.with_name(f"{base.stem}-{n}.h5")
         return path
 
-    def model_name(self, result: Any = None) -> str:
+    def model_name(self, result: TrainResult | None = None) -> str:
         """A name for a person: architecture, optimiser, L2/BN, test accuracy."""
         result = result or self.last_result
         c = result.config
@@ -436,12 +439,13 @@ class TrainView(QWidget):
             parts.append(f"L2 {c.l2:g}")
         if c.batch_norm:
             parts.append("BN")
-        acc = (getattr(result, "metrics", None) or {}).get("test_accuracy")
+        acc = result.metrics.get("test_accuracy")
         if _finite(acc):
             parts.append(f"{acc * 100:.2f} %")
         return " ".join(parts)
 
-    def save_model(self, path: str | Path | None = None, result: Any = None, name: str | None = None) -> Path | None:
+    def save_model(self, path: str | Path | None = None, result: TrainResult | None = None,
+                   name: str | None = None) -> Path | None:
         """Save the last run (or ``result``) as HDF5.
 
         Without ``path`` it goes into the user's models folder through the model library (which
@@ -454,16 +458,14 @@ class TrainView(QWidget):
             self._show_message("Nothing to save yet: train a model first.", error=True)
             return None
         name = name or self.model_name(result)
-        add_model = getattr(self.library, "add_model", None)
         try:
-            if path is None and callable(add_model):
-                target = Path(add_model(result, name).path)
+            if path is None and self.library is not None:
+                target = Path(self.library.add_model(result, name).path)
             else:
                 target = Path(path) if path else self.default_model_path(result)
                 save_model(target, result, name=name)
-                refresh = getattr(self.library, "refresh", None)
-                if callable(refresh):
-                    refresh()
+                if self.library is not None:
+                    self.library.refresh()
         except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
             self._show_message(f"Could not save the model: {exc}", error=True)
             return None
@@ -481,14 +483,14 @@ class TrainView(QWidget):
         self.headline.setText(text)
 
     @Slot(int, str, object)
-    def _on_run_started(self, index: int, label: str, config: Any) -> None:
+    def _on_run_started(self, index: int, label: str, config: TrainConfig) -> None:
         color = PALETTE[index % len(PALETTE)] if self._experiment_mode else None
         legend = label
         if self._experiment_mode:  # the report's long titles would swamp the legend
             legend = _short_label(index, config)
         self._run_ids[index] = self.plots.begin_run(legend, color)
         self._steps_per_epoch = None
-        self._total_epochs = int(getattr(config, "max_epochs", 0) or 0)
+        self._total_epochs = config.max_epochs
         self._last_step = self._last_epoch = 0
         if self._experiment_mode:
             # the core's labels already start "Experiment 1: ..."; say the number only once
@@ -501,7 +503,7 @@ class TrainView(QWidget):
         self.status_message.emit(f"Training {label}…")
 
     @Slot(int, object)
-    def _on_check(self, index: int, check: Any) -> None:
+    def _on_check(self, index: int, check: Check) -> None:
         run_id = self._run_ids.get(index)
         if run_id is not None:
             self.plots.add_check(run_id, check)
@@ -529,18 +531,18 @@ class TrainView(QWidget):
         self.progress_label.setText(text)
 
     @Slot(int, object)
-    def _on_run_finished(self, index: int, result: Any) -> None:
+    def _on_run_finished(self, index: int, result: TrainResult) -> None:
         run_id = self._run_ids.get(index)
         if run_id is not None:
-            self.plots.end_run(run_id, getattr(result, "best_step", None))
+            self.plots.end_run(run_id, result.best_step)
         self.results.append(result)
         self.last_result = result
         self._saved = None
         label = self._jobs[index][0] if index < len(self._jobs) else f"Run {index + 1}"
-        reason = getattr(result, "stop_reason", "")
+        reason = result.stop_reason
         title = _REASON_TITLES.get(reason, reason or "Finished")
-        message = getattr(result, "message", "") or title
-        metrics = getattr(result, "metrics", None) or {}
+        message = result.message or title
+        metrics = result.metrics
         extra = ""
         if _finite(metrics.get("test_accuracy")) and reason not in _FAILED_REASONS:
             extra = f" Test accuracy {metrics['test_accuracy'] * 100:.2f} %."
@@ -561,12 +563,12 @@ class TrainView(QWidget):
         self.status_message.emit(f"Training failed: {message}")
 
     @Slot(object)
-    def _on_finished(self, results: Any) -> None:
+    def _on_finished(self, results: list[TrainResult]) -> None:
         self._progress_timer.stop()
         self.plots.flush()
         self._update_progress()
         if self._last_epoch and self._total_epochs and results:
-            reason = getattr(results[-1], "stop_reason", "")
+            reason = results[-1].stop_reason
             self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs") else self.progress.value())
         self.progress_label.setText(self.progress_label.text().split(" · at most")[0])
         if self._experiment_mode and self._experiment_results:
@@ -577,7 +579,7 @@ class TrainView(QWidget):
                                         f"{_fmt_seconds(sum(r.elapsed for _l, r in self._experiment_results))}")
             self.tables.setCurrentWidget(self.summary_table)
         elif results:
-            reason = getattr(results[-1], "stop_reason", "")
+            reason = results[-1].stop_reason
             self.headline.setText(_REASON_TITLES.get(reason, "Done"))
         else:  # nothing came back: the error (shown below the plots) says why
             self.headline.setText("Training failed" if self.message_label.text() else "Ready")
@@ -623,14 +625,14 @@ class TrainView(QWidget):
         rows = self._experiment_results
         self.summary_table.setRowCount(len(rows))
         for r, (label, result) in enumerate(rows):
-            metrics = getattr(result, "metrics", None) or {}
+            metrics = result.metrics
             for c, (_title, key) in enumerate(SUMMARY_COLUMNS):
                 if key is None:
                     text = label
                 elif key in ("elapsed",):
-                    text = _num(getattr(result, key, None), "{:.1f}")
+                    text = _num(result.elapsed, "{:.1f}")
                 elif key in ("epochs", "steps"):
-                    text = _num(getattr(result, key, None), "{:d}", integer=True)
+                    text = _num(getattr(result, key), "{:d}", integer=True)   # epochs or steps
                 elif key.endswith("accuracy"):
                     v = metrics.get(key)
                     text = _num(None if v is None else v * 100, "{:.2f} %")
@@ -644,11 +646,8 @@ class TrainView(QWidget):
         # mean |w| per weight matrix, one column per experiment (with / without L2 side by side)
         per_run = []
         for label, result in rows:
-            network = getattr(result, "network", None)
-            try:
-                per_run.append((label, list(network.mean_abs_weights()), tuple(network.layer_sizes)))
-            except Exception:  # noqa: BLE001 - a run without a network (failed) has no column
-                per_run.append((label, [], ()))
+            network = result.network
+            per_run.append((label, list(network.mean_abs_weights()), tuple(network.layer_sizes)))
         n_layers = max((len(w) for _l, w, _s in per_run), default=0)
         self.weights_table.setColumnCount(1 + len(per_run))
         self.weights_table.setHorizontalHeaderLabels(
@@ -716,19 +715,19 @@ class TrainView(QWidget):
                 and r.stop_reason not in _FAILED_REASONS]
 
 
-def _short_label(index: int, config: Any) -> str:
+def _short_label(index: int, config: TrainConfig) -> str:
     """ "2: L2, no BN" — an experiment in a legend or a column header."""
     return f"{index + 1}: {'L2' if config.l2 else 'no L2'}, {'BN' if config.batch_norm else 'no BN'}"
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> bool:
     try:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
 
 
-def _num(value: Any, fmt: str, integer: bool = False) -> str:
+def _num(value: float | int | None, fmt: str, integer: bool = False) -> str:
     if not _finite(value):
         return "—"
     return fmt.format(int(value) if integer else float(value))

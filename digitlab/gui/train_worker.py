@@ -20,11 +20,12 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from digitlab.training import RunControl, TrainConfig, train
+from digitlab.data import Splits
+from digitlab.training import RunControl, TrainConfig, TrainResult, train
 
 log = logging.getLogger("digitlab.gui")
 
@@ -36,14 +37,14 @@ __all__ = ["TrainWorker", "TrainController", "load_splits", "Job", "TRAINING_SWI
 TRAINING_SWITCH_INTERVAL = 0.001
 
 Job = tuple[str, TrainConfig]
-SplitsProvider = Callable[[TrainConfig], Any]
+SplitsProvider = Callable[[TrainConfig], Splits]
 
 _cache_lock = threading.Lock()
-_splits_cache: dict[tuple, Any] = {}
+_splits_cache: dict[tuple, Splits] = {}
 _SPLITS_CACHE_SIZE = 2
 
 
-def load_splits(config: TrainConfig) -> Any:
+def load_splits(config: TrainConfig) -> Splits:
     """The train/validation/test splits for ``config``, exactly as the command line makes them.
 
     The core's :func:`digitlab.training.splits_for` does the work (same dataset, same fixed split
@@ -93,7 +94,7 @@ class TrainWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        results: list[Any] = []
+        results: list[TrainResult] = []
         try:
             for index, (label, config) in enumerate(self._jobs):
                 if self._control.cancelled:
@@ -141,7 +142,7 @@ class TrainController(QObject):
         self._thread: QThread | None = None
         self._worker: TrainWorker | None = None
         self._control: RunControl | None = None
-        self._results: list[Any] = []
+        self._results: list[TrainResult] = []
         self._current = -1
         self.run_started_at = 0.0
         self.paused_seconds = 0.0

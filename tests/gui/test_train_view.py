@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -367,17 +369,13 @@ def test_a_failing_run_reports_the_error(qtbot, train_view, fill_form, quick_set
     assert train_view.start_button.isEnabled()
 
 
-def test_save_the_trained_model_into_the_library(qtbot, train_view, fill_form, quick_settings, isolated_home):
-    io = pytest.importorskip("digitlab.io")
-    if not hasattr(io, "save_model"):
-        pytest.skip("digitlab.io.save_model is not there yet")
-    refreshed = []
+def test_save_the_trained_model_into_the_library(qtbot, train_view, fill_form, quick_settings, isolated_home,
+                                                 tmp_path):
+    from digitlab import io
+    from digitlab.library import ModelLibrary
 
-    class Library:
-        def refresh(self):
-            refreshed.append(True)
-
-    train_view.library = Library()
+    library = ModelLibrary(bundled_dir=tmp_path / "no-bundled-models")
+    train_view.library = library
     fill_form(train_view.form, {**quick_settings, "max_epochs": "1"})
     with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT):
         train_view.start()
@@ -385,7 +383,7 @@ def test_save_the_trained_model_into_the_library(qtbot, train_view, fill_form, q
         qtbot.mouseClick(train_view.save_button, Qt.MouseButton.LeftButton)
     path = blocker.args[0]
     assert path.startswith(str(isolated_home)) and path.endswith(".h5")
-    assert refreshed == [True]
+    assert [entry.path for entry in library.entries() if entry.path is not None] == [Path(path)]
     loaded = io.load_model(path)
     x = np.random.default_rng(0).random((3, 784), dtype=np.float32)
     np.testing.assert_allclose(loaded.network.predict_proba(x),
