@@ -617,10 +617,13 @@ def cmd_report(args) -> int:
     _count("--sweep-seeds", args.sweep_seeds, MAX_SEEDS)
     if not (args.models or args.from_dir):
         _experiment_settings(args)
-    _check_out(out, replace=args.force, folder=True, inputs=[*(args.models or ()), *([args.from_dir] if args.from_dir else ())])
+    # --models takes files or library names (as evaluate does); resolved before the output check
+    model_paths = [_model_path(text)[0] for text in args.models or ()]
+    _check_out(out, replace=args.force, folder=True,
+               inputs=[*model_paths, *([args.from_dir] if args.from_dir else ())])
     if args.models:
         try:
-            runs = runs_from_models([_load(path) for path in args.models])
+            runs = runs_from_models([_load(path) for path in model_paths])
         except ValueError as e:
             raise UserError(str(e)) from None
         print(f"report of {len(runs)} model(s)")
@@ -767,7 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="an HTML, PDF and Markdown report of the four experiments or of models")
-    p.add_argument("--models", nargs="+", metavar="MODEL", help="report on these model files instead")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="report on these models instead (files, or names from `digitlab models`)")
     p.add_argument("--from", dest="from_dir", metavar="DIR",
                    help="use the models written by `digitlab experiments --out DIR` instead of training")
     p.add_argument("--seeds", type=int, default=1, help="seeds of the four experiments (mean and spread when > 1)")

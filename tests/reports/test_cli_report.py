@@ -60,3 +60,17 @@ def test_evaluate_calibration(model_files, capsys):
     assert main(["evaluate", str(model_files[0]), "--calibration"]) == 0
     text = capsys.readouterr().out
     assert "expected calibration error" in text and "0.90-1.00" in text
+
+
+def test_report_of_library_models_by_name(tmp_path, monkeypatch, capsys):
+    """`--models` takes the names `digitlab models` lists, like evaluate does (the bundled pair here)."""
+    monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path / "home"))      # no user models of this machine
+    out = tmp_path / "by-name"
+    assert main(["report", "--models", "report-no-l2", "report-l2", "--out", str(out), "--formats", "md"]) == 0
+    text = (out / "report.md").read_text()
+    # the bundled pair are the report's experiments 1 and 3, and the report names them so
+    assert "| Experiment 1: Without L2, Without Batch Norm | 784-20-7-5-10" in text
+    assert "| Experiment 3: With L2, Without Batch Norm | 784-20-7-5-10" in text
+    assert main(["report", "--models", "no-such-model", "--out", str(tmp_path / "z")]) == 2
+    assert "no model of that name in the library" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
