@@ -336,9 +336,13 @@ class ModelsView(QWidget):
         hh = self.table.horizontalHeader()
         hh.setHighlightSections(False)
         hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Every column as wide as its contents, the name first: a narrow window (or a scale factor
+        # of 1.5) scrolls the last columns sideways rather than cutting names to "repo…"; the last
+        # column takes what room is left.
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setStretchLastSection(True)
         hh.setMinimumSectionSize(48)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         self.table.doubleClicked.connect(lambda _i: call_guarded("ModelsView.compare", self.use_selected_in_draw, "A"))

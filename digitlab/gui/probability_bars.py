@@ -171,6 +171,7 @@ class ProbabilityBars(QWidget):
         brushes = list(self._normal_brushes)
         brushes[k] = pg.mkBrush(HIGHLIGHT_COLOR)
         self._bars.setOpts(height=p, brushes=brushes)
+        self._refresh_pens()
         self._empty_item.setVisible(False)
         self._digit.setText(str(k))
         self._digit.setStyleSheet("")
@@ -200,7 +201,8 @@ class ProbabilityBars(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _show_empty(self) -> None:
-        self._bars.setOpts(height=np.zeros(10), brushes=self._normal_brushes)
+        # no outline either: a true label's outline on an empty chart is a stray green stub
+        self._bars.setOpts(height=np.zeros(10), brushes=self._normal_brushes, pens=[pg.mkPen(None)] * 10)
         text = self._empty_text if self._model_name is not None or self._empty_text != EMPTY_TEXT \
             else "No model chosen"
         self._empty_item.setText(text)
@@ -211,6 +213,6 @@ class ProbabilityBars(QWidget):
 
     def _refresh_pens(self) -> None:
         pens = [pg.mkPen(None)] * 10
-        if self._true_label is not None and 0 <= self._true_label <= 9:
+        if self._p is not None and self._true_label is not None and 0 <= self._true_label <= 9:
             pens[self._true_label] = pg.mkPen(TRUE_LABEL_PEN, width=3)
         self._bars.setOpts(pens=pens)
