@@ -6,8 +6,12 @@ misclassified digits, the most confident mistakes first, or the digits one model
 the other wrong; clicking one shows its probability bars and "Send to Draw"), **Calibration**
 (reliability diagram and ECE per model) and **Inside** (:class:`~digitlab.gui.inside_view.InsideView`).
 
-Evaluating 10,000 images takes about 10 ms, so it happens on the GUI thread; the data set is
-loaded once per dataset and kept. The numbers come from ``digitlab.reports.analysis``; the
+Nothing is computed until the view is first shown (the window opens without loading MNIST);
+then the data set is loaded (once per dataset, and kept) and the models are evaluated on a worker
+thread (:class:`~digitlab.gui.background.BackgroundTask`) while a progress row says what is being
+done and offers Cancel; the figures are drawn on the GUI thread when the numbers are in. File >
+Export report runs on a worker thread too, its figures drawn on the GUI thread one at a time, with
+progress and Cancel (a cancelled report leaves no folder behind). The numbers come from ``digitlab.reports.analysis``; the
 pictures from ``digitlab.reports.figures.draw_*``, the same code as the reports.
 
 Models A and B are the window's :class:`~digitlab.gui.model_pair.ModelPair`: the choosers at the
@@ -25,19 +29,21 @@ from __future__ import annotations
 import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from digitlab.gui import messages
+from digitlab.gui.background import BackgroundTask, ProgressRow
 from digitlab.gui.guard import guarded
 from digitlab.gui.inside_view import InsideView
 from digitlab.gui.model_pair import ModelPair, PairChooser
@@ -56,6 +62,8 @@ REPORT_ON = (("pair", "on A and B"), ("experiments", "on the four experiments"))
 #: The report's four experiments, by the names of their models (bundled, or built by
 #: ``digitlab build-models``).
 EXPERIMENT_MODELS = ("report-no-l2", "report-bn", "report-l2", "report-l2-bn")
+#: What Mistakes' empty probability bars say (the Draw view's bars say "Draw a digit").
+CLICK_A_DIGIT = "Click a digit on the left"
 LISTS = (("a", "Mistakes of model A"), ("b", "Mistakes of model B"),
          ("only_a", "A right, B wrong"), ("only_b", "B right, A wrong"))
 
@@ -89,13 +97,22 @@ class EvaluateView(QWidget):
     send_to_draw(object, int)
         A 28x28 float image (ink high, in [0, 1]) and its true label: "put this digit on the canvas".
     status_message(str)
+    sweep_running_changed(bool)
+        Inside's lambda sweep started (True) or ended (False).
     report_written(str)
         The folder of a report written by :meth:`export_report`.
+    evaluated()
+        The numbers and figures of the chosen models are shown (after each computation).
+    report_finished(str)
+        An export ended: the folder written, or "" when it failed or was cancelled.
     """
 
     send_to_draw = Signal(object, int)
     status_message = Signal(str)
+    sweep_running_changed = Signal(bool)
     report_written = Signal(str)
+    evaluated = Signal()
+    report_finished = Signal(str)
 
     def __init__(self, library: ModelLibrary, pair: ModelPair | None = None,
                  parent: QWidget | None = None, *, splits_for: Callable | None = None):
@@ -105,6 +122,22 @@ class EvaluateView(QWidget):
         self.pair = pair if pair is not None else ModelPair(library, self)
         self._splits_for = splits_for or _default_splits_for
         self._data_cache: dict = {}
+        self._data_lock = threading.Lock()       # the cache is filled from worker threads
+        self._stale = True                       # computed when first shown, not before
+        self._pending = False                    # a newer choice came while computing
+        self._computed_for: tuple | None = None  # (A, B, set) of what is shown or being computed
+        self._eval_task = BackgroundTask("evaluate", self)
+        self._eval_task.progress.connect(self._on_eval_progress)
+        self._eval_task.done.connect(self._on_evaluated)
+        self._eval_task.failed.connect(self._on_eval_failed)
+        self._eval_task.cancelled.connect(self._on_eval_cancelled)
+        self._eval_task.finished.connect(self._on_eval_finished)
+        self._report_task = BackgroundTask("report", self)
+        self._report_task.progress.connect(self._on_report_progress)
+        self._report_task.done.connect(self._on_report_done)
+        self._report_task.failed.connect(self._on_report_failed)
+        self._report_task.cancelled.connect(self._on_report_cancelled)
+        self._report_target: Path | None = None
         self.eval_a = self.eval_b = self.comparison = None
         self.current_x = None
         self._gallery_indices = np.zeros(0, dtype=int)
@@ -135,14 +168,20 @@ class EvaluateView(QWidget):
         top = QHBoxLayout()
         for w in (QLabel("Model A"), self.chooser_a, QLabel("compare with B"), self.chooser_b,
                   QLabel("on the"), self.set_combo):
-            top.addWidget(w)
-        top.addStretch(1)
+            # the choosers take the spare width: long model names are not cut ("784-20-7-5-10 sgd 15.")
+            top.addWidget(w, 1 if isinstance(w, PairChooser) else 0)
+        top.addSpacing(12)
         top.addWidget(self.export_button)
         top.addWidget(self.report_on)
         self.headline = QLabel("Choose a model.")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)   # shows model names from files
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.headline.setWordWrap(True)
+        # what runs in the background: the evaluation, and an export
+        self.eval_progress = ProgressRow()
+        self.eval_progress.cancel_requested.connect(self._eval_task.cancel)
+        self.report_progress = ProgressRow("Cancel export")
+        self.report_progress.cancel_requested.connect(self.cancel_report)
 
         # ---------------- Scores
         scores = QWidget()
@@ -150,13 +189,13 @@ class EvaluateView(QWidget):
         self.cm_a, self.cm_b = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.cm_a, self.cm_b):
             w.setBackground("w")
-            w.setMinimumSize(300, 300)
+            w.setMinimumSize(240, 240)
         sl.addWidget(self.cm_a, 3)
         sl.addWidget(self.cm_b, 3)
         self.class_table = QTableWidget(10, 3)
         self.class_table.verticalHeader().setVisible(False)
         self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        sl.addWidget(self.class_table, 3)
+        sl.addWidget(self.class_table, 1)     # as wide as its columns (below); the matrices get the rest
 
         # ---------------- Mistakes
         mistakes = QWidget()
@@ -180,8 +219,10 @@ class EvaluateView(QWidget):
         self.detail.setWordWrap(True)
         right.addWidget(self.detail)
         self.bars_a, self.bars_b = ProbabilityBars("Model A"), ProbabilityBars("Model B")
-        right.addWidget(self.bars_a, 1)
-        right.addWidget(self.bars_b, 1)
+        both_bars = QHBoxLayout()       # side by side: the view fits a 700-pixel-high window
+        both_bars.addWidget(self.bars_a, 1)
+        both_bars.addWidget(self.bars_b, 1)
+        right.addLayout(both_bars, 1)
         self.send_button = QPushButton("Send to Draw")
         self.send_button.setEnabled(False)
         self.send_button.clicked.connect(self.send_selected)
@@ -192,6 +233,8 @@ class EvaluateView(QWidget):
         calibration = QWidget()
         cl = QVBoxLayout(calibration)
         self.ece_label = QLabel("")
+        self.ece_label.setTextFormat(Qt.TextFormat.PlainText)     # model names come from files
+        self.ece_label.setWordWrap(True)      # one line per model, wrapped: fits a narrow window
         cl.addWidget(self.ece_label)
         row = QHBoxLayout()
         self.reliability, self.conf_counts = pg.PlotWidget(), pg.PlotWidget()
@@ -211,6 +254,8 @@ class EvaluateView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.headline)
+        layout.addWidget(self.eval_progress)
+        layout.addWidget(self.report_progress)
         layout.addWidget(self.tabs, 1)
 
         self.pair.changed.connect(self.refresh)
@@ -218,7 +263,8 @@ class EvaluateView(QWidget):
         self.list_combo.currentIndexChanged.connect(lambda _i: self._fill_gallery())
         self.gallery.currentRowChanged.connect(self._on_gallery_row)
         self.inside.status_message.connect(self.status_message)
-        self.refresh()
+        self.inside.sweep_running_changed.connect(self.sweep_running_changed)
+        self.headline.setText("The scores appear when this view is shown.")
 
     # ------------------------------------------------------------------ choices
     def set_models(self, a: ModelEntry | None, b: ModelEntry | None = None) -> None:
@@ -230,45 +276,89 @@ class EvaluateView(QWidget):
         self.set_combo.setCurrentIndex(self.set_combo.findData(which))
 
     def _data(self, config):
+        """The splits of ``config``'s dataset, loaded once and kept (safe from a worker thread)."""
         key = (config.dataset, config.n_validation)
-        if key not in self._data_cache:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
+        with self._data_lock:
+            if key not in self._data_cache:
                 self._data_cache[key] = self._splits_for(config)
-            finally:
-                QApplication.restoreOverrideCursor()
-        return self._data_cache[key]
+            return self._data_cache[key]
 
     # ------------------------------------------------------------------ evaluation
     def refresh(self) -> None:
-        self._refresh()
-
-    def _refresh(self) -> None:
-        a, b = self.pair.a, self.pair.b
-        self.eval_a = self.eval_b = self.comparison = None
+        """Evaluate the chosen models on the chosen set: now if the view is shown (on a worker
+        thread; ``evaluated`` when the figures are drawn), else when it is next shown."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        a, b, which = self.pair.a, self.pair.b, self.set_combo.currentData()
+        same = self._computed_for is not None and all(
+            x is y for x, y in zip((a, b, which), self._computed_for))
+        if same and not self._pending and (self.eval_a is not None or self._eval_task.is_running()):
+            return                             # shown (or being computed) already: a refused choice
+        if self._eval_task.is_running():      # a newer choice: start again once that one ends
+            self._pending = True
+            self._eval_task.cancel()
+            return
+        self._computed_for = (a, b, which)
         if a is None:
+            self.eval_a = self.eval_b = self.comparison = None
             self.headline.setText("Choose a model: the library has none yet (train one, or add model files)."
                                   if not len(self.library) else "Choose a model.")
             self._draw()
+            self.evaluated.emit()
             return
-        which = self.set_combo.currentData()
-        try:
-            data = self._data(a.config)
-        except Exception as exc:  # noqa: BLE001 - a dataset problem is shown, not raised
-            self.headline.setText(f"Cannot load the data of {a.name}: {exc}")
-            self._draw()
+        # what the worker needs, taken here in the GUI thread (an entry loads its weights here)
+        net_a, cfg_a, name_a = a.network, a.config, a.display_name
+        job_b = None
+        if b is not None and b.network.layer_sizes[0] == net_a.layer_sizes[0]:
+            job_b = (b.network, b.config, b.display_name)
+        loaded = (cfg_a.dataset, cfg_a.n_validation) in self._data_cache
+        # what was shown belongs to the previous choice: cleared while the new one is computed
+        self.eval_a = self.eval_b = self.comparison = None
+        self._draw()
+
+        def compute(control, say):
+            if not loaded:
+                say("Loading the data set…")
+            data = self._data(cfg_a)
+            X, y = getattr(data, f"x_{which}"), getattr(data, f"y_{which}")
+            say(f"Evaluating {name_a}…")
+            start = time.perf_counter()
+            eval_a = evaluate(net_a, X, y, name=name_a, l2=cfg_a.l2, m=cfg_a.batch_size)
+            eval_b = comparison = None
+            if job_b is not None:
+                net_b, cfg_b, name_b = job_b
+                say(f"Evaluating {name_b}…")
+                eval_b = evaluate(net_b, X, y, name=name_b, l2=cfg_b.l2, m=cfg_b.batch_size)
+                comparison = compare(eval_a, eval_b)
+            return {"data": data, "which": which, "X": X, "y": y, "eval_a": eval_a, "eval_b": eval_b,
+                    "comparison": comparison, "elapsed": time.perf_counter() - start}
+
+        self.eval_progress.start("Loading the data set…" if not loaded else "Evaluating…")
+        self._eval_task.start(compute)
+
+    def is_evaluating(self) -> bool:
+        """True while the chosen models are being evaluated."""
+        return self._eval_task.is_running() or self._pending
+
+    @guarded
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    @Slot(str)
+    def _on_eval_progress(self, text: str) -> None:
+        self.eval_progress.set_text(text)
+
+    @Slot(object)
+    def _on_evaluated(self, result: dict) -> None:
+        if self._pending:               # superseded by a newer choice
             return
-        X, y = getattr(data, f"x_{which}"), getattr(data, f"y_{which}")
-        self.current_x, self.current_y = X, y
-        start = time.perf_counter()
-        cfg = a.config
-        self.eval_a = evaluate(a.network, X, y, name=a.display_name, l2=cfg.l2, m=cfg.batch_size)
-        if b is not None and b.network.layer_sizes[0] == a.network.layer_sizes[0]:
-            self.eval_b = evaluate(b.network, X, y, name=b.display_name, l2=b.config.l2,
-                                   m=b.config.batch_size)
-            self.comparison = compare(self.eval_a, self.eval_b)
-        elapsed = time.perf_counter() - start
-        set_name = dict(SETS)[which].lower()
+        self.eval_a, self.eval_b, self.comparison = result["eval_a"], result["eval_b"], result["comparison"]
+        self.current_x, self.current_y = result["X"], result["y"]
+        set_name = dict(SETS)[result["which"]].lower()
         # plain text (the headline shows names from files, never rendered as HTML)
         parts = [f"A: {self.eval_a.name} — cost {self.eval_a.cost:.4f} (cross-entropy "
                  f"{self.eval_a.cross_entropy:.4f}), accuracy {100 * self.eval_a.accuracy:.2f} %, "
@@ -278,10 +368,34 @@ class EvaluateView(QWidget):
                          f"{self.eval_b.cross_entropy:.4f}), accuracy {100 * self.eval_b.accuracy:.2f} %, "
                          f"ECE {100 * self.eval_b.ece:.2f} %; {len(self.comparison.only_a)} digits only A gets "
                          f"right, {len(self.comparison.only_b)} only B")
-        parts.append(f"{self.eval_a.n} images of the {set_name} of {data.name}, evaluated in "
-                     f"{1000 * elapsed:.0f} ms")
+        parts.append(f"{self.eval_a.n} images of the {set_name} of {result['data'].name}, evaluated in "
+                     f"{1000 * result['elapsed']:.0f} ms")
         self.headline.setText("\n".join(parts))
         self._draw()
+        self.evaluated.emit()
+
+    @Slot(object)
+    def _on_eval_failed(self, exc: object) -> None:
+        if self._pending:
+            return
+        a = self.pair.a
+        self.eval_a = self.eval_b = self.comparison = None
+        # a dataset problem is shown, not raised
+        self.headline.setText(f"Cannot load the data of {a.name if a is not None else 'the model'}: {exc}")
+        self._draw()
+        self.evaluated.emit()
+
+    @Slot()
+    def _on_eval_finished(self) -> None:
+        self.eval_progress.stop()
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    @Slot()
+    def _on_eval_cancelled(self) -> None:
+        if not self._pending:      # the person's Cancel: what was shown before stays
+            self.headline.setText("Evaluation cancelled: choose a model or the set again to evaluate.")
 
     def _draw(self) -> None:
         for widget, ev, tag in ((self.cm_a, self.eval_a, "A"), (self.cm_b, self.eval_b, "B")):
@@ -300,9 +414,9 @@ class EvaluateView(QWidget):
         evs = [e for e in (self.eval_a, self.eval_b) if e is not None]
         headers = ["Digit"]
         for tag, e in zip("AB", evs):
-            headers += [f"{tag} accuracy (recall)", f"{tag} precision"]
+            headers += [f"{tag}\naccuracy", f"{tag}\nprecision"]   # two lines: the table fits beside the matrices
         if len(evs) == 2:
-            headers += ["B − A accuracy"]
+            headers += ["B − A\naccuracy"]
         t.clear()
         t.setColumnCount(len(headers))
         t.setHorizontalHeaderLabels(headers)
@@ -324,6 +438,15 @@ class EvaluateView(QWidget):
                         item.setForeground(QColor("#009E73") if d > 0 else QColor("#D55E00"))
                 t.setItem(k, c, item)
         t.resizeColumnsToContents()
+        for c, tip in enumerate(["The true digit"] + [
+                f"Model {tag}: {what}" for tag in "AB"[:len(evs)]
+                for what in ("accuracy on the images of this digit (recall)",
+                             "precision: of the images it calls this digit, the fraction that are")]
+                + (["B's accuracy minus A's, in percentage points"] if len(evs) == 2 else [])):
+            t.horizontalHeaderItem(c).setToolTip(tip)
+        # as wide as its columns: the confusion matrices give way, the table is never cut off
+        t.setMinimumWidth(t.horizontalHeader().length() + 2 * t.frameWidth()
+                          + t.verticalScrollBar().sizeHint().width())
 
     # ------------------------------------------------------------------ gallery
     def gallery_indices(self) -> np.ndarray:
@@ -354,6 +477,7 @@ class EvaluateView(QWidget):
             item.setToolTip(f"image {i}: true {true}, predicted {pred} with {conf:.1f} % confidence")
             item.setData(Qt.ItemDataRole.UserRole, int(i))
             self.gallery.addItem(item)
+        self.gallery.setCurrentRow(-1)      # a refilled list starts with no digit chosen
         self.gallery.blockSignals(False)
         total = len(idx)
         text = self.list_combo.currentText()
@@ -369,15 +493,19 @@ class EvaluateView(QWidget):
         self._selected = index
         self.send_button.setEnabled(index is not None)
         self.bars_b.setVisible(self.eval_b is not None)
+        # the bars always name their model (not "No model chosen" once one is), and invite a click
+        for bars, ev in ((self.bars_a, self.eval_a), (self.bars_b, self.eval_b)):
+            bars.set_model_name(ev.name if ev is not None else None)
+            bars.set_empty_text(CLICK_A_DIGIT)
         if index is None:
-            self.bars_a.set_probabilities(None)
-            self.bars_b.set_probabilities(None)
+            for bars in (self.bars_a, self.bars_b):
+                bars.set_true_label(None)
+                bars.set_probabilities(None)
             return
         label = int(self.eval_a.y[index])
         for bars, ev in ((self.bars_a, self.eval_a), (self.bars_b, self.eval_b)):
             if ev is None:
                 continue
-            bars.set_model_name(ev.name)
             bars.set_true_label(label)
             bars.set_probabilities(ev.proba[index])
 
@@ -407,7 +535,7 @@ class EvaluateView(QWidget):
         if items:
             F.draw_reliability(rel_plot, items)
             F.draw_confidence_counts(cnt_plot, items)
-            self.ece_label.setText("Expected calibration error (10 bins): " + "; ".join(
+            self.ece_label.setText("Expected calibration error (10 bins):\n" + "\n".join(
                 f"{name} {100 * rel.ece:.2f} % (mean confidence {100 * rel.mean_confidence:.1f} %, accuracy "
                 f"{100 * rel.accuracy_overall:.1f} %)" for name, rel in items))
         else:
@@ -417,6 +545,10 @@ class EvaluateView(QWidget):
     def show_activations(self, x) -> None:
         """Connect ``DrawView.input_changed`` here: the Inside tab shows each hidden layer's activations."""
         self.inside.show_activations(x)
+
+    def sweep_running(self) -> bool:
+        """Is Inside's lambda sweep training?"""
+        return self.inside.sweep_running()
 
     def report_models(self, which: str | None = None) -> list[ModelEntry]:
         """What File > Export report reports on: ``"pair"`` (models A and B as chosen) or
@@ -430,14 +562,22 @@ class EvaluateView(QWidget):
 
     def export_report(self, out_dir: str | Path | None = None, which: str | None = None,
                       formats=("html", "pdf", "md"), include_sweep: bool = True) -> Path | None:
-        """Write a report (HTML, PDF, Markdown, tables) into a new folder; returns it, or None.
+        """Start writing a report (HTML, PDF, Markdown, tables) into a new folder; returns the
+        folder it will be, or None when nothing was started.
 
         ``out_dir`` defaults to asking the person (``ask_report_dir``); ``which`` to the "on ..."
         choice (:meth:`report_models`). The Inside tab's last lambda sweep is included with its
-        setting (data size, seeds, lambdas) stated. Runs on the GUI thread (the figures are Qt
-        widgets): a few seconds with a busy cursor.
+        setting (data size, seeds, lambdas) stated. The report is built on a worker thread (its
+        figures drawn on the GUI thread, one at a time) with progress and Cancel
+        (:meth:`cancel_report`); ``report_written(folder)`` when it is complete, and
+        ``report_finished(folder or "")`` however it ends. A cancelled or failed export leaves no
+        folder behind.
         """
         from digitlab.reports.report import write_report
+        if self._report_task.is_running():
+            self.show_error("A report is being written",
+                            "Wait until the report being written is done, or cancel it.")
+            return None
         entries = self.report_models(which)
         if not entries:
             self.show_error("Nothing to report", "Choose a model first (or train one)."
@@ -453,24 +593,69 @@ class EvaluateView(QWidget):
             self.show_error("Cannot export the report",
                             f"{out} already exists. A report is written into a new folder; choose another name.")
             return None
-        sweep = self.inside.sweep_points if include_sweep else []
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            models = [e.model for e in entries]
-            splits = self._data(entries[0].config)
-            path = write_report(models, out, formats, sweep=sweep or None,
-                                sweep_setting=self.inside.sweep_setting if sweep else None,
-                                splits=splits,
-                                on_progress=lambda text: self.status_message.emit(f"Report: {text}"))
-        except Exception as exc:  # noqa: BLE001 - shown to the person; nothing half-written is left
-            log.exception("Report export failed")
-            self.show_error("Cannot export the report", str(exc), messages.error_details(exc))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
+        sweep = list(self.inside.sweep_points) if include_sweep else []
+        sweep_setting = self.inside.sweep_setting if sweep else None
+        models = [e.model for e in entries]          # loaded here, in the GUI thread
+        config = entries[0].config
+        task = self._report_task
+
+        def write(control, say):
+            say("loading the data set")
+            splits = self._data(config)
+            def progress(text):      # a cancel once the folder is in place is too late: it is kept
+                if not text.startswith("wrote "):
+                    say(text)
+
+            return write_report(models, out, formats, sweep=sweep or None, sweep_setting=sweep_setting,
+                                splits=splits, on_progress=progress, gui_call=task.call_in_gui)
+
+        self._report_target = out
+        self.export_button.setEnabled(False)
+        self.report_progress.start(f"Writing the report into {out.name}…")
+        self.status_message.emit(f"Writing the report into {out}…")
+        task.start(write)
+        return out
+
+    def report_running(self) -> bool:
+        return self._report_task.is_running()
+
+    def cancel_report(self) -> None:
+        """Stop the export in progress: nothing of it is left on disk."""
+        if self._report_task.is_running():
+            self._report_task.cancel()
+            self.report_progress.set_text("Cancelling the report…")
+
+    @Slot(str)
+    def _on_report_progress(self, text: str) -> None:
+        self.report_progress.set_text(f"Report: {text}")
+        self.status_message.emit(f"Report: {text}")
+
+    def _report_ended(self) -> None:
+        self.report_progress.stop()
+        self.export_button.setEnabled(True)
+        self._report_target = None
+
+    @Slot(object)
+    def _on_report_done(self, path: object) -> None:
+        self._report_ended()
         self.status_message.emit(f"Report written to {path}")
         self.report_written.emit(str(path))
-        return path
+        self.report_finished.emit(str(path))
+
+    @Slot(object)
+    def _on_report_failed(self, exc: object) -> None:
+        self._report_ended()
+        log.error("Report export failed: %s", exc)
+        self.show_error("Cannot export the report", str(exc),
+                        messages.error_details(exc) if isinstance(exc, BaseException) else None)
+        self.report_finished.emit("")
+
+    @Slot()
+    def _on_report_cancelled(self) -> None:
+        target = self._report_target
+        self._report_ended()
+        self.status_message.emit("Report cancelled" + (f": {target} was not written" if target else ""))
+        self.report_finished.emit("")
 
     def _dialog_report_dir(self) -> str:
         default = str(Path.home() / f"digitlab-report-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -478,7 +663,11 @@ class EvaluateView(QWidget):
         return path
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        return self.inside.shutdown(timeout_ms)
+        """Cancel and join every background thread (evaluation, export, sweep)."""
+        self._pending = False            # no new evaluation starts while closing
+        ok = self._report_task.shutdown(timeout_ms)
+        ok = self._eval_task.shutdown(timeout_ms) and ok
+        return self.inside.shutdown(timeout_ms) and ok
 
     @guarded
     def closeEvent(self, event) -> None:

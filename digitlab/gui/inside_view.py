@@ -84,10 +84,13 @@ class InsideView(QWidget):
     -------
     sweep_finished(object)
         The list of ``SweepPoint`` of a finished (or cancelled) sweep, emitted in the GUI thread.
+    sweep_running_changed(bool)
+        A sweep started (True) or ended (False): the window's status bar shows it.
     status_message(str)
     """
 
     sweep_finished = Signal(object)
+    sweep_running_changed = Signal(bool)
     status_message = Signal(str)
 
     def __init__(self, library: ModelLibrary, pair: ModelPair, parent: QWidget | None = None):
@@ -157,8 +160,10 @@ class InsideView(QWidget):
         sl.addWidget(self.sweep_note)
         self.progress = QProgressBar()
         self.progress.setFormat("%v of %m runs")
-        self.progress.setValue(0)
         sl.addWidget(self.progress)
+        # before a sweep: as many runs as the lambdas box asks for (not the bar's default 100)
+        self.lambdas_edit.textChanged.connect(lambda _t: self._show_planned_runs())
+        self._show_planned_runs()
         plots = QHBoxLayout()
         self.sweep_acc, self.sweep_w = _plot_widget(), _plot_widget()
         F.style_plot(self.sweep_acc.getPlotItem(), "Test accuracy", "lambda", "test accuracy (%)")
@@ -166,6 +171,7 @@ class InsideView(QWidget):
         plots.addWidget(self.sweep_acc)
         plots.addWidget(self.sweep_w)
         sl.addLayout(plots, 1)
+        self._draw_sweep([])
         self.tabs.addTab(sweep, "Lambda sweep")
         # -- activations
         acts = QWidget()
@@ -182,8 +188,9 @@ class InsideView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
 
+        self._stale = True              # drawn when first shown (and after a change, when next shown)
         self.pair.changed.connect(self.refresh)
-        self.refresh()
+        self.models_label.setText(self.pair.names_text())
 
     # ------------------------------------------------------------------ models
     def models(self) -> tuple[ModelEntry | None, ModelEntry | None]:
@@ -197,7 +204,12 @@ class InsideView(QWidget):
         return [(e.display_name, e.network) for e in self.pair.entries()]
 
     def refresh(self) -> None:
+        """Draw the chosen networks: now if this tab is shown, else when it is next shown."""
         self.models_label.setText(self.pair.names_text())
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         pairs = self._named_networks()
         for plot_widget, pair in ((self.tiles_a, pairs[0] if pairs else None),
                                   (self.tiles_b, pairs[1] if len(pairs) > 1 else None)):
@@ -241,6 +253,12 @@ class InsideView(QWidget):
         if self._last_input is not None:
             self.show_activations(self._last_input)
 
+    @guarded
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
     # ------------------------------------------------------------------ activations
     def _build_activation_bars(self, pairs) -> None:
         self._act_items = [[], []]
@@ -252,6 +270,8 @@ class InsideView(QWidget):
                 continue
             name, net = pairs[k]
             F.style_plot(plot, f"{name}: hidden-layer activations (after ReLU)", "hidden unit", "activation")
+            plot.getViewBox().setLimits(yMin=0)      # a ReLU is never negative: no axis below 0
+            plot.getAxis("left").setWidth(48)         # A's and B's plots aligned one above the other
             x0, ticks = 0, []
             for l, units in enumerate(net.layer_sizes[1:-1]):
                 item = pg.BarGraphItem(x=x0 + np.arange(units), height=np.zeros(units), width=0.8,
@@ -265,6 +285,8 @@ class InsideView(QWidget):
     def show_activations(self, x) -> None:
         """Show each hidden layer's activations of the input ``x`` (784 or 28x28; None clears)."""
         self._last_input = None if x is None else np.asarray(x, dtype=np.float32).reshape(-1)
+        if self._stale:                 # not drawn yet: shown with the rest when the tab is shown
+            return
         nets = [net for _name, net in self._named_networks()]
         if self._last_input is None:
             for items in self._act_items:
@@ -291,6 +313,19 @@ class InsideView(QWidget):
     def sweep_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
 
+    def _show_planned_runs(self, seeds=(3,)) -> None:
+        """While no sweep runs, the progress bar counts the runs the lambdas box asks for."""
+        from digitlab.reports.sweep import parse_lambdas
+        if self.sweep_running():
+            return
+        try:
+            runs = len(parse_lambdas(self.lambdas_edit.text())) * len(seeds)
+        except ValueError:
+            runs = 0
+        self.progress.setRange(0, max(runs, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat("%v of %m runs" if runs else "Enter the lambdas to try, e.g. 0,1,3,5,10")
+
     def start_sweep(self, lambdas=None, config=None, seeds=(3,), workers: int | None = None) -> bool:
         """Start a lambda sweep of model A's setting (or ``config``) on a worker thread."""
         from digitlab.reports.sweep import parse_lambdas
@@ -313,6 +348,7 @@ class InsideView(QWidget):
         self.sweep_points = []
         self.sweep_setting = setting
         self.progress.setRange(0, len(values) * len(seeds))
+        self.progress.setFormat("%v of %m runs")
         self.progress.setValue(0)
         self.sweep_note.setText(f"Training {config.describe()} for lambda = "
                                 + ", ".join(f"{v:g}" for v in values) + " …")
@@ -328,6 +364,7 @@ class InsideView(QWidget):
         self.sweep_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._thread.start()
+        self.sweep_running_changed.emit(True)
         return True
 
     def cancel_sweep(self) -> None:
@@ -339,6 +376,7 @@ class InsideView(QWidget):
     def _on_point(self, point, done: int, total: int) -> None:
         self.sweep_points.append(point)
         self.progress.setValue(done)
+        self.status_message.emit(f"Lambda sweep: {done} of {total} runs done")
         self._draw_sweep(self.sweep_points)
 
     @Slot(str)
@@ -355,6 +393,7 @@ class InsideView(QWidget):
         if self._thread is not None:
             self._thread.wait(5000)
         self._thread, self._worker = None, None
+        self.sweep_running_changed.emit(False)
         if points:
             self.sweep_note.setText(f"Sweep done: {len(points)} run(s).")
         self.sweep_finished.emit(list(points))
@@ -370,6 +409,13 @@ class InsideView(QWidget):
             table = sweep_table(points)
             F.draw_sweep_accuracy(acc, table)
             F.draw_sweep_weights(w, table)
+        else:                                   # not empty axes: say what will appear
+            for plot in (acc, w):
+                hint = pg.TextItem("Each lambda's result appears here\nwhen its run finishes",
+                                   color=(110, 110, 110), anchor=(0.5, 0.5))
+                hint.setPos(0.5, 0.5)
+                plot.addItem(hint)
+                plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel a running sweep and join its thread; True if nothing is left running."""

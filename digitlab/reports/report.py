@@ -226,7 +226,7 @@ def _describe_setting(runs) -> list[str]:
 
 
 def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: str | None = None,
-                 n_bins: int = 10, on_progress=None, svg: bool = False) -> Report:
+                 n_bins: int = 10, on_progress=None, svg: bool = False, gui_call=None) -> Report:
     """Evaluate and draw everything; return a :class:`Report` (nothing written yet).
 
     Parameters
@@ -241,6 +241,13 @@ def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: 
     splits : Splits, optional
         The data to evaluate on (its test set); by default each model's own dataset.
     on_progress(text) : optional
+        Called before each step (and each figure); an exception it raises (a cancel) ends the build.
+    gui_call(fn) : optional
+        Runs ``fn()`` where Qt widgets may be made and returns its result: the figures are
+        pyqtgraph widgets, so a report built on a worker thread passes a callable that runs ``fn``
+        on the GUI thread and keeps what it returns alive there until the build is over (see
+        ``digitlab.gui.background``). Each figure is made, rendered and closed in three such calls.
+        By default ``fn()`` is called here.
     """
     from . import figures as F
     from .sweep import sweep_rows, sweep_table
@@ -338,25 +345,34 @@ def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: 
     svgs: dict[str, bytes] = {}
     seed_note = f" (seed {seeds[0]})" if len(seeds) > 1 else ""
 
-    def add(key, figure, caption):
-        figs[key] = (figure.png(), caption)
-        if svg:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"{key}.svg"
-                figure.save_svg(path, caption)
-                svgs[key] = path.read_bytes()
-        figure.close()
+    on_gui = gui_call or (lambda fn: fn())
+
+    def add(key, build, caption):
+        """Draw one figure (``build()`` makes it) where widgets may be made, in short steps (make
+        it, render it, close it) so that a GUI thread doing this between events is never held long."""
+        say(f"drawing the figures ({key.replace('_', ' ')})")
+        figure = on_gui(build)
+        try:
+            png = on_gui(figure.png)
+            if svg:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / f"{key}.svg"
+                    on_gui(lambda: figure.save_svg(path, caption))
+                    svgs[key] = path.read_bytes()
+        finally:
+            on_gui(figure.close)
+        figs[key] = (png, caption)
 
     say("drawing the figures")
-    add("cost_curves", F.cost_curves_figure([(short[r.index] if experiments else r.label, r.result.history)
+    add("cost_curves", lambda: F.cost_curves_figure([(short[r.index] if experiments else r.label, r.result.history)
                                              for r in first if len(r.result.history)]),
         "Cost against iteration" + seed_note + ": the mean mini-batch training cost between checks (left) "
         "and the validation cost at each check (right), both including the L2 term where L2 is on.")
-    add("confusion", F.confusion_figure([(f"{short[r.index]}" + (f": {r.label.split(': ', 1)[-1]}" if experiments else ""),
+    add("confusion", lambda: F.confusion_figure([(f"{short[r.index]}" + (f": {r.label.split(': ', 1)[-1]}" if experiments else ""),
                                           evals[(r.index, r.seed)].cm) for r in first], cols=2),
         "Confusion matrices on the test set" + seed_note + ": rows are the true digit, columns the "
         "prediction; each cell gives the number of test images (colour on a log scale).")
-    add("calibration", F.reliability_figure([(short[r.index], evals[(r.index, r.seed)].calibration)
+    add("calibration", lambda: F.reliability_figure([(short[r.index], evals[(r.index, r.seed)].calibration)
                                              for r in first]),
         f"Calibration on the test set{seed_note}: accuracy against confidence in {n_bins} equal-width "
         "bins (left; on the diagonal a model is right exactly as often as it is confident), and how many "
@@ -370,18 +386,18 @@ def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: 
     bar_names = [short[i] for i in indices]
     bar_values = [[np.mean([r.result.network.mean_abs_weights()[l] for r in by_index[i]]) for l in range(n_layers)]
                   for i in indices]
-    add("weight_bars", F.weight_bars_figure(bar_names, bar_values),
+    add("weight_bars", lambda: F.weight_bars_figure(bar_names, bar_values),
         "Mean absolute weight per layer" + (" (mean over seeds)" if len(seeds) > 1 else "") + ".")
-    add("weight_histograms", F.weight_histograms_figure(names, [r.result.network for r in pair]),
+    add("weight_histograms", lambda: F.weight_histograms_figure(names, [r.result.network for r in pair]),
         f"Weight distributions per layer, {names[0]} and {names[-1]} overlaid{seed_note}.")
     if all(r.result.network.layer_sizes[0] == 784 for r in pair):
-        add("first_layer", F.first_layer_figure([(n, r.result.network.weights[0]) for n, r in zip(names, pair)]),
+        add("first_layer", lambda: F.first_layer_figure([(n, r.result.network.weights[0]) for n, r in zip(names, pair)]),
             f"First-layer weights{seed_note}: one 28x28 tile per hidden unit (its 784 incoming weights; red "
             f"positive, blue negative, white 0, scaled by the layer's largest |w|), {names[0]} (left) and "
             f"{names[-1]} (right).")
     if sweep:
         several = len({p.seed for p in sweep}) > 1
-        add("sweep", F.sweep_figure(sweep_table(sweep)),
+        add("sweep", lambda: F.sweep_figure(sweep_table(sweep)),
             "The lambda sweep: test accuracy" + (" (mean ± standard deviation over seeds)" if several else "")
             + " and each layer's mean |W| against the L2 strength lambda.")
 
@@ -611,7 +627,7 @@ def _dump_tables(report: Report, folder: Path) -> None:
 
 def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=None, splits=None,
                  title: str | None = None,
-                 overwrite: bool = False, on_progress=None, svg: bool = False) -> Path:
+                 overwrite: bool = False, on_progress=None, svg: bool = False, gui_call=None) -> Path:
     """Build a report and write it atomically into the new folder ``out_dir``; return its path.
 
     Parameters
@@ -626,8 +642,9 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
         file the report is made from. Disk errors are ``OutputError`` sentences.
     formats : iterable of "html", "pdf", "md"
         The tables are always written as CSV and JSON under ``tables/``.
-    sweep, sweep_setting, splits, title, on_progress, svg : see :func:`build_report` (``svg`` also writes
-        ``figures/*.svg`` next to the PNGs for the Markdown).
+    sweep, sweep_setting, splits, title, on_progress, svg, gui_call : see :func:`build_report` (``svg``
+        also writes ``figures/*.svg`` next to the PNGs for the Markdown). ``on_progress`` is also
+        called before each file; an exception it raises (a cancel) leaves no folder behind.
     """
     formats = [f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -637,7 +654,7 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
     check_output(out, replace=overwrite, folder=True, inputs=_input_paths(source))
     report = source if isinstance(source, Report) else build_report(
         source, sweep=sweep, sweep_setting=sweep_setting, splits=splits, title=title,
-        on_progress=on_progress, svg=svg)
+        on_progress=on_progress, svg=svg, gui_call=gui_call)
     say = on_progress or (lambda text: None)
 
     # Built in a staging folder beside ``out`` and moved (or, with overwrite, swapped) into place

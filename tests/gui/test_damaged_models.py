@@ -303,9 +303,10 @@ def test_evaluate_keeps_its_model_when_the_chosen_one_is_found_damaged(qtbot, ma
         window.show_view("evaluate")
         chooser = window.evaluate_view.chooser_a
         before = chooser.currentText()
-        assert window.evaluate_view.eval_a is not None
+        qtbot.waitUntil(lambda: window.evaluate_view.eval_a is not None, timeout=60000)  # computed when shown
         chooser.setCurrentIndex(chooser.findText("nan weights"))   # the person picks it
         assert chooser.currentText() == before
+        qtbot.waitUntil(lambda: not window.evaluate_view.is_evaluating(), timeout=60000)
         assert window.evaluate_view.eval_a is not None and window.evaluate_view.eval_a.name == before
         assert errors and "nan.h5" in errors[-1][1]
         assert chooser.findText("nan weights") < 0

@@ -50,9 +50,15 @@ def view(qtbot, library, small_splits):
 
 
 def choose(qtbot, combo, text):
+    """Pick ``text`` in a combo, then wait while the Evaluate view computes (on its worker thread)."""
     index = combo.findText(text)
     assert index >= 0, text
     combo.setCurrentIndex(index)
+    view = combo.parent()
+    while view is not None and not hasattr(view, "is_evaluating"):
+        view = view.parent()
+    if view is not None:
+        qtbot.waitUntil(lambda: not view.is_evaluating(), timeout=20000)
 
 
 def test_confusion_counts_sum_to_the_set_size(qtbot, view, small_splits, trained):
@@ -70,6 +76,7 @@ def test_confusion_counts_sum_to_the_set_size(qtbot, view, small_splits, trained
     assert view.class_table.item(0, 1).text() == f"{100 * ev.scores['recall'][0]:.1f} %"
     # the validation set
     view.set_data_set("val")
+    qtbot.waitUntil(lambda: not view.is_evaluating(), timeout=20000)
     assert view.eval_a.cm.sum() == len(small_splits.y_val)
 
 
@@ -124,6 +131,8 @@ def test_compare_two_models(qtbot, view):
 def test_inside_weights_and_activations(qtbot, view, trained, small_splits):
     inside = view.inside
     inside.set_models(inside.library.get("report-no-l2"), inside.library.get("report-l2"))
+    assert inside.weights_table.rowCount() == 0, "Inside draws nothing until it is shown"
+    view.tabs.setCurrentWidget(inside)
     net = trained["plain"].network
     assert float(inside.weights_table.item(1, 1).text()) == pytest.approx(net.mean_abs_weights()[1], abs=6e-6)
     x = small_splits.x_test[0]

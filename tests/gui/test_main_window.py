@@ -255,8 +255,9 @@ def test_export_report_from_the_file_menu(qtbot, main_window, tmp_path):
     main_window.evaluate_view.ask_report_dir = lambda: str(out)
     errors = []
     main_window.show_error = lambda title, text, details=None: errors.append(text)
-    main_window.export_report_action.trigger()
-    assert main_window.views.currentIndex() == 3
+    with qtbot.waitSignal(main_window.evaluate_view.report_written, timeout=60000):
+        main_window.export_report_action.trigger()     # written on a worker thread
+        assert main_window.views.currentIndex() == 3
     assert not errors, errors
     assert out.is_dir() and any(out.iterdir())
 

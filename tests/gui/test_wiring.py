@@ -126,7 +126,10 @@ def test_a_choice_in_models_reaches_draw_and_evaluate(qtbot, window):
     bn = window.library.get("report-bn")
     assert window.current_view_name() == "draw"
     assert draw.models()[0] is bn and draw.combo_a.currentText() == "report-bn"
-    assert ev.chooser_a.currentText() == "report-bn" and ev.eval_a.name == "report-bn"
+    assert ev.chooser_a.currentText() == "report-bn"
+    with qtbot.waitSignal(ev.evaluated, timeout=RUN_TIMEOUT):      # computed when shown
+        window.show_view("evaluate")
+    assert ev.eval_a.name == "report-bn"
     assert "A: report-bn" in ev.inside.models_label.text()
     assert "A: report-bn" in window.pair_label.text()
     # two rows and "Compare in Draw"
