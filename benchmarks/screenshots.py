@@ -9,7 +9,12 @@ and saves into ``docs/screenshots/``:
 - ``draw.png``     the Draw view with a digit drawn stroke by stroke with QTest mouse events and
                    both networks' probability bars;
 - ``models.png``   the model library;
-- ``evaluate.png`` the Evaluate/Report view;
+- ``evaluate.png`` Evaluate comparing networks A (the run saved above, one of "yours") and B
+                   (report-l2): confusion matrices and the per-class table;
+- ``mistakes.png`` Evaluate > Mistakes with one of A's mistakes clicked: both networks' bars;
+- ``activations.png`` Evaluate > Inside > Activations of the 3 drawn in the Draw view;
+- ``report-pair-page1.png`` the first page of the PDF that File > Export report writes on A and B
+                   (rendered with ``pdftoppm`` from poppler-utils; skipped with a note without it);
 - ``main-1920.png`` the Train view with the report's four experiments at 1920x1080.
 
 It uses a throwaway DIGITLAB_HOME and settings file, so your own models and settings are never
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         form.field(key).setText(text)
     tv.start()
     wait_until(lambda: not tv.is_training())
-    tv.save_model()                    # so the library shows one of "yours" next to the bundled ones
+    saved = tv.save_model()            # so the library shows one of "yours" next to the bundled ones
+    # networks A and B for Draw, Evaluate and the report: the run just saved, and report-l2
+    window.pair.set_pair(window.library.get(saved), window.library.get("report-l2"))
     form.apply_preset("report")
     for key, text in {**subset, "max_epochs": "100"}.items():
         form.field(key).setText(text)
     checks: list = []
     tv.controller.check.connect(lambda _i, c: checks.append(c))
     tv.start()
-    wait_until(lambda: len(checks) >= 45)
+    wait_until(lambda: len(checks) >= 45 or not tv.is_training())    # (--quick: a short run)
     save(window, "train.png")
     tv.stop()
     wait_until(lambda: not tv.is_training())
@@ -123,13 +132,42 @@ def main(argv: list[str] | None = None) -> int:
     spin(0.5)
     save(window, "draw.png")
 
-    # ---------------- Models and Evaluate
+    # ---------------- Models and Evaluate (computed when first shown)
     window.show_view("models")
     spin(0.3)
     save(window, "models.png")
     window.show_view("evaluate")
-    spin(1.0)
+    ev = window.evaluate_view
+    wait_until(lambda: ev.comparison is not None)
+    ev.tabs.setCurrentIndex(0)
     save(window, "evaluate.png")
+    ev.tabs.setCurrentIndex(1)
+    spin(0.3)
+    if ev.gallery.count():
+        ev.gallery.setCurrentRow(0)    # the most confident mistake of A: both networks' bars
+    save(window, "mistakes.png")
+    # Inside > Activations: the 3 drawn above, through both networks
+    ev.tabs.setCurrentWidget(ev.inside)
+    inside = ev.inside
+    inside.tabs.setCurrentWidget(inside.act_a.parentWidget())
+    spin(0.5)
+    save(window, "activations.png")
+
+    # ---------------- File > Export report on A and B: the PDF's first page
+    report_dir = Path(_tmp) / "report"
+    finished: list = []
+    ev.report_finished.connect(lambda folder: finished.append(folder))
+    window.export_report(str(report_dir), which="pair")
+    wait_until(lambda: bool(finished), timeout=300)
+    pdf = report_dir / "report.pdf"
+    if not finished[0] or not pdf.is_file():
+        raise RuntimeError(f"the report was not written ({finished[0]!r})")
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out / "report-pair-page1")], check=True)
+        print(f"wrote {out / 'report-pair-page1.png'} (page 1 of {pdf})")
+    else:
+        print("pdftoppm not found (apt-get install poppler-utils): report-pair-page1.png not taken")
 
     # ---------------- 1920x1080: the report's four experiments, all curves and the tables
     window.resize(1920, 1080)

@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         # Evaluate: a test digit goes to the canvas; its messages to the status bar
         ev.send_to_draw.connect(self._send_to_draw)
         ev.status_message.connect(lambda text: status.showMessage(text, 8000))
+        ev.sweep_running_changed.connect(lambda _running: self._update_actions())   # the state label
         # one way to show errors, with the technical details behind a button
         for view in (models, ev, draw):
             view.show_error = lambda title, text, details=None: self.show_error(title, text, details)
@@ -288,7 +289,8 @@ class MainWindow(QMainWindow):
         has_result = tv.last_run() is not None and not running
         self.save_action.setEnabled(has_result)
         self.export_weights_action.setEnabled(has_result)
-        self.state_label.setText("Paused" if paused else ("Training" if running else "Idle"))
+        self.state_label.setText("Paused" if paused else "Training" if running else
+                                 "Lambda sweep" if self.evaluate_view.sweep_running() else "Idle")
 
     # ----------------------------------------------------------------- views
     def show_view(self, name: str) -> None:

@@ -63,3 +63,78 @@ def test_the_canvas_fits_with_room_to_spare(qtbot):
     qtbot.addWidget(canvas)
     hint = canvas.minimumSizeHint()
     assert hint.width() <= 320 and hint.height() <= 320
+
+
+def _compare_in_evaluate(qtbot, window):
+    """Models A and B chosen, Evaluate shown and computed (the headline at its longest)."""
+    lib = window.library
+    window.pair.set_pair(lib.get("report-no-l2"), lib.get("report-l2"))
+    window.show_view("evaluate")
+    ev = window.evaluate_view
+    qtbot.waitUntil(lambda: ev.comparison is not None, timeout=60000)
+    qtbot.wait(50)
+    return ev
+
+
+def test_the_window_fits_a_1024x700_projector_with_every_view(qtbot, main_window):
+    window = main_window
+    window.train_view.tables.show()
+    _compare_in_evaluate(qtbot, window)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= SCREEN_WIDTH and hint.height() <= SCREEN_HEIGHT, hint
+    width, height = room_for_a_view(window)
+    views = window.views
+    for i in range(views.count()):
+        view_hint = views.widget(i).minimumSizeHint()
+        assert view_hint.width() <= width and view_hint.height() <= height, (views.tabText(i), view_hint)
+    inside = window.evaluate_view.inside
+    for i in range(inside.tabs.count()):
+        inside.tabs.setCurrentIndex(i)
+        inside_hint = inside.minimumSizeHint()
+        assert inside_hint.width() <= width and inside_hint.height() <= height, (inside.tabs.tabText(i), inside_hint)
+
+
+def _fully_inside(widget, ancestor) -> bool:
+    """Is the whole widget within ``ancestor``'s rectangle (not clipped at its edges)?"""
+    top_left = widget.mapTo(ancestor, widget.rect().topLeft())
+    bottom_right = widget.mapTo(ancestor, widget.rect().bottomRight())
+    return ancestor.rect().contains(top_left) and ancestor.rect().contains(bottom_right)
+
+
+def test_evaluate_is_usable_in_a_1024x700_window(qtbot, main_window):
+    window = main_window
+    ev = _compare_in_evaluate(qtbot, window)
+    window.resize(SCREEN_WIDTH, SCREEN_HEIGHT)
+    qtbot.waitUntil(lambda: window.width() == SCREEN_WIDTH and window.height() == SCREEN_HEIGHT, timeout=2000)
+    # the choices and Export report with its "on ..." box: shown whole, not squeezed
+    for w in (ev.chooser_a, ev.chooser_b, ev.set_combo, ev.export_button, ev.report_on):
+        assert w.isVisible() and _fully_inside(w, ev), w
+        assert w.width() >= w.minimumSizeHint().width(), w
+    assert ev.report_on.width() >= ev.report_on.sizeHint().width() - 1   # "on the four experiments" readable
+    assert ev.headline.height() >= ev.headline.heightForWidth(ev.headline.width()) - 1   # no line clipped
+    # Scores: both matrices and the whole per-class table
+    ev.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    assert ev.cm_a.width() >= 200 and ev.cm_a.height() >= 200 and ev.cm_b.isVisible()
+    table = ev.class_table
+    assert table.horizontalScrollBar().maximum() == 0, "the per-class table is cut off"
+    # Mistakes: the gallery and both models' probability bars with their plots
+    ev.tabs.setCurrentIndex(1)
+    qtbot.wait(50)
+    assert ev.gallery.width() >= 200 and ev.gallery.height() >= 150
+    for bars in (ev.bars_a, ev.bars_b):
+        assert bars.isVisible() and bars.height() >= bars.minimumSizeHint().height()
+        assert bars.width() >= bars.minimumSizeHint().width()
+    assert ev.send_button.isVisible() and _fully_inside(ev.send_button, ev)
+    # Inside, every part of it
+    ev.tabs.setCurrentWidget(ev.inside)
+    inside = ev.inside
+    for i in range(inside.tabs.count()):
+        inside.tabs.setCurrentIndex(i)
+        qtbot.wait(30)
+        page = inside.tabs.currentWidget()
+        assert page.width() >= page.minimumSizeHint().width() and page.height() >= page.minimumSizeHint().height(), \
+            inside.tabs.tabText(i)
+    for w in (inside.lambdas_edit, inside.sweep_button, inside.cancel_button, inside.quick_box):
+        inside.tabs.setCurrentWidget(inside.sweep_button.parentWidget())
+        assert _fully_inside(w, ev), w
