@@ -206,23 +206,38 @@ def _splits_for_model(config, cache: dict, splits=None):
 
 
 def _describe_setting(runs) -> list[str]:
-    cfg = runs[0].result.config
+    """The setting in words, one line per aspect. Where the networks were trained differently
+    (two chosen models often are), the line gives each variant in the order the networks appear
+    instead of describing the first network as if it were all of them."""
+    configs = [r.result.config for r in runs]
     seeds = sorted({r.seed for r in runs})
-    lines = [
-        f"Network {'-'.join(map(str, cfg.layer_sizes))} (ReLU hidden layers, softmax output), "
-        f"{cfg.init} initialisation, {cfg.optimizer.upper() if cfg.optimizer == 'sgd' else cfg.optimizer} "
-        f"with learning rate {cfg.learning_rate:g}, mini-batches of {cfg.batch_size}.",
-        f"Early stopping: validation cost checked every {cfg.eval_every} iterations; training stops after "
-        f"{cfg.patience} iterations without improvement (at most {cfg.max_epochs} epochs) and keeps the best weights.",
+
+    def line(describe) -> str:
+        variants = list(dict.fromkeys(describe(c) for c in configs))     # unique, in order
+        if len(variants) == 1:
+            return variants[0]
+        return "Differs between the networks: " + " / ".join(v.rstrip(".") for v in variants) + "."
+
+    def optimiser(c) -> str:
+        name = c.optimizer.upper() if c.optimizer == "sgd" else c.optimizer
+        schedule = f", {c.schedule} schedule" if c.schedule != "constant" else ""
+        return f"{name} with learning rate {c.learning_rate:g}{schedule}, mini-batches of {c.batch_size}."
+
+    return [
+        line(lambda c: f"Network {'-'.join(map(str, c.layer_sizes))} (ReLU hidden layers, softmax output), "
+                       f"{c.init} initialisation."),
+        line(optimiser),
+        line(lambda c: f"Early stopping: validation cost checked every {c.eval_every} iterations; training "
+                       f"stops after {c.patience} iterations without improvement (at most {c.max_epochs} "
+                       f"epochs) and keeps the best weights."),
         "L2 as the report defines it: cost + lambda/(2m) * sum of squared weights, m = mini-batch size "
         "(biases and batch-norm parameters not penalised).",
-        f"Data: {cfg.dataset}, {cfg.n_validation} validation images split off the training file"
-        + (f", training on the first {cfg.train_subset} images only" if cfg.train_subset else "")
-        + "; the test set is the 10,000-image test file.",
+        line(lambda c: f"Data: {c.dataset}, {c.n_validation} validation images split off the training file"
+                       + (f", training on the first {c.train_subset} images only" if c.train_subset else "")
+                       + "; the test set is the 10,000-image test file."),
         f"Seeds: {', '.join(map(str, seeds))}" + (" (tables give mean ± sample standard deviation over seeds)."
                                                   if len(seeds) > 1 else "."),
     ]
-    return lines
 
 
 def build_report(source, *, sweep=None, sweep_setting=None, splits=None, title: str | None = None,

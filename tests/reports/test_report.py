@@ -233,3 +233,21 @@ def test_the_sweep_states_its_setting(report_dir):
     text = (report_dir / "report.md").read_text(encoding="utf-8")
     line = next(l for l in text.splitlines() if "L2 strengths" in l)
     assert "on 2,000 training images" in line and "lambda = 0, 5" in line and "seed 3" in line
+
+
+def test_the_setting_names_what_differs_between_the_networks():
+    """Two models trained differently: the setting gives each variant, not the first as if it were all."""
+    from types import SimpleNamespace
+
+    from digitlab.reports.report import _describe_setting
+    from digitlab.training import PRESETS
+
+    runs = [SimpleNamespace(seed=3, result=SimpleNamespace(config=PRESETS["report"])),
+            SimpleNamespace(seed=3, result=SimpleNamespace(config=PRESETS["best"]))]
+    text = "\n".join(_describe_setting(runs))
+    assert "Network 784-20-7-5-10 (ReLU hidden layers, softmax output), he initialisation." in text
+    assert ("Differs between the networks: SGD with learning rate 0.009, mini-batches of 256 / "
+            "adam with learning rate 0.003, cosine schedule, mini-batches of 64.") in text
+    assert "at most 100 epochs" in text and "at most 60 epochs" in text
+    one = "\n".join(_describe_setting(runs[:1]))
+    assert "Differs" not in one and "SGD with learning rate 0.009, mini-batches of 256." in one
