@@ -537,8 +537,13 @@ class ModelsView(QWidget):
         names = ", ".join(f"“{e.name}”" for e in sel)
         if confirmed is None:
             what = f"the model {names}" if len(sel) == 1 else f"{len(sel)} models: {names}"
-            confirmed = self.ask_confirm("Delete model",
-                                         f"Delete {what}?\n\nThe file is removed from your models folder; "
+            if all(e.unsaved for e in sel):
+                consequence = "The run was never saved, so what it learned is lost"
+            elif any(e.unsaved for e in sel):
+                consequence = "Files are removed from your models folder and unsaved runs are lost"
+            else:
+                consequence = "The file is removed from your models folder"
+            confirmed = self.ask_confirm("Delete model", f"Delete {what}?\n\n{consequence}; "
                                          "this cannot be undone.")
         if not confirmed:
             return False

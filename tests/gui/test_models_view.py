@@ -325,3 +325,16 @@ def test_empty_library_says_what_to_do(qtbot, tmp_path, isolated_home):
     v.show()
     assert v.empty_label.isVisible() and not v.table.isVisible()
     assert "No models yet" in v.empty_label.text()
+
+
+def test_deleting_an_unsaved_run_says_what_is_lost(qtbot, view, library):
+    """An unsaved run has no file: the question says the run is lost, not that a file is removed."""
+    net = Network((784, 20, 7, 5, 10), seed=7)
+    run = library.add_run(io.SavedModel(network=net, config=training.TrainConfig(seed=7), name="a run",
+                                        metrics={"test_accuracy": 0.5}))
+    view.select(run)
+    view.rec.confirm_answer = True
+    assert view.delete_selected() is True
+    assert view.rec.confirm_asked[-1].startswith("Delete the model “a run")
+    assert "never saved, so what it learned is lost" in view.rec.confirm_asked[-1]
+    assert run not in library.listing()
