@@ -100,9 +100,9 @@ def output_error(path, exc: OSError, doing: str = "write") -> OutputError:
         return exc
     code = exc.errno
     detail = exc.strerror or str(exc) or type(exc).__name__
-    what, todo = _WORDS.get(code, (None, "check the path and try again, or choose another place"))
-    message = (f"cannot {doing} {path}: {what} ({detail}); {todo}" if what
-               else f"cannot {doing} {path}: {detail}; {todo}")
+    what, advice = _WORDS.get(code, (None, "check the path and try again, or choose another place"))
+    message = (f"cannot {doing} {path}: {what} ({detail}); {advice}" if what
+               else f"cannot {doing} {path}: {detail}; {advice}")
     cls = OutputPermissionError if code in (_errno.EACCES, _errno.EPERM) else OutputError
     return cls(message, code)
 
@@ -175,7 +175,7 @@ def _check_target(path: Path, *, replace: bool, folder: bool):
             try:
                 extra = f" to {os.readlink(path)}"
             except OSError:
-                pass
+                pass            # the link's target only adds detail to the refusal
         raise OutputError(f"cannot write {path}: it is {special}{extra}, and digitlab writes only "
                           f"plain files and folders; choose another name")
     if folder and not stat.S_ISDIR(st.st_mode):
@@ -201,7 +201,7 @@ def _probe(folder: Path, name: str) -> None:
     try:
         os.unlink(probe)
     except OSError:
-        pass
+        pass                    # the folder is writable, which is what was asked; a stray probe is tidied later
 
 
 def check_output(path, *, replace: bool, inputs=(), folder: bool = False) -> Path:
@@ -318,7 +318,7 @@ def _fsync_folder(folder: Path) -> None:
     try:
         os.fsync(fd)
     except OSError:
-        pass
+        pass                    # some file systems cannot fsync a folder; the rename is done all the same
     finally:
         os.close(fd)
 
@@ -564,7 +564,7 @@ def _remove(path: Path) -> None:
         try:
             os.unlink(path)
         except OSError:
-            pass
+            pass                # gone already, or not ours to remove: a leftover, never the output
 
 
 def _drop_lock_file(lock: Path) -> bool:
@@ -705,7 +705,7 @@ def output_lock(path):
         try:
             os.unlink(lock)     # while still holding it, so a waiter re-checks and retries
         except OSError:
-            pass
+            pass                # already removed: the flock is released with the descriptor below
         os.close(fd)
 
 
