@@ -37,16 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DIGITLAB_SETTINGS"] = str(tmp / "settings.ini")
     from digitlab.app import make_app
 
-    app = make_app([sys.argv[0]])
-    from PySide6.QtCore import QEventLoop, QTimer
+    app = make_app([sys.argv[0]])  # noqa: F841 - held so the QApplication lives as long as main()
+    from PySide6.QtCore import QTimer
 
     from digitlab.gui.main_window import MainWindow
-    from digitlab.gui.stall_meter import StallMeter
+    from digitlab.gui.stall_meter import StallMeter, spin
 
-    def spin(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
 
     window = MainWindow()
     window.show_error = lambda title, text, details=None: print("error:", title, text)

@@ -34,15 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     from digitlab.app import make_app
 
     app = make_app([sys.argv[0]])
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
 
-    from digitlab.gui.stall_meter import StallMeter
+    from digitlab.gui.stall_meter import StallMeter, spin
     from digitlab.gui.train_view import TrainView
 
-    def spin(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
 
     view = TrainView()
     view.resize(1280, 800)

@@ -56,15 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     from digitlab.app import make_app
 
     app = make_app([sys.argv[0]])
-    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtCore import QPoint, Qt, QTimer
+
+    from digitlab.gui.stall_meter import spin
     from PySide6.QtTest import QTest
 
     from digitlab.gui.main_window import MainWindow
 
-    def spin(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
 
     def wait_until(condition, timeout: float = 120.0) -> None:
         end = time.perf_counter() + timeout

@@ -12,9 +12,17 @@ import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.1
 import time
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
 
-__all__ = ["StallMeter"]
+__all__ = ["StallMeter", "spin"]
+
+
+def spin(seconds: float) -> None:
+    """Run the event loop for ``seconds`` (what a script does while the app works: paints,
+    signals from worker threads and timers all get their turn)."""
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 class StallMeter(QObject):
