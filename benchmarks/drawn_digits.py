@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from digitlab.data import load_dataset, to_mnist
+from digitlab.data.thinning import skeleton_length, zhang_suen
 from digitlab.io import load_model
 
 CANVAS = 280
@@ -78,51 +79,7 @@ PENS = {"thin 3%": 3.0, f"default {DEFAULT_BRUSH_PERCENT:g}%": DEFAULT_BRUSH_PER
         "thick 12%": 12.0}
 
 
-# --------------------------------------------------------------------------- thinning
-
-def _neighbours(p: np.ndarray) -> list[np.ndarray]:
-    """P2..P9 of Zhang-Suen (N, NE, E, SE, S, SW, W, NW) for a zero-padded batch (B, H+2, W+2)."""
-    c = p[:, 1:-1, 1:-1]
-    h, w = c.shape[1:]
-    s = lambda dy, dx: p[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-    return [s(-1, 0), s(-1, 1), s(0, 1), s(1, 1), s(1, 0), s(1, -1), s(0, -1), s(-1, -1)]
-
-
-def zhang_suen(binary: np.ndarray) -> np.ndarray:
-    """Thin a batch of binary images (B, H, W) to one-pixel skeletons (Zhang & Suen, 1984).
-
-    Vectorised over the batch: each sub-iteration removes, in every image at once, the boundary
-    pixels that have 2..6 ink neighbours, exactly one 0->1 transition around them, and pass the
-    sub-iteration's N/E/S/W test. A digit that would vanish entirely (a tiny blob) keeps its
-    original pixels' centre-most one, so every digit has a skeleton.
-    """
-    img = np.pad(binary.astype(np.uint8), ((0, 0), (1, 1), (1, 1)))
-    while True:
-        changed = False
-        for step in (0, 1):
-            c = img[:, 1:-1, 1:-1]
-            n = _neighbours(img)
-            b = sum(x.astype(np.int16) for x in n)
-            a = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)).astype(np.int16) for i in range(8))
-            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
-            if step == 0:
-                cond = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
-            else:
-                cond = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
-            kill = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
-            if kill.any():
-                c[kill] = 0  # c is a view into img
-                changed = True
-        if not changed:
-            break
-    skel = img[:, 1:-1, 1:-1].astype(bool)
-    for i in np.flatnonzero(~skel.any(axis=(1, 2))):
-        ys, xs = np.nonzero(binary[i])
-        if ys.size:
-            k = np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2)
-            skel[i, ys[k], xs[k]] = True
-    return skel
-
+# --------------------------------------------------------------------------- drawing
 
 def skeleton_segments(skel: np.ndarray) -> np.ndarray:
     """Segments (k, 2, 2) in (row, col) between 8-neighbouring skeleton pixels; a lone pixel is a
@@ -141,20 +98,6 @@ def skeleton_segments(skel: np.ndarray) -> np.ndarray:
             segs.append(((y, x), (y, x)))
     return np.asarray(sorted(segs), dtype=np.float64).reshape(-1, 2, 2)
 
-
-def skeleton_length(skel: np.ndarray) -> float:
-    """Length of a skeleton in pixels: orthogonal links 1, diagonal links sqrt 2 unless a corner
-    pixel already joins the two (then the path goes through the corner)."""
-    s = np.pad(skel, 1)
-    c = s[1:-1, 1:-1]
-    east = c & s[1:-1, 2:]
-    south = c & s[2:, 1:-1]
-    se = c & s[2:, 2:] & ~s[1:-1, 2:] & ~s[2:, 1:-1]
-    sw = c & s[2:, :-2] & ~s[1:-1, :-2] & ~s[2:, 1:-1]
-    return float(east.sum() + south.sum() + np.sqrt(2.0) * (se.sum() + sw.sum()))
-
-
-# --------------------------------------------------------------------------- drawing
 
 def draw(segs: np.ndarray, radius: float, size: int = CANVAS) -> np.ndarray:
     """Rasterise capsules (segments with a round pen of ``radius`` px) anti-aliased: float32."""
