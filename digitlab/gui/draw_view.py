@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -38,6 +39,7 @@ from digitlab.gui import messages
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.model_pair import ModelPair, PairChooser
+from digitlab.gui.personal_panel import PersonalPanel
 from digitlab.gui.probability_bars import ProbabilityBars
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.nn import Network
@@ -333,7 +335,13 @@ class DrawView(QWidget):
         right = QWidget()
         right_lay = QVBoxLayout(right)
         right_lay.setContentsMargins(6, 0, 0, 0)
-        right_lay.addWidget(see_box)
+        # "My digits" shares the preview's place: labelling a drawing never squeezes the bars
+        self.personal_panel = PersonalPanel(self.pair, self.current_input)
+        self.see_tabs = QTabWidget()
+        see_box.setTitle("")            # the tab says it
+        self.see_tabs.addTab(see_box, "What the networks see")
+        self.see_tabs.addTab(self.personal_panel, "My digits")
+        right_lay.addWidget(self.see_tabs)
         right_lay.addWidget(self.verdict)
         right_lay.addLayout(nets, 1)
 
