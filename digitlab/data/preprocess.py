@@ -8,7 +8,12 @@ network trained on MNIST has only ever seen digits like that, so the drawing pad
 1. grayscale in [0, 1], ink high (dark-on-light input is inverted; the paper level is removed);
 2. crop to the ink's bounding box; an empty canvas stops here (no prediction rather than a guess);
 3. scale the longer side to 20 px with area-averaging resampling (linear when enlarging);
-4. paste into 28x28 and shift (by whole pixels, as MNIST did) so the centre of mass is at (14, 14).
+4. paste into 28x28 and shift (by whole pixels, as MNIST did) so the centre of mass is at (14, 14);
+5. (``normalise_width``, the default) if the strokes are wider or thinner than MNIST's, thin the
+   digit to its skeleton and redraw it with MNIST's pen, then frame it again (steps 2-4).
+
+Steps 2-4 are :func:`frame_ink`, which the drawing pad's stroke rendering
+(:mod:`digitlab.data.strokes`) uses too.
 
 Everything here is NumPy only; :func:`read_image_file` imports Qt lazily to decode image files.
 """
@@ -21,9 +26,21 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlab.data.pen import render_segments
+from digitlab.data.skeleton import skeleton_segments, zhang_suen
+from digitlab.data.stroke_width import (
+    CALIBRATION_SUPERSAMPLE,
+    MNIST_PEN_WIDTH,
+    MNIST_STROKE_WIDTH_RANGE,
+    stroke_width,
+)
+
 __all__ = [
     "to_mnist",
     "to_mnist_steps",
+    "frame_ink",
+    "redraw_skeleton",
+    "SUPERSAMPLE",
     "read_image_file",
     "FIELD_SIZE",
     "BOX_SIZE",
@@ -38,6 +55,9 @@ BOX_SIZE = 20
 #: digits have their centre of mass at 14.00 +- 0.29 in these coordinates (measured), so this is
 #: the convention to match, rather than the geometric centre 13.5.
 CENTRE = 14.0
+#: Strokes are redrawn this many times finer than the 28x28 field and area-averaged down, as
+#: MNIST's digits were anti-aliased from finer drawings.
+SUPERSAMPLE = CALIBRATION_SUPERSAMPLE
 #: Pixels above this fraction of the strongest ink belong to the bounding box.
 INK_THRESHOLD = 0.05
 #: An image whose strongest ink (after removing the paper level) is below this is empty.
@@ -131,7 +151,85 @@ def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
     return float(rows), float(cols)
 
 
-def to_mnist_steps(image, *, ink_is_dark: bool | None = None) -> dict:
+def frame_ink(ink: np.ndarray, *, box: int = BOX_SIZE, max_scale: float | None = None) -> dict:
+    """Crop an ink-high image to its ink, scale its longer side to ``box`` and centre it by mass
+    in 28x28: MNIST's own framing, the one implementation of it (the drawing pad's strokes and
+    raster inputs both end here).
+
+    Parameters
+    ----------
+    ink : numpy.ndarray, shape (H, W)
+        Ink high, in [0, 1]; pixels above ``INK_THRESHOLD`` of its peak are the ink's box.
+    box : int
+        Longer side of the scaled ink, in pixels (MNIST: 20).
+    max_scale : float or None
+        Largest scale factor allowed; a smaller ink box than ``box / max_scale`` stays smaller
+        than ``box`` (the drawing pad's cap on magnifying a dot). None: always scale to ``box``.
+
+    Returns
+    -------
+    dict
+        ``"cropped"``, ``"scaled"``, ``"centred"`` as in :func:`to_mnist_steps` (float32), all
+        None when the image has no ink.
+    """
+    out: dict = {"cropped": None, "scaled": None, "centred": None}
+    peak = float(ink.max(initial=0.0))
+    if peak <= 0.0:
+        return out
+    mask = ink > INK_THRESHOLD * peak
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    out["cropped"] = cropped.astype(np.float32)
+
+    h, w = cropped.shape
+    scale = box / max(h, w)
+    if max_scale is not None:
+        scale = min(scale, max_scale)
+    out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
+    scaled = np.clip(_resize(cropped, out_h, out_w), 0.0, 1.0)
+    out["scaled"] = scaled.astype(np.float32)
+
+    # Whole-pixel shift, as MNIST did: no extra blur. Clamped so no ink leaves the field (only
+    # lopsided shapes whose centre of mass is far from their box's middle are affected).
+    # Symmetric shapes sit exactly half-way between two shifts; rounding the offset to 1e-6 first
+    # breaks that tie the same way for the same picture however it was given (inverted, uint8...).
+    cy, cx = _centre_of_mass(scaled)
+    top = min(max(int(np.floor(round(CENTRE - cy, 6) + 0.5)), 0), FIELD_SIZE - out_h)
+    left = min(max(int(np.floor(round(CENTRE - cx, 6) + 0.5)), 0), FIELD_SIZE - out_w)
+    field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
+    field[top:top + out_h, left:left + out_w] = scaled
+    out["centred"] = field
+    return out
+
+
+def redraw_skeleton(cropped: np.ndarray) -> np.ndarray:
+    """Redraw a cropped raster digit's centre lines with MNIST's pen, ready for :func:`frame_ink`.
+
+    The digit is resampled so its longer side is ``BOX_SIZE * SUPERSAMPLE`` pixels, binarised at
+    0.5 and thinned (Zhang-Suen); its skeleton is scaled so the centre lines span
+    ``BOX_SIZE - MNIST_PEN_WIDTH`` pixels of the 28x28 field and drawn with a round pen of
+    ``MNIST_PEN_WIDTH`` there, ``SUPERSAMPLE`` times finer (frame it with ``max_scale=1 /
+    SUPERSAMPLE``). Returns float32 ink in [0, 1], or an all-zero image when nothing reaches 0.5.
+    """
+    k = SUPERSAMPLE
+    h, w = cropped.shape
+    work = BOX_SIZE * k / max(h, w)
+    img = _resize(cropped.astype(np.float64), max(1, round(h * work)), max(1, round(w * work)))
+    skel = zhang_suen(img >= 0.5)
+    if not skel.any():
+        return np.zeros((1, 1), np.float32)
+    segs = skeleton_segments(skel)
+    pts = segs.reshape(-1, 2)
+    lo, extent = pts.min(axis=0), float(np.ptp(pts, axis=0).max())
+    g = (BOX_SIZE - MNIST_PEN_WIDTH) * k / extent if extent > 0 else 1.0
+    radius = MNIST_PEN_WIDTH * k / 2.0
+    margin = radius + 2.0
+    segs = (segs - lo) * g + margin
+    side = int(np.ceil(extent * g + 2 * margin)) + 1
+    return render_segments(segs[:, 0], segs[:, 1], radius, (side, side))
+
+
+def to_mnist_steps(image, *, ink_is_dark: bool | None = None, normalise_width: bool = True) -> dict:
     """Run the MNIST preprocessing and keep every intermediate image (for the GUI's preview).
 
     Parameters
@@ -141,6 +239,12 @@ def to_mnist_steps(image, *, ink_is_dark: bool | None = None) -> dict:
     ink_is_dark : bool or None
         True for dark ink on light paper (it is inverted), False for light ink on a dark canvas,
         None to decide from the border: a bright border (median > 0.5) means dark ink.
+    normalise_width : bool
+        True (photos, pen images, loaded digits): when the framed digit's stroke width
+        (:func:`digitlab.data.stroke_width.stroke_width`) is outside MNIST's 2-98 % range
+        (``MNIST_STROKE_WIDTH_RANGE``), its skeleton is redrawn with MNIST's pen
+        (:func:`redraw_skeleton`) and framed again; MNIST's own digits are within the range and
+        pass unchanged. False: MNIST's framing only (the behaviour before issue 9).
 
     Returns
     -------
@@ -151,9 +255,13 @@ def to_mnist_steps(image, *, ink_is_dark: bool | None = None) -> dict:
         ``"centred"``: float32 (28, 28) in [0, 1], ink high: the network's input.
         ``"ink_is_dark"``: the polarity used. For an empty image ``"cropped"``, ``"scaled"`` and
         ``"centred"`` are None.
+        ``"stroke_width"``: the framed digit's ``area / length`` in 28x28 px (NaN if not measured);
+        ``"redrawn"``: the skeleton redrawn with MNIST's pen (``SUPERSAMPLE`` times finer) when the
+        width was normalised, else None; then ``"scaled"`` and ``"centred"`` are the redrawing's.
     """
     x = _as_float_image(image)
-    steps: dict = {"input": x.astype(np.float32), "cropped": None, "scaled": None, "centred": None}
+    steps: dict = {"input": x.astype(np.float32), "cropped": None, "scaled": None, "centred": None,
+                   "stroke_width": float("nan"), "redrawn": None}
     if ink_is_dark is None:
         ink_is_dark = bool(np.median(_border(x)) > 0.5)
     steps["ink_is_dark"] = ink_is_dark
@@ -165,32 +273,24 @@ def to_mnist_steps(image, *, ink_is_dark: bool | None = None) -> dict:
     if peak < MIN_INK:
         return steps
     ink = ink / peak  # MNIST strokes are saturated; a faint pen or grey pencil should be too
+    steps.update(frame_ink(ink))
+    if not normalise_width:
+        return steps
 
-    mask = ink > INK_THRESHOLD
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    steps["cropped"] = cropped.astype(np.float32)
-
-    h, w = cropped.shape
-    scale = BOX_SIZE / max(h, w)
-    out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
-    scaled = np.clip(_resize(cropped, out_h, out_w), 0.0, 1.0)
-    steps["scaled"] = scaled.astype(np.float32)
-
-    # Whole-pixel shift, as MNIST did: no extra blur. Clamped so no ink leaves the field (only
-    # lopsided shapes whose centre of mass is far from their box's middle are affected).
-    # Symmetric shapes sit exactly half-way between two shifts; rounding the offset to 1e-6 first
-    # breaks that tie the same way for the same picture however it was given (inverted, uint8...).
-    cy, cx = _centre_of_mass(scaled)
-    top = min(max(int(np.floor(round(CENTRE - cy, 6) + 0.5)), 0), FIELD_SIZE - out_h)
-    left = min(max(int(np.floor(round(CENTRE - cx, 6) + 0.5)), 0), FIELD_SIZE - out_w)
-    field = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
-    field[top:top + out_h, left:left + out_w] = scaled
-    steps["centred"] = field
+    width = stroke_width(steps["centred"])
+    steps["stroke_width"] = width
+    lo, hi = MNIST_STROKE_WIDTH_RANGE
+    if np.isnan(width) or lo <= width <= hi:
+        return steps
+    redrawn = redraw_skeleton(steps["cropped"])
+    framed = frame_ink(redrawn, max_scale=1.0 / SUPERSAMPLE)
+    if framed["centred"] is not None:
+        steps["redrawn"] = redrawn
+        steps["scaled"], steps["centred"] = framed["scaled"], framed["centred"]
     return steps
 
 
-def to_mnist(image, *, ink_is_dark: bool | None = None) -> np.ndarray | None:
+def to_mnist(image, *, ink_is_dark: bool | None = None, normalise_width: bool = True) -> np.ndarray | None:
     """Convert a grayscale digit image to the network's 28x28 input.
 
     Parameters
@@ -199,6 +299,9 @@ def to_mnist(image, *, ink_is_dark: bool | None = None) -> np.ndarray | None:
         Grayscale, uint8 0..255, bool, or float 0..1; any size.
     ink_is_dark : bool or None
         Ink polarity; None detects it from the border (see :func:`to_mnist_steps`).
+    normalise_width : bool
+        Redraw strokes wider or thinner than MNIST's with MNIST's pen (default); False keeps
+        MNIST's framing only (see :func:`to_mnist_steps`).
 
     Returns
     -------
@@ -206,7 +309,7 @@ def to_mnist(image, *, ink_is_dark: bool | None = None) -> np.ndarray | None:
         Ink high, values in [0, 1], centre of mass at pixel (14, 14) to within half a pixel;
         ``image.reshape(1, 784)`` is a network input. None if the image holds no ink.
     """
-    return to_mnist_steps(image, ink_is_dark=ink_is_dark)["centred"]
+    return to_mnist_steps(image, ink_is_dark=ink_is_dark, normalise_width=normalise_width)["centred"]
 
 
 def read_image_file(path: str | os.PathLike) -> np.ndarray:
