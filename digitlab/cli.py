@@ -223,8 +223,9 @@ def _locked(path: Path):
 def add_training_options(p: argparse.ArgumentParser) -> None:
     from .training import PRESETS, SCHEDULES
     from .nn import INITS, OPTIMIZERS
-    p.add_argument("--preset", choices=sorted(PRESETS), default="report",
-                   help="start from a named setting (default: report); the options below override it")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="start from a named setting (default: report, or with --init-from the starting "
+                        "model's own settings); the options below override it")
     g = p.add_argument_group("network")
     g.add_argument("--layers", type=_layer_sizes, help="layer sizes, e.g. 784-20-7-5-10")
     g.add_argument("--init", choices=INITS, help="Gaussian initialisation: he = sqrt(2/fan_in), normal = --init-std")
@@ -251,9 +252,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-subset", type=int, help="train on the first N images only (quick runs)")
 
 
-def config_from_args(args):
+def config_from_args(args, base=None):
+    """The settings of ``args``: ``base`` (default: the --preset, report if none) with every
+    option given on the command line applied, checked."""
     from .training import preset
-    config = preset(args.preset)
+    config = base if base is not None else preset(getattr(args, "preset", None) or "report")
     changes = {}
     for field in ("init", "init_std", "batch_norm", "optimizer", "learning_rate", "momentum", "schedule",
                   "batch_size", "l2", "seed", "eval_every", "patience", "tol", "max_epochs", "dataset",
@@ -270,23 +273,84 @@ def config_from_args(args):
     return config
 
 
+def _starting_model(args):
+    """``--init-from``: the model (and its file) the run starts from, or None."""
+    text = getattr(args, "init_from", None)
+    if text is None:
+        return None, None
+    path = _model_path(text)[0]
+    return _load(path), path
+
+
+def _train_config(args, start):
+    """The run's settings: as usual, or, starting from a model, its architecture and its own
+    settings with the fine-tuning defaults (digitlab.training.fine_tune) unless --preset is given."""
+    if start is None:
+        return config_from_args(args)
+    from .training import preset
+    from .training.fine_tune import architecture_problems, fine_tune_config, with_architecture
+    problems = architecture_problems(start.network, layer_sizes=args.layers, batch_norm=args.batch_norm)
+    if problems:
+        raise UserError("--init-from: " + "; ".join(problems))
+    base = preset(args.preset) if args.preset else fine_tune_config(start.config)
+    return config_from_args(args, base=with_architecture(base, start.network))
+
+
+def _extra_data(args):
+    """``--extra-data``: the labelled set to mix into training, or None; --extra-share checked."""
+    from .training.mixing import DEFAULT_EXTRA_SHARE, extra_share_problem
+    if args.extra_data is None:
+        if args.extra_share is not None:
+            raise UserError("--extra-share needs --extra-data (the digits to mix in)")
+        return None
+    problem = extra_share_problem(args.extra_share if args.extra_share is not None else DEFAULT_EXTRA_SHARE)
+    if problem:
+        raise UserError(f"--extra-share: {problem}")
+    from .data import DatasetError
+    from .data.labelled import load_labelled_set
+    try:
+        return load_labelled_set(args.extra_data)
+    except (DatasetError, OSError) as e:
+        raise UserError(f"--extra-data: {e}") from None
+
+
 def cmd_train(args) -> int:
-    config = config_from_args(args)
+    start, start_path = _starting_model(args)
+    config = _train_config(args, start)
+    extra = _extra_data(args)
     out = _out_path(args.out)
     if out is None:
-        return _train_and_report(args, config, None)
+        return _train_and_report(args, config, None, start, start_path, extra)
     # Everything that could stop the save is checked before the first step, and the lock makes a
     # second `train --out` of the same file fail now rather than overwrite this one at the end.
-    _check_out(out, replace=args.force, inputs=_dataset_inputs(config))
+    inputs = _dataset_inputs(config) + [p for p in (start_path, extra and Path(extra.name)) if p]
+    _check_out(out, replace=args.force, inputs=inputs)
     with _locked(out):
-        _check_out(out, replace=args.force, inputs=_dataset_inputs(config))
-        return _train_and_report(args, config, out)
+        _check_out(out, replace=args.force, inputs=inputs)
+        return _train_and_report(args, config, out, start, start_path, extra)
 
 
-def _train_and_report(args, config, out: Path | None) -> int:
+def _train_and_report(args, config, out: Path | None, start=None, start_path=None, extra=None) -> int:
     from .io import save_model
     from .training import RunControl, train
+    from .training.fine_tune import accuracy_on, start_origin
     splits = _splits(config)
+    if start is not None:
+        print(f"starting from {printable(start.name, 200)} ({start_path}) instead of a fresh initialisation")
+    if extra is not None:
+        from .training.mixing import DEFAULT_EXTRA_SHARE, mix_extra
+        share = args.extra_share if args.extra_share is not None else DEFAULT_EXTRA_SHARE
+        try:
+            splits = mix_extra(splits, extra.x, extra.y, share=share, name=extra.name,
+                               checksum=extra.checksum, seed=config.seed)
+        except ValueError as e:
+            raise UserError(f"--extra-data: {e}") from None
+        print(f"mixing in {len(extra)} digits of {printable(extra.name, 200)}: {splits.n_extra_rows} of the "
+              f"{splits.n_train} training images of every epoch ({_pct(splits.share)}), validation "
+              f"and test as {printable(splits.name, 200)}'s")
+        if start is not None:
+            print(f"accuracy on {printable(extra.name, 200)} before: "
+                  f"{_pct(accuracy_on(start.network, splits.x_extra, splits.y_extra))}")
     print(f"training {config.describe()} on {printable(splits.name, 200)}: {splits.n_train} train, "
           f"{splits.n_val} validation, {splits.n_test} test images")
     progress = Progress(config.max_epochs)
@@ -298,7 +362,8 @@ def _train_and_report(args, config, out: Path | None) -> int:
         signal.signal(signum, previous[signum] if signum != signal.SIGINT else signal.default_int_handler)
     previous = {sig: signal.signal(sig, first_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = train(config, splits, control=control, on_check=progress.check, on_epoch=progress.epoch)
+        result = train(config, splits, initial=start.network if start is not None else None,
+                       control=control, on_check=progress.check, on_epoch=progress.epoch)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -306,6 +371,11 @@ def _train_and_report(args, config, out: Path | None) -> int:
     print(result.message)
     _print_metrics(result.metrics)
     print(f"{result.epochs} epochs, {result.steps} iterations, {result.elapsed:.2f} s")
+    if extra is not None and result.metrics:
+        print(f"accuracy on {printable(extra.name, 200)} after: "
+              f"{_pct(accuracy_on(result.network, splits.x_extra, splits.y_extra))}")
+    if start is not None:
+        result.origin.update(start_origin(start.name, start_path))
     failed = result.stop_reason in FAILED_RUNS
     if out and failed and not args.save_anyway:
         what = "diverged" if result.stop_reason == "diverged" else "did not learn"
@@ -355,29 +425,58 @@ def _evaluation_splits(model, dataset: str | None):
         raise UserError(str(e)) from None
 
 
+def _labelled_set(dataset: str | None):
+    """``--dataset`` as one labelled set (a .npz with x and y, or with x_test and y_test but no
+    training part), or None when it is a whole dataset (or not a .npz file at all)."""
+    if dataset is None:
+        return None
+    path = Path(dataset).expanduser()
+    if path.suffix.lower() != ".npz" or not path.exists():
+        return None                 # load_dataset reads it, or says what is wrong
+    from .data import DatasetError
+    from .data.labelled import load_labelled_set, npz_members
+    try:
+        members = npz_members(path)
+        if {"x_train", "y_train", "x_test", "y_test"} <= members and not {"x", "y"} <= members:
+            return None
+        return load_labelled_set(path)
+    except (DatasetError, OSError) as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_evaluate(args) -> int:
     import numpy as np
     from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
     model = _load(_model_path(args.model)[0])
-    splits = _evaluation_splits(model, args.dataset)
-    X, y = getattr(splits, f"x_{args.set}"), getattr(splits, f"y_{args.set}")
+    labelled = _labelled_set(args.dataset)
+    if labelled is not None:
+        if args.set != "test":
+            raise UserError(f"{printable(labelled.name, 200)} is one set of digits ({', '.join(labelled.keys)}), "
+                            f"with no training or validation part; leave out --set {args.set}")
+        X, y, name = labelled.inputs(), labelled.labels(), labelled.name
+        what = f"{printable(name, 200)} ({', '.join(labelled.keys)})"
+    else:
+        splits = _evaluation_splits(model, args.dataset)
+        X, y = getattr(splits, f"x_{args.set}"), getattr(splits, f"y_{args.set}")
+        name = splits.name
+        what = f"{args.set} set of {printable(name, 200)}"
     net = model.network
     # The reader checks the model on its own; this checks that it fits this dataset.
     if X.shape[1] != net.layer_sizes[0]:
-        raise UserError(f"{printable(splits.name, 200)} has {X.shape[1]} pixels per image but the model "
+        raise UserError(f"{printable(name, 200)} has {X.shape[1]} pixels per image but the model "
                         f"expects {net.layer_sizes[0]}")
     if len(y) and int(np.max(y)) >= net.layer_sizes[-1]:
-        raise UserError(f"{printable(splits.name, 200)} has labels up to {int(np.max(y))} but the model has "
+        raise UserError(f"{printable(name, 200)} has labels up to {int(np.max(y))} but the model has "
                         f"only {net.layer_sizes[-1]} outputs")
     if not len(y):
-        raise UserError(f"the {args.set} set of {printable(splits.name, 200)} has no images")
+        raise UserError(f"the {what} has no images")
     cost, accuracy = net.cost_and_accuracy(X, y, model.config.l2, m=model.config.batch_size)
     ce, _ = net.cost_and_accuracy(X, y)
     pred = net.predict(X)
     cm = confusion_matrix(y, pred, net.layer_sizes[-1])
     scores = per_class_scores(cm)
     print(f"{printable(model.name)}: {model.config.describe()}")
-    print(f"{args.set} set of {printable(splits.name, 200)}: {len(y)} images")
+    print(f"{what}: {len(y)} images")
     print(f"cost {cost:.4f} (cross-entropy {ce:.4f}), accuracy {_pct(accuracy)}\n")
     print("confusion matrix (rows: true digit, columns: predicted)")
     print(format_confusion(cm) + "\n")
@@ -722,6 +821,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--save-anyway", action="store_true",
                    help="save the model even when the run diverged or did not learn (exit status 1 all the same)")
+    g = p.add_argument_group("fine-tuning")
+    g.add_argument("--init-from", metavar="MODEL",
+                   help="start from this model's weights (a file or a name from 'digitlab models'): its "
+                        "layers and batch norm, its settings with a tenth of its learning rate, a constant "
+                        "schedule and at most 5 epochs, unless --preset or the options above say otherwise")
+    g.add_argument("--extra-data", metavar="FILE.npz",
+                   help="also train on these digits (x and y, as a personal set, or x_test and y_test), "
+                        "oversampled to --extra-share of every epoch; validation and test stay the dataset's")
+    g.add_argument("--extra-share", type=float,
+                   help="the fraction of every epoch's training images that are extra digits (default 0.1: "
+                        "the weight of one more digit class)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("models", help="list the model library: name, source, layers, test accuracy, file")
@@ -730,7 +840,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="costs, accuracy, confusion matrix and per-class scores of a model")
     p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
     p.add_argument("--set", choices=("test", "val", "train"), default="test")
-    p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on")
+    p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on: mnist, "
+                   "fashion-mnist, a folder, a Keras .npz, or one set of digits (.npz with x and y, as a "
+                   "personal set, or x_test and y_test)")
     p.add_argument("--calibration", action="store_true",
                    help="also the reliability table and the expected calibration error (ECE)")
     p.set_defaults(func=cmd_evaluate)

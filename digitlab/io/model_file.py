@@ -53,6 +53,10 @@ FORMAT_VERSION = 1
 
 ROOT_FIELDS = ("name", "created", "stop_reason", "message", "dataset", "dataset_checksum",
                "epochs", "steps", "best_step", "elapsed")
+# Where a fine-tuned model started and what it trained on besides its dataset (all optional;
+# docs/model-format.md): the texts, then the one number.
+ORIGIN_TEXTS = ("init_from", "init_from_checksum", "extra_data", "extra_data_checksum")
+ORIGIN_NUMBERS = ("extra_share",)
 BN_ARRAYS = ("gamma", "beta", "running_mean", "running_var")
 
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -105,6 +109,7 @@ class SavedModel:
     digitlab_version: str = __version__
     format_version: int = FORMAT_VERSION
     path: Path | None = None
+    origin: dict = field(default_factory=dict)    # ORIGIN_TEXTS / ORIGIN_NUMBERS that apply
 
     @classmethod
     def from_result(cls, result: TrainResult, *, name: str | None = None, dataset_name: str = "",
@@ -118,7 +123,8 @@ class SavedModel:
                    elapsed=float(result.elapsed),
                    name=name or config.name or _default_name(config),
                    dataset=dataset_name or getattr(result, "dataset", "") or config.dataset,
-                   dataset_checksum=dataset_checksum or getattr(result, "dataset_checksum", ""))
+                   dataset_checksum=dataset_checksum or getattr(result, "dataset_checksum", ""),
+                   origin=dict(getattr(result, "origin", {})))
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -245,6 +251,12 @@ def _model_image(model: SavedModel, arrays: dict) -> bytes:
         for key in ("epochs", "steps", "best_step"):
             f.attrs[key] = np.int64(getattr(model, key))
         f.attrs["elapsed"] = float(model.elapsed)
+        for key in ORIGIN_TEXTS:
+            if model.origin.get(key):
+                f.attrs[key] = str(model.origin[key])
+        for key in ORIGIN_NUMBERS:
+            if model.origin.get(key) is not None:
+                f.attrs[key] = float(model.origin[key])
 
         cfg = f.create_group("config", track_order=True)
         for key, value in model.config.to_dict().items():
@@ -860,6 +872,16 @@ class _Reader:
             if elapsed < 0:
                 raise self.fail(f"the root attribute elapsed is {elapsed}, a negative time")
             info["elapsed"] = elapsed
+        origin = {}
+        for key in ORIGIN_TEXTS:
+            value = self.text(f, key, f"the root attribute {key}")
+            if value is not _MISSING:
+                origin[key] = value
+        for key in ORIGIN_NUMBERS:
+            value = self.number(f, key, f"the root attribute {key}")
+            if value is not _MISSING:
+                origin[key] = value
+        info["origin"] = origin
         return info
 
     def config(self) -> TrainConfig:
@@ -1132,7 +1154,7 @@ def load_model(path) -> SavedModel:
         name=info.get("name", ""), created=info.get("created", ""),
         dataset=info.get("dataset", ""), dataset_checksum=info.get("dataset_checksum", ""),
         digitlab_version=info.get("digitlab_version", ""),
-        format_version=info["format_version"], path=path)
+        format_version=info["format_version"], path=path, origin=info.get("origin", {}))
 
 
 def _info(c: _Contents, path: Path) -> dict:

@@ -141,6 +141,11 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)
     dataset: str = ""             # the name and checksum of the data it was trained on,
     dataset_checksum: str = ""    # carried into the model file
+    # Where the run started and what it trained on besides the dataset, carried into the model
+    # file as root attributes (docs/model-format.md): init_from, init_from_checksum (filled in by
+    # whoever chose the starting model), extra_data, extra_data_checksum, extra_share (from mixed
+    # splits, digitlab.training.mixing). Empty for a fresh run on a dataset alone.
+    origin: dict = field(default_factory=dict)
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -194,6 +199,22 @@ def _as_exact_bytes(x: np.ndarray, chunk: int = 8192) -> np.ndarray | None:
     return out
 
 
+def _augmented_feed(config: TrainConfig, batches: _BatchSource, batch_size: int, rng, dtype):
+    """The augmented batches of a run (digitlab.training.augment), from the raw pixel bytes.
+
+    Augmentation samples uint8 images; data that is not exact bytes (``batches.bytes`` None, e.g.
+    a float .npz) is rounded to bytes for it and the batches scaled back to the data's units.
+    """
+    from .augment import AugmentedBatches, Augmenter
+    if batches.bytes is not None:
+        x_bytes = batches.bytes
+    else:
+        x_bytes = np.rint(np.clip(batches.x, 0.0, 1.0) * 255).astype(np.uint8)
+        batches.input_scale = 1.0 / 255.0
+    augmenter = Augmenter(config.seed, config.augment_fraction)
+    return AugmentedBatches(x_bytes, batch_size, rng, augmenter, dtype=dtype)
+
+
 def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None = None) -> dict:
     """Cost and accuracy on the train, validation and test sets.
 
@@ -219,8 +240,28 @@ def _divergence_advice(config: TrainConfig, batch_size: int) -> str:
             f"(for example {lr / 10:g}).")
 
 
-def train(config: TrainConfig, splits, *, control: RunControl | None = None,
-          on_check=None, on_epoch=None) -> TrainResult:
+def initial_network_problems(config: TrainConfig, network: Network) -> list[str]:
+    """Why ``network`` cannot start a run of ``config``, as sentences; empty if it can.
+
+    A run that starts from a trained network keeps its architecture: the layer sizes and batch
+    normalisation of ``config`` must be the network's, and every weight must be finite.
+    """
+    p = []
+    if tuple(network.layer_sizes) != tuple(config.layer_sizes):
+        p.append(f"the starting network has layers {'-'.join(map(str, network.layer_sizes))} but the "
+                 f"settings ask for {'-'.join(map(str, config.layer_sizes))}; leave the layer sizes "
+                 f"to the starting network")
+    if bool(network.batch_norm) != bool(config.batch_norm):
+        p.append(f"the starting network {'has' if network.batch_norm else 'has no'} batch "
+                 f"normalisation but the settings ask for {'it' if config.batch_norm else 'none'}; "
+                 f"leave batch normalisation to the starting network")
+    if not all(np.all(np.isfinite(a)) for _, a in network.parameters() + network.buffers()):
+        p.append("the starting network has non-finite values (NaN or infinity); start from another model")
+    return p
+
+
+def train(config: TrainConfig, splits, *, initial: Network | None = None,
+          control: RunControl | None = None, on_check=None, on_epoch=None) -> TrainResult:
     """Train a network with ``config`` on ``splits`` (a :class:`digitlab.data.Splits`).
 
     Parameters
@@ -228,6 +269,13 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
     config : TrainConfig
     splits : Splits
         ``x_train`` (n, 784) float32 in [0, 1], ``y_train`` (n,) ints, and the same for val/test.
+        Splits mixed with extra data (:func:`digitlab.training.mixing.mix_extra`) also say what
+        was mixed in (``origin``), which the result carries into the model file.
+    initial : Network, optional
+        Start from a copy of this network's weights and batch-norm state (fine-tuning) instead of
+        a fresh initialisation; it is not changed. Its layer sizes and batch normalisation must be
+        those of ``config`` (``ValueError`` otherwise). The optimiser starts afresh (a model file
+        keeps no optimiser state).
     control : RunControl, optional
         Pause, resume or cancel from another thread.
     on_check : callable(Check), optional
@@ -241,11 +289,15 @@ def train(config: TrainConfig, splits, *, control: RunControl | None = None,
     # A diverging run overflows before its cost turns inf; the loop detects that and stops with a
     # message, so NumPy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train(config, splits, control, on_check, on_epoch)
+        return _train(config, splits, initial, control, on_check, on_epoch)
 
 
-def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
+def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
     config.validate()
+    if initial is not None:
+        problems = initial_network_problems(config, initial)
+        if problems:
+            raise ValueError("cannot start from this network: " + "; ".join(problems))
     control = control or RunControl()
     x, y = splits.x_train, np.asarray(splits.y_train, dtype=np.intp)
     x_val, y_val = splits.x_val, np.asarray(splits.y_val, dtype=np.intp)
@@ -259,9 +311,13 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
                          f"{config.layer_sizes[-1]} units")
 
     init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
-    network = Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
-                      init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]),
-                      dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float32)
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+    if initial is not None:
+        network = initial.copy(dtype=dtype)
+    else:
+        network = Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
+                          init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]),
+                          dtype=dtype)
     optimizer = make_optimizer(config.optimizer, network.params, momentum=config.momentum)
     rng = np.random.default_rng(shuffle_seed)
 
@@ -269,6 +325,9 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps_per_epoch * config.max_epochs
     batches = _BatchSource(x, batch_size, network.dtype, getattr(splits, "x_train_bytes", None))
+    # With augmentation a helper thread shuffles and transforms the batches ahead of the loop,
+    # with the same shuffles as without (it draws the permutations from ``rng``).
+    feed = _augmented_feed(config, batches, batch_size, rng, network.dtype) if config.augment else None
     l2 = float(config.l2)
 
     history = History()
@@ -320,10 +379,14 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
     first_cost = None
     done = False
     while epoch < config.max_epochs and not done:
-        order = rng.permutation(n)
+        order = rng.permutation(n) if feed is None else None
         for begin in range(0, n, batch_size):
-            idx = order[begin:begin + batch_size]
-            cost = network.loss_and_grad(batches.gather(idx), y[idx], l2, batches.input_scale)
+            if feed is None:
+                idx = order[begin:begin + batch_size]
+                x_batch = batches.gather(idx)
+            else:
+                x_batch, idx = feed.next_batch()
+            cost = network.loss_and_grad(x_batch, y[idx], l2, batches.input_scale)
             if first_cost is None:
                 first_cost = cost
             # Diverging: the cost is inf or NaN, or has grown a thousandfold past where it started
@@ -385,6 +448,8 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
         if on_epoch:
             on_epoch(epoch, step, config.max_epochs)
 
+    if feed is not None:
+        feed.close()
     if stop_reason == "max_epochs":
         message = f"Reached the maximum of {config.max_epochs} epochs ({step} steps)."
         if best_state is not None:
@@ -418,4 +483,5 @@ def _train(config, splits, control, on_check, on_epoch) -> TrainResult:
     metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
     return TrainResult(network, config, history, stop_reason, message, best_step,
                        epoch, step, elapsed, metrics, dataset=getattr(splits, "name", ""),
-                       dataset_checksum=getattr(splits, "checksum", ""))
+                       dataset_checksum=getattr(splits, "checksum", ""),
+                       origin=dict(getattr(splits, "origin", {})))
