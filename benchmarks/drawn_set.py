@@ -46,20 +46,20 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from digitlab.data import load_dataset, to_mnist_steps  # noqa: E402
-from digitlab.data.drawn_set import (  # noqa: E402
+from digitlab.data import load_dataset, to_mnist_steps
+from digitlab.data.drawn_set import (
     SIZE_CLASSES,
     SOURCES,
     DrawnDigit,
     plan_drawn_set,
     save_drawn_set,
 )
-from digitlab.gui.canvas import DEFAULT_RESOLUTION, DrawingCanvas  # noqa: E402
+from digitlab.gui.canvas import DEFAULT_RESOLUTION, DrawingCanvas
 
 SOURCE_NAMES = {"mnist": "traced MNIST", "template": "templates"}
 CONVERSIONS = ("raster",)

@@ -3,7 +3,8 @@
 Two sources of digits, both as ordered pen strokes (polylines, (x, y), y down):
 
 - ``"mnist"``: MNIST *test* digits traced. Each is binarised (>= 0.5), thinned to a one-pixel
-  skeleton (:func:`digitlab.data.thinning.zhang_suen`), and the skeleton graph is walked into a few
+  skeleton (:func:`digitlab.data.thinning.zhang_suen` with Lü & Wang's correction, which keeps
+  diagonal strokes two pixels thick), and the skeleton graph is walked into a few
   long strokes, as a person would draw them: strokes start at free ends (topmost first), then at
   junctions, then on closed loops; at a junction the walk goes on along the branch that turns
   least, so a 4 becomes two strokes and an 8 one (:func:`trace_skeleton`).
@@ -258,7 +259,7 @@ def mnist_strokes(image: np.ndarray) -> list[np.ndarray]:
     if img.ndim != 2:
         raise ValueError(f"a digit image must be 2-D, got shape {img.shape}")
     scale = 255.0 if np.issubdtype(img.dtype, np.integer) else 1.0
-    return [_smooth(s) for s in trace_skeleton(zhang_suen(img / scale >= 0.5))]
+    return [_smooth(s) for s in trace_skeleton(zhang_suen(img / scale >= 0.5, keep_diagonals=True))]
 
 
 # --------------------------------------------------------------------------- templates

@@ -22,13 +22,21 @@ def _neighbours(p: np.ndarray) -> list[np.ndarray]:
             shifted(1, 0), shifted(1, -1), shifted(0, -1), shifted(-1, -1)]
 
 
-def zhang_suen(binary: np.ndarray) -> np.ndarray:
+def zhang_suen(binary: np.ndarray, *, keep_diagonals: bool = False) -> np.ndarray:
     """Thin binary images to one-pixel skeletons (Zhang & Suen, 1984).
 
     Parameters
     ----------
     binary : array_like of bool, shape (B, H, W) or (H, W)
         Ink True.
+    keep_diagonals : bool
+        Zhang-Suen as published erases diagonal strokes two pixels thick and shortens stroke ends:
+        on MNIST's test set, 264 of the 10,000 skeletons (binarised at 0.5) span less than 75 %
+        of their digit's ink (#880, a 7, keeps only its bar). True applies Lü & Wang's correction
+        (1986: a pixel needs 3..6 ink neighbours, not 2..6, to be removed), which keeps them: 68
+        of 10,000. It also keeps a few more pixels: MNIST's median pen width measured against
+        these skeletons drops by about 0.1 px, so the default stays the published algorithm that
+        ``digitlab.data.stroke_width`` was calibrated with.
 
     Returns
     -------
@@ -44,6 +52,7 @@ def zhang_suen(binary: np.ndarray) -> np.ndarray:
     single = binary.ndim == 2
     batch = binary[None] if single else binary
     img = np.pad(batch.astype(np.uint8), ((0, 0), (1, 1), (1, 1)))
+    min_neighbours = 3 if keep_diagonals else 2
     while True:
         changed = False
         for step in (0, 1):
@@ -56,7 +65,7 @@ def zhang_suen(binary: np.ndarray) -> np.ndarray:
                 cond = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
             else:
                 cond = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
-            kill = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
+            kill = (c == 1) & (b >= min_neighbours) & (b <= 6) & (a == 1) & cond
             if kill.any():
                 c[kill] = 0  # c is a view into img
                 changed = True
