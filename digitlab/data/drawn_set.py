@@ -52,7 +52,8 @@ __all__ = [
 ]
 
 #: Size classes: the longer side of the pen's path as a fraction of the canvas side (each drawing
-#: varies by up to 10 % around it, as a person's would).
+#: varies by up to 10 % around it, as a person's would, and a large one stays small enough for the
+#: path and the pen to fit on the canvas: with the 12 % brush at most 87 %).
 SIZE_CLASSES: dict[str, float] = {"small": 0.20, "normal": 0.60, "large": 0.85}
 #: Brush diameters in percent of the canvas side: thin, the canvas's default, thick.
 BRUSH_PERCENTS: tuple[float, ...] = (3.0, 7.0, 12.0)
@@ -577,7 +578,8 @@ def plan_drawn_set(images: np.ndarray, labels: np.ndarray, *, seed: int = 0, per
         unit = _fit(strokes)
         for size_class, fraction in sizes.items():
             for brush in brushes:
-                frac = fraction * rng.uniform(0.9, 1.1)
+                # a large digit with a thick pen is as large as still fits on the canvas
+                frac = min(fraction * rng.uniform(0.9, 1.1), 1.0 - brush / 100.0 - 4.0 / canvas_side)
                 placed, centre = _place(unit, rng, canvas_side, frac, brush)
                 spacing = rng.uniform(2.0, 7.0)
                 path = tuple(mouse_points(s, rng, spacing) for s in placed)
