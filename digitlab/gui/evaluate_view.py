@@ -29,8 +29,10 @@ from __future__ import annotations
 import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
 
 import logging
+import os
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -42,6 +44,9 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout
                                QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from digitlab.data import DatasetError, load_dataset
+from digitlab.data.idx import open_regular_file
+from digitlab.data.personal import PersonalSetError, default_personal_set_path, load_personal_set
 from digitlab.gui import messages
 from digitlab.gui.background import BackgroundTask, ProgressRow
 from digitlab.gui.guard import guarded
@@ -57,7 +62,10 @@ log = logging.getLogger("digitlab.gui")
 __all__ = ["EvaluateView", "GALLERY_LIMIT"]
 
 GALLERY_LIMIT = 300
-SETS = (("test", "Test set"), ("val", "Validation set"))
+SETS = (("test", "Test set"), ("val", "Validation set"), ("personal", "My digits"))
+#: The set chooser's last item: asks for a .npz file, which then joins the list above it.
+CHOOSE_FILE = "choose-file"
+_FILE = "file:"          # set chooser data of a chosen file: this prefix and its path
 REPORT_ON = (("pair", "on A and B"), ("experiments", "on the four experiments"))
 #: The report's four experiments, by the names of their models (bundled, or built by
 #: ``digitlab build-models``).
@@ -74,6 +82,32 @@ def _digit_icon(x784: np.ndarray, size: int = 56) -> QIcon:
     q = QImage(img.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
     return QIcon(QPixmap.fromImage(q).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.FastTransformation))
+
+
+def load_npz_digits(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled digits of a .npz: (x (n, 784) float32 in [0, 1], y (n,) int64).
+
+    A personal set (``x`` and ``y``, as the Draw view's My digits writes) or a Keras dataset
+    (``x_train, y_train, x_test, y_test``), of which the test part is used. Raises
+    :class:`~digitlab.data.DatasetError` saying what is wrong, also for a set with no digits.
+    """
+    path = Path(path)
+    try:
+        with open_regular_file(path, PersonalSetError) as fh, zipfile.ZipFile(fh) as zf:
+            # the zip's directory only: no array is read here
+            keys = {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile):
+        keys = set()                       # load_personal_set below says what is wrong with it
+    if "x_test" in keys and not {"x", "y"} <= keys:
+        raw = load_dataset(path)
+        x, y = raw.test_images, raw.test_labels
+    else:
+        s = load_personal_set(path)
+        x, y = s.x, s.y
+    if len(y) == 0:
+        raise DatasetError(f"{path} holds no digits yet; add some in Draw > My digits, or choose "
+                           f"another set")
+    return x.reshape(len(x), 784).astype(np.float32) / np.float32(255.0), y.astype(np.int64)
 
 
 def _default_splits_for(config):
@@ -156,6 +190,13 @@ class EvaluateView(QWidget):
         self.set_combo = QComboBox()
         for key, text in SETS:
             self.set_combo.addItem(text, key)
+        self.set_combo.addItem("Another .npz file…", CHOOSE_FILE)
+        self.set_combo.setToolTip("The test or validation set of model A's own dataset (MNIST for "
+                                  "the shipped models), your digits from Draw > My digits, or "
+                                  "another .npz: a set of digits (x and y) or a Keras dataset's test part")
+        self._last_set_index = 0
+        # replaceable for tests: which .npz file "Another .npz file…" evaluates on ("" to cancel)
+        self.ask_dataset_file: Callable[[], str] = self._dialog_dataset_file
         self.export_button = QPushButton("Export report…")
         self.export_button.setToolTip("Write an HTML, PDF and Markdown report (File > Export report)")
         self.export_button.clicked.connect(lambda: self.export_report())
@@ -259,7 +300,7 @@ class EvaluateView(QWidget):
         layout.addWidget(self.tabs, 1)
 
         self.pair.changed.connect(self.refresh)
-        self.set_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.set_combo.currentIndexChanged.connect(self._on_set_chosen)
         self.list_combo.currentIndexChanged.connect(lambda _i: self._fill_gallery())
         self.gallery.currentRowChanged.connect(self._on_gallery_row)
         self.inside.status_message.connect(self.status_message)
@@ -271,9 +312,55 @@ class EvaluateView(QWidget):
         """Choose model A (and B to compare, or None): the window's pair, so every view follows."""
         self.pair.set_pair(a, b)
 
-    def set_data_set(self, which: str) -> None:
-        """``"test"`` or ``"val"``."""
-        self.set_combo.setCurrentIndex(self.set_combo.findData(which))
+    def set_data_set(self, which: str | Path) -> None:
+        """``"test"``, ``"val"``, ``"personal"`` (Draw > My digits) or the path of a .npz file."""
+        if which in dict(SETS):
+            self.set_combo.setCurrentIndex(self.set_combo.findData(which))
+            return
+        path = Path(which).expanduser().absolute()
+        index = self.set_combo.findData(_FILE + str(path))
+        if index < 0:
+            index = self.set_combo.count() - 1          # above "Another .npz file…"
+            self.set_combo.insertItem(index, path.name, _FILE + str(path))
+            self.set_combo.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.set_combo.setCurrentIndex(index)
+
+    def _on_set_chosen(self, index: int) -> None:
+        if self.set_combo.itemData(index) != CHOOSE_FILE:
+            self._last_set_index = index
+            self.refresh()
+            return
+        path = self.ask_dataset_file()
+        if path:
+            self.set_data_set(path)
+        else:                                  # cancelled: the set shown stays chosen
+            self.set_combo.blockSignals(True)
+            self.set_combo.setCurrentIndex(self._last_set_index)
+            self.set_combo.blockSignals(False)
+
+    def _dialog_dataset_file(self) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, "Evaluate on the digits of a .npz file",
+                                              str(default_personal_set_path().parent),
+                                              "Digits (*.npz)")
+        return path
+
+    def _set_file(self, which: str) -> Path | None:
+        """The file a set choice reads (My digits or a chosen .npz), or None for the model's own."""
+        if which == "personal":
+            return default_personal_set_path()
+        return Path(which[len(_FILE):]) if which.startswith(_FILE) else None
+
+    def _set_key(self, which: str) -> tuple:
+        """What decides whether a shown evaluation is still current: for a file, its size and
+        time of change too (My digits grows while the person draws)."""
+        path = self._set_file(which)
+        if path is None:
+            return (which,)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return (which, None)
+        return (which, st.st_size, st.st_mtime_ns)
 
     def _data(self, config):
         """The splits of ``config``'s dataset, loaded once and kept (safe from a worker thread)."""
@@ -292,15 +379,16 @@ class EvaluateView(QWidget):
             return
         self._stale = False
         a, b, which = self.pair.a, self.pair.b, self.set_combo.currentData()
-        same = self._computed_for is not None and all(
-            x is y for x, y in zip((a, b, which), self._computed_for))
+        key = self._set_key(which)
+        same = self._computed_for is not None and self._computed_for[0] is a \
+            and self._computed_for[1] is b and self._computed_for[2] == key
         if same and not self._pending and (self.eval_a is not None or self._eval_task.is_running()):
             return                             # shown (or being computed) already: a refused choice
         if self._eval_task.is_running():      # a newer choice: start again once that one ends
             self._pending = True
             self._eval_task.cancel()
             return
-        self._computed_for = (a, b, which)
+        self._computed_for = (a, b, key)
         if a is None:
             self.eval_a = self.eval_b = self.comparison = None
             self.headline.setText("Choose a model: the library has none yet (train one, or add model files)."
@@ -313,7 +401,8 @@ class EvaluateView(QWidget):
         job_b = None
         if b is not None and b.network.layer_sizes[0] == net_a.layer_sizes[0]:
             job_b = (b.network, b.config, b.display_name)
-        loaded = (cfg_a.dataset, cfg_a.n_validation) in self._data_cache
+        set_file = self._set_file(which)
+        loaded = set_file is None and (cfg_a.dataset, cfg_a.n_validation) in self._data_cache
         # what was shown belongs to the previous choice: cleared while the new one is computed
         self.eval_a = self.eval_b = self.comparison = None
         self._draw()
@@ -321,8 +410,17 @@ class EvaluateView(QWidget):
         def compute(control, say):
             if not loaded:
                 say("Loading the data set…")
-            data = self._data(cfg_a)
-            X, y = getattr(data, f"x_{which}"), getattr(data, f"y_{which}")
+            if set_file is None:
+                data = self._data(cfg_a)
+                X, y = getattr(data, f"x_{which}"), getattr(data, f"y_{which}")
+                set_name = f"the {dict(SETS)[which].lower()} of {data.name}"
+            else:
+                if which == "personal" and not os.path.lexists(set_file):
+                    raise DatasetError(f"you have no digits yet ({set_file} does not exist); draw "
+                                       f"some in Draw and add them in its My digits tab")
+                X, y = load_npz_digits(set_file)
+                set_name = "My digits" if which == "personal" else set_file.name
+                set_name += f" ({set_file})"
             say(f"Evaluating {name_a}…")
             start = time.perf_counter()
             eval_a = evaluate(net_a, X, y, name=name_a, l2=cfg_a.l2, m=cfg_a.batch_size)
@@ -332,8 +430,8 @@ class EvaluateView(QWidget):
                 say(f"Evaluating {name_b}…")
                 eval_b = evaluate(net_b, X, y, name=name_b, l2=cfg_b.l2, m=cfg_b.batch_size)
                 comparison = compare(eval_a, eval_b)
-            return {"data": data, "which": which, "X": X, "y": y, "eval_a": eval_a, "eval_b": eval_b,
-                    "comparison": comparison, "elapsed": time.perf_counter() - start}
+            return {"set_name": set_name, "which": which, "X": X, "y": y, "eval_a": eval_a,
+                    "eval_b": eval_b, "comparison": comparison, "elapsed": time.perf_counter() - start}
 
         self.eval_progress.start("Loading the data set…" if not loaded else "Evaluating…")
         self._eval_task.start(compute)
@@ -345,7 +443,8 @@ class EvaluateView(QWidget):
     @guarded
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)
-        if self._stale:
+        # a set file may have changed meanwhile (digits added in Draw): refresh sees whether it did
+        if self._stale or self._set_file(self.set_combo.currentData()) is not None:
             self.refresh()
 
     @Slot(str)
@@ -358,7 +457,6 @@ class EvaluateView(QWidget):
             return
         self.eval_a, self.eval_b, self.comparison = result["eval_a"], result["eval_b"], result["comparison"]
         self.current_x, self.current_y = result["X"], result["y"]
-        set_name = dict(SETS)[result["which"]].lower()
         # plain text (the headline shows names from files, never rendered as HTML)
         parts = [f"A: {self.eval_a.name} — cost {self.eval_a.cost:.4f} (cross-entropy "
                  f"{self.eval_a.cross_entropy:.4f}), accuracy {100 * self.eval_a.accuracy:.2f} %, "
@@ -368,7 +466,7 @@ class EvaluateView(QWidget):
                          f"{self.eval_b.cross_entropy:.4f}), accuracy {100 * self.eval_b.accuracy:.2f} %, "
                          f"ECE {100 * self.eval_b.ece:.2f} %; {len(self.comparison.only_a)} digits only A gets "
                          f"right, {len(self.comparison.only_b)} only B")
-        parts.append(f"{self.eval_a.n} images of the {set_name} of {result['data'].name}, evaluated in "
+        parts.append(f"{self.eval_a.n} images of {result['set_name']}, evaluated in "
                      f"{1000 * result['elapsed']:.0f} ms")
         self.headline.setText("\n".join(parts))
         self._draw()
@@ -381,7 +479,10 @@ class EvaluateView(QWidget):
         a = self.pair.a
         self.eval_a = self.eval_b = self.comparison = None
         # a dataset problem is shown, not raised
-        self.headline.setText(f"Cannot load the data of {a.name if a is not None else 'the model'}: {exc}")
+        if self._set_file(self.set_combo.currentData()) is not None:
+            self.headline.setText(f"Cannot evaluate on this set: {exc}")
+        else:
+            self.headline.setText(f"Cannot load the data of {a.name if a is not None else 'the model'}: {exc}")
         self._draw()
         self.evaluated.emit()
 
@@ -519,7 +620,7 @@ class EvaluateView(QWidget):
         image = np.asarray(self.current_x[self._selected], dtype=np.float32).reshape(28, 28).copy()
         label = int(self.current_y[self._selected])
         self.send_to_draw.emit(image, label)
-        self.status_message.emit(f"Sent test digit {self._selected} (a {label}) to the Draw view")
+        self.status_message.emit(f"Sent digit {self._selected} (a {label}) to the Draw view")
 
     # ------------------------------------------------------------------ calibration
     def _draw_calibration(self) -> None:
