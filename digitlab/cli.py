@@ -824,8 +824,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--init-from", metavar="MODEL",
                    help="start from this model's weights (a file or a name from 'digitlab models'): its "
-                        "layers and batch norm, its settings with a tenth of its learning rate, a constant "
-                        "schedule and at most 5 epochs, unless --preset or the options above say otherwise")
+                        "layers and batch norm, and its own settings with a constant schedule, at most 5 "
+                        "epochs, patience for the whole run and (Adam) a tenth of its learning rate, unless "
+                        "--preset or the options above say otherwise")
     g.add_argument("--extra-data", metavar="FILE.npz",
                    help="also train on these digits (x and y, as a personal set, or x_test and y_test), "
                         "oversampled to --extra-share of every epoch; validation and test stay the dataset's")
