@@ -482,7 +482,8 @@ class EvaluateView(QWidget):
         if self._set_file(self.set_combo.currentData()) is not None:
             self.headline.setText(f"Cannot evaluate on this set: {exc}")
         else:
-            self.headline.setText(f"Cannot load the data of {a.name if a is not None else 'the model'}: {exc}")
+            name = a.name if a is not None else "the model"
+            self.headline.setText(f"Cannot load the data of {name}: {exc}")
         self._draw()
         self.evaluated.emit()
 

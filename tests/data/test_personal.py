@@ -64,7 +64,8 @@ def test_a_set_round_trips_with_its_strokes(tmp_path):
         np.testing.assert_allclose(d.strokes[1].pressures, [0.4], rtol=1e-6)
     # the file is plain NumPy: the documented keys and dtypes, readable without digitlab
     with np.load(path, allow_pickle=False) as raw:
-        assert sorted(raw.files) == ["canvas_side", "format_version", "stroke_info", "stroke_points", "x", "y"]
+        assert sorted(raw.files) == ["canvas_side", "format_version", "stroke_info", "stroke_points",
+                                     "x", "y"]
         assert raw["x"].shape == (3, 28, 28) and raw["x"].dtype == np.uint8
         assert raw["stroke_info"].shape == (6, 4) and raw["stroke_points"].shape == (12, 3)
         assert raw["stroke_info"][:, 0].tolist() == [0, 0, 0, 2, 2, 2]
@@ -175,13 +176,17 @@ def test_pickled_object_arrays_are_refused_without_unpickling(tmp_path):
 
 @pytest.mark.parametrize("key, value, message", [
     ("x", np.zeros((3, 784), np.uint8), r"member x\.npy has shape \(3, 784\); expected \(N, 28, 28\)"),
-    ("x", np.zeros((3, 28, 28), np.float32), r"member x\.npy has dtype float32; expected integers 0\.\.255"),
+    ("x", np.zeros((3, 28, 28), np.float32),
+     r"member x\.npy has dtype float32; expected integers 0\.\.255"),
     ("y", np.eye(3, 10, dtype=np.int64), r"member y\.npy has shape \(3, 10\); expected \(N,\)"),
-    ("stroke_points", np.zeros((12, 2), np.float32), r"stroke_points\.npy has shape \(12, 2\); expected \(N, 3\)"),
-    ("y", np.array([3, 11, 0]), r"labels range over 0\.\.11 \(1 outside 0\.\.9, e\.g\. 11\); a label is a digit"),
+    ("stroke_points", np.zeros((12, 2), np.float32),
+     r"stroke_points\.npy has shape \(12, 2\); expected \(N, 3\)"),
+    ("y", np.array([3, 11, 0]),
+     r"labels range over 0\.\.11 \(1 outside 0\.\.9, e\.g\. 11\); a label is a digit"),
     ("y", np.array([3, 7]), r"3 images but 2 labels"),
     ("x", np.full((3, 28, 28), 300, np.int64), r"pixels range over 300\.\.300, outside 0\.\.255"),
-    ("format_version", np.array(2, np.int64), r"format version 2; this digitlab reads versions 1\.\.1, update"),
+    ("format_version", np.array(2, np.int64),
+     r"format version 2; this digitlab reads versions 1\.\.1, update"),
     ("stroke_info", np.array([[0, 0, 31, 0], [0, 3, 31, 0], [0, 2, 31, 0], [2, 6, 31, 0], [2, 9, 31, 0],
                               [2, 10, 31, 1]], np.float64), r"first points must start at 0 and rise"),
     ("stroke_info", np.array([[0, 0, 31, 0], [0, 3, 31, 0], [0, 4, 31, 0], [2, 6, 31, 0], [2, 9, 31, 0],
@@ -226,7 +231,8 @@ def test_huge_declared_sizes_are_refused_from_the_header(tmp_path):
 def test_other_files_are_refused_with_a_sentence(tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"this is not a zip file")
-    with pytest.raises(PersonalSetError, match=r"junk\.npz: not a readable \.npz file .*; choose a personal set"):
+    with pytest.raises(PersonalSetError,
+                       match=r"junk\.npz: not a readable \.npz file .*; choose a personal set"):
         load_personal_set(junk)
     keras = tmp_path / "mnist.npz"
     np.savez(keras, x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, np.uint8))

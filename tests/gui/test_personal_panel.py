@@ -133,6 +133,16 @@ def test_relabel_delete_and_undo_delete(qtbot, view):
     assert back.y.tolist() == [3, 9, 1]
     np.testing.assert_array_equal(back.x, before.x)
     assert not panel.undo_button.isEnabled()
+    # Backspace and Ctrl+Z in the list act on the list, not on the canvas (the Draw view's own
+    # shortcuts for those keys clear and undo the drawing)
+    drawn = view.current_input()
+    panel.select([1])
+    panel.entries.setFocus()
+    qtbot.keyClick(panel.entries, Qt.Key.Key_Backspace)
+    assert load_personal_set(path).y.tolist() == [3, 1]
+    qtbot.keyClick(panel.entries, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert load_personal_set(path).y.tolist() == [3, 9, 1]
+    np.testing.assert_array_equal(view.current_input(), drawn)
 
 
 def test_accuracy_shown_is_numpys_on_the_file_and_follows_the_pair(qtbot, view):
