@@ -371,9 +371,8 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
     print(result.message)
     _print_metrics(result.metrics)
     print(f"{result.epochs} epochs, {result.steps} iterations, {result.elapsed:.2f} s")
-    if extra is not None and result.metrics:
-        print(f"accuracy on {printable(extra.name, 200)} after: "
-              f"{_pct(accuracy_on(result.network, splits.x_extra, splits.y_extra))}")
+    if "after" in result.extra_accuracy:
+        print(f"accuracy on {printable(extra.name, 200)} after: {_pct(result.extra_accuracy['after'])}")
     if start is not None:
         result.origin.update(start_origin(start.name, start_path))
     failed = result.stop_reason in FAILED_RUNS

@@ -146,6 +146,9 @@ class TrainResult:
     # whoever chose the starting model), extra_data, extra_data_checksum, extra_share (from mixed
     # splits, digitlab.training.mixing). Empty for a fresh run on a dataset alone.
     origin: dict = field(default_factory=dict)
+    # With extra data (mixed splits): the accuracy on the extra digits, once each, of the starting
+    # network ("before", only when the run started from one) and of the kept one ("after").
+    extra_accuracy: dict = field(default_factory=dict)
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -325,8 +328,8 @@ def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = steps_per_epoch * config.max_epochs
     batches = _BatchSource(x, batch_size, network.dtype, getattr(splits, "x_train_bytes", None))
-    # With augmentation a helper thread shuffles and transforms the batches ahead of the loop,
-    # with the same shuffles as without (it draws the permutations from ``rng``).
+    # With augmentation the feed shuffles (drawing the same permutations from ``rng``) and
+    # transforms the batches, a chunk of them at a time.
     feed = _augmented_feed(config, batches, batch_size, rng, network.dtype) if config.augment else None
     l2 = float(config.l2)
 
@@ -448,8 +451,6 @@ def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
         if on_epoch:
             on_epoch(epoch, step, config.max_epochs)
 
-    if feed is not None:
-        feed.close()
     if stop_reason == "max_epochs":
         message = f"Reached the maximum of {config.max_epochs} epochs ({step} steps)."
         if best_state is not None:
@@ -481,7 +482,14 @@ def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
             message = not_learning_message(accuracy, entropy, is_dead, f"at the end of the run (step {step}),")
     elapsed = time.perf_counter() - start - paused_time
     metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
+    extra_accuracy = {}
+    x_extra, y_extra = getattr(splits, "x_extra", None), getattr(splits, "y_extra", None)
+    if x_extra is not None and len(x_extra):
+        if initial is not None:
+            extra_accuracy["before"] = float(np.mean(initial.predict(x_extra) == y_extra))
+        if metrics:
+            extra_accuracy["after"] = float(np.mean(network.predict(x_extra) == y_extra))
     return TrainResult(network, config, history, stop_reason, message, best_step,
                        epoch, step, elapsed, metrics, dataset=getattr(splits, "name", ""),
                        dataset_checksum=getattr(splits, "checksum", ""),
-                       origin=dict(getattr(splits, "origin", {})))
+                       origin=dict(getattr(splits, "origin", {})), extra_accuracy=extra_accuracy)

@@ -188,3 +188,14 @@ def test_accuracy_on_counts_the_right_answers():
     assert accuracy_on(net, x, y) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="no digits"):
         accuracy_on(net, x[:0], y[:0])
+
+
+def test_the_result_carries_the_accuracy_on_the_extra_digits_before_and_after(trained, small_splits, thick):
+    (x, y), _ = thick
+    mixed = mix_extra(small_splits, x, y)
+    result = train(fine_tune_config(trained.config), mixed, initial=trained.network)
+    assert result.extra_accuracy == {"before": accuracy_on(trained.network, mixed.x_extra, mixed.y_extra),
+                                     "after": accuracy_on(result.network, mixed.x_extra, mixed.y_extra)}
+    fresh = train(QUICK, mixed)
+    assert set(fresh.extra_accuracy) == {"after"}
+    assert train(QUICK, small_splits).extra_accuracy == {}
