@@ -7,7 +7,9 @@ plain ``DestinationOut`` composition. The widget shows the backing image scaled 
 centred square that fits, so drawing behaves the same at any window size.
 
 Strokes are recorded as vectors (points, pressures, width, eraser flag) so undo replays the
-operations since the last clear instead of keeping a bitmap per stroke. Loading an image and
+operations since the last clear instead of keeping a bitmap per stroke, and so the network's input
+is rendered from the strokes themselves (:meth:`DrawingCanvas.drawing`, for
+:func:`digitlab.data.strokes.drawing_to_mnist_steps`). Loading an image and
 clearing are operations too, so both can be undone.
 """
 
@@ -30,6 +32,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from digitlab.data.pen import pressure_width
+from digitlab.data.strokes import Drawing, Stroke
 from digitlab.gui.guard import guarded
 
 __all__ = ["DrawingCanvas", "DEFAULT_RESOLUTION", "DEFAULT_BRUSH_PERCENT"]
@@ -51,6 +55,18 @@ class _Stroke:
     erase: bool
     points: list[QPointF] = field(default_factory=list)
     pressures: list[float] = field(default_factory=list)
+    # the same points as plain floats, so drawing() builds its arrays without a Qt call per point
+    xy: list[tuple[float, float]] = field(default_factory=list)
+    # drawing()'s Stroke for the first `frozen_n` points (finished strokes are built once)
+    frozen: Stroke | None = None
+    frozen_n: int = 0
+
+    def as_stroke(self) -> Stroke:
+        if self.frozen is None or self.frozen_n != len(self.xy):
+            self.frozen = Stroke(np.array(self.xy, dtype=np.float64),
+                                 np.array(self.pressures, dtype=np.float64), self.width, self.erase)
+            self.frozen_n = len(self.xy)
+        return self.frozen
 
 
 @dataclass
@@ -60,11 +76,6 @@ class _Image:
 
 class _Clear:
     pass
-
-
-def _pressure_width(width: float, pressure: float) -> float:
-    # a light touch still leaves a visible line; full pressure gives the nominal width
-    return width * (0.35 + 0.65 * min(max(pressure, 0.0), 1.0))
 
 
 class DrawingCanvas(QWidget):
@@ -169,6 +180,29 @@ class DrawingCanvas(QWidget):
     def image_array(self) -> np.ndarray:
         """The ink as a ``(resolution, resolution)`` float32 array in [0, 1], ink high."""
         return self._alpha().astype(np.float32) * np.float32(1.0 / 255.0)
+
+    def drawing(self) -> Drawing:
+        """What is on the canvas for the network: the strokes since the last clear or loaded image.
+
+        Returns a :class:`~digitlab.data.strokes.Drawing` of ``resolution`` pixels whose strokes
+        are in backing-image pixels (pen and eraser, in drawing order, the one being drawn
+        included). When an image was loaded since the last clear, ``raster`` is
+        :meth:`image_array` (the strokes cannot describe the image; drawn strokes on top are in it
+        too); otherwise ``raster`` is None. With no ink on the canvas the drawing has no strokes
+        and ``raster`` None. Cheap: finished strokes are converted once, the canvas is only
+        copied when an image is part of the drawing.
+        """
+        if self.is_empty():
+            return Drawing(self._res, (), None)
+        start, loaded = 0, False
+        for k in range(len(self._ops) - 1, -1, -1):
+            op = self._ops[k]
+            if isinstance(op, (_Clear, _Image)):
+                start, loaded = k + 1, isinstance(op, _Image)
+                break
+        strokes = tuple(op.as_stroke() for op in self._ops[start:]
+                        if isinstance(op, _Stroke) and op.xy)
+        return Drawing(self._res, strokes, self.image_array() if loaded else None)
 
     def ink_bbox(self) -> tuple[int, int, int, int] | None:
         """``(top, left, bottom, right)`` (exclusive) of every pixel with any ink, or None."""
@@ -298,7 +332,7 @@ class DrawingCanvas(QWidget):
 
     def _pen(self, stroke: _Stroke, pressure: float) -> QPen:
         pen = QPen(INK)
-        pen.setWidthF(max(1.0, _pressure_width(stroke.width, pressure)))
+        pen.setWidthF(max(1.0, float(pressure_width(stroke.width, pressure))))
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         return pen
@@ -359,6 +393,7 @@ class DrawingCanvas(QWidget):
                 return
         stroke.points.append(pt)
         stroke.pressures.append(pressure)
+        stroke.xy.append((pt.x(), pt.y()))
         dirty = self._paint_segment(self._image, stroke, len(stroke.points) - 1)
         if self._placeholder_painted != self._shows_placeholder():
             self.update()

@@ -2,7 +2,9 @@
 
 Data flow: the canvas emits ``changed`` on every drawn segment -> a throttle (leading edge, at most
 one prediction every ``PREDICT_INTERVAL_MS`` while drawing, plus a trailing one so the last
-segment is never missed, plus one on stroke end) -> ``to_mnist_steps`` on the canvas image ->
+segment is never missed, plus one on stroke end) -> ``drawing_to_mnist_steps`` on the canvas's
+strokes (``DrawingCanvas.drawing()``: redrawn with MNIST's pen, scaled to MNIST's 20-px box,
+centred by mass; a loaded image goes through ``to_mnist_steps`` instead) ->
 ``Network.predict_one`` for both models -> ``ProbabilityBars.set_probabilities``. The first
 segment of a drawing is predicted at once (leading edge), so the first bars appear within the
 same frame as the ink.
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitlab.data import to_mnist_steps
+from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 from digitlab.gui import messages
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
@@ -54,6 +56,29 @@ _AGREE_STYLE = "color: #1b7f3b; font-weight: 600;"
 _DISAGREE_STYLE = "color: #b3541e; font-weight: 600;"
 _WRONG_STYLE = "color: #b3261e; font-weight: 600;"
 _NEUTRAL_STYLE = "color: #5f6368;"
+
+
+# "Show the steps": what each of the three previews shows, per conversion (the tooltip, and the
+# short label under it). "strokes": the canvas's strokes redrawn (drawing_to_mnist_steps);
+# "raster": a loaded image, cropped then framed (to_mnist_steps); "normalised": a loaded image
+# whose strokes were thinned or thickened to MNIST's pen before framing.
+_STEP_CAPTIONS = {
+    "strokes": ("1. strokes re-drawn with MNIST's pen", "2. scaled to 20 px", "3. centred by mass in 28x28"),
+    "raster": ("1. cropped to the ink", "2. longer side scaled to 20 px", "3. centred by mass in 28x28"),
+    "normalised": ("1. cropped to the ink", "2. strokes brought to MNIST's pen width, scaled to 20 px",
+                   "3. centred by mass in 28x28"),
+}
+_STEP_LABELS = {
+    "strokes": ("MNIST's pen", "scaled to 20", "centred"),
+    "raster": ("cropped", "scaled to 20", "centred"),
+    "normalised": ("cropped", "MNIST's width, 20 px", "centred"),
+}
+
+
+def _step_kind(steps: dict) -> str:
+    if steps.get("source", "strokes") == "strokes":
+        return "strokes"
+    return "normalised" if steps.get("redrawn") is not None else "raster"
 
 
 class DigitPreview(QWidget):
@@ -267,12 +292,15 @@ class DrawView(QWidget):
 
         # ---- what the networks see
         self.preview = DigitPreview("The 28x28 input both networks receive", side=112)
-        self.step_crop = DigitPreview("1. cropped to the ink", side=72)
-        self.step_scale = DigitPreview("2. longer side scaled to 20 px", side=72)
-        self.step_centre = DigitPreview("3. centred by mass in 28x28", side=72)
+        # the first step is the strokes redrawn with MNIST's pen, or for a loaded image its crop;
+        # captions follow the conversion that ran (_show_preview)
+        self.step_first = DigitPreview(_STEP_CAPTIONS["strokes"][0], side=72)
+        self.step_scale = DigitPreview(_STEP_CAPTIONS["strokes"][1], side=72)
+        self.step_centre = DigitPreview(_STEP_CAPTIONS["strokes"][2], side=72)
         self.show_steps = QCheckBox("Show the steps")
-        self.show_steps.setToolTip("Crop to the ink, scale the longer side to 20 pixels, centre by mass in 28x28 "
-                                   "(how MNIST itself was made)")
+        self.show_steps.setToolTip("Your strokes redrawn with the pen width of MNIST's digits, scaled so the "
+                                   "digit fills MNIST's 20-pixel box, centred by mass in 28x28 (how MNIST "
+                                   "itself was made)")
         self.show_steps.toggled.connect(self._on_show_steps)
 
         see_box = QGroupBox("What the networks see")
@@ -286,12 +314,13 @@ class DrawView(QWidget):
         self._steps_widget = QWidget()
         steps_lay = QHBoxLayout(self._steps_widget)
         steps_lay.setContentsMargins(12, 0, 0, 0)
-        for w, text in ((self.step_crop, "cropped"), (self.step_scale, "scaled to 20"),
-                        (self.step_centre, "centred")):
+        self.step_labels: list[QLabel] = []
+        for w, text in zip((self.step_first, self.step_scale, self.step_centre), _STEP_LABELS["strokes"]):
             col = QVBoxLayout()
             col.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
             lab = QLabel(text)
             lab.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.step_labels.append(lab)
             col.addWidget(lab)
             col.addStretch(1)
             steps_lay.addLayout(col)
@@ -405,7 +434,8 @@ class DrawView(QWidget):
         return None if self._input is None else self._input.copy()
 
     def current_steps(self) -> dict | None:
-        """The intermediate images of the last conversion (``to_mnist_steps``) or ``None``."""
+        """The intermediate images of the last conversion (``drawing_to_mnist_steps``) or ``None``
+        when the canvas is empty."""
         return None if self._steps is None else dict(self._steps)
 
     def true_label(self) -> int | None:
@@ -512,10 +542,10 @@ class DrawView(QWidget):
     def _warm_up(self) -> None:
         """Run the conversion once on a dummy stroke so the first real one is not slowed by
         first-call costs (allocations, BLAS start-up); keeps the first bars within a frame."""
-        dummy = np.zeros((self.canvas.resolution,) * 2, np.float32)
-        q = self.canvas.resolution // 4
-        dummy[q:3 * q, 2 * q - 8:2 * q + 8] = 1.0
-        x = call_guarded("DrawView.warm_up", to_mnist_steps, dummy, ink_is_dark=False) or {}
+        res = self.canvas.resolution
+        line = np.linspace([res * 0.5, res * 0.25], [res * 0.5, res * 0.75], 40)
+        dummy = Drawing(res, (Stroke(line, np.ones(len(line)), self.canvas.brush_pixels()),))
+        x = call_guarded("DrawView.warm_up", drawing_to_mnist_steps, dummy) or {}
         for side in self._sides:
             if side.network is not None and x.get("centred") is not None:
                 call_guarded("DrawView.warm_up", side.network.predict_one, x["centred"])
@@ -527,14 +557,11 @@ class DrawView(QWidget):
         t0 = time.perf_counter()
         self._last_predict = t0
         self._predicted_version = self._version
-        # The conversion starts by cropping to the ink, so giving it only the inked part (with a
-        # ring of bare paper) yields the same input at a fraction of the cost of the full canvas.
-        crop = self.canvas.ink_crop(margin=2)
-        if crop is None:
+        steps = drawing_to_mnist_steps(self.canvas.drawing())
+        if steps["centred"] is None:
             self._input = None
             self._steps = None
         else:
-            steps = to_mnist_steps(crop, ink_is_dark=False)
             self._steps = steps
             self._input = steps["centred"]
         x = self._input
@@ -553,9 +580,15 @@ class DrawView(QWidget):
         self.preview.set_array(x)
         if self.show_steps.isChecked():
             s = self._steps or {}
-            self.step_crop.set_array(s.get("cropped"))
-            self.step_scale.set_array(s.get("scaled"))
-            self.step_centre.set_array(s.get("centred"))
+            kind = _step_kind(s)
+            first = s.get("redrawn") if kind == "strokes" else s.get("cropped")
+            for widget, label, image, caption, text in zip(
+                    (self.step_first, self.step_scale, self.step_centre), self.step_labels,
+                    (first, s.get("scaled"), s.get("centred")), _STEP_CAPTIONS[kind], _STEP_LABELS[kind]):
+                widget.set_array(image)
+                widget.setToolTip(caption)
+                widget.setAccessibleName(caption)
+                label.setText(text)
 
     def _update_verdict(self) -> None:
         a, b = self._sides

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from digitlab.data import to_mnist
+from digitlab.data import drawing_to_mnist_steps
 from digitlab.gui.draw_view import DigitPreview, DrawView
 from digitlab.io import SavedModel
 from digitlab.library import ModelLibrary
@@ -74,6 +74,11 @@ def draw_seven(qtbot, view):
         stroke(qtbot, view, s)
 
 
+def converted(canvas):
+    """The core's conversion of what is on the canvas: its strokes redrawn with MNIST's pen."""
+    return drawing_to_mnist_steps(canvas.drawing())["centred"]
+
+
 def assert_prediction_shown(bars):
     p = bars.probabilities()
     assert p is not None
@@ -116,8 +121,9 @@ def test_drawing_a_digit_shows_both_sets_of_probabilities(qtbot, view):
     assert 0.0 <= x.min() and x.max() <= 1.0
     # the preview shows exactly what the networks receive ...
     np.testing.assert_array_equal(view.preview.array(), x)
-    # ... which is the core's MNIST conversion of the canvas
-    np.testing.assert_array_equal(x, to_mnist(view.canvas.image_array(), ink_is_dark=False))
+    # ... which is the core's conversion of the canvas's strokes
+    assert view.current_steps()["source"] == "strokes"
+    np.testing.assert_array_equal(x, converted(view.canvas))
     # ... and the bars are the networks' own output for it
     a, b = view.models()
     np.testing.assert_allclose(view.bars_a.probabilities(), a.network.predict_one(x), rtol=1e-6)
@@ -143,7 +149,7 @@ def test_bars_appear_during_the_first_stroke(qtbot, view):
     qtbot.mouseMove(c, canvas_point(view, 0.5, 0.8))
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=canvas_point(view, 0.5, 0.8))
     # after the stroke ends, the bars show the whole stroke
-    np.testing.assert_array_equal(view.current_input(), to_mnist(c.image_array(), ink_is_dark=False))
+    np.testing.assert_array_equal(view.current_input(), converted(c))
 
 
 def test_predictions_are_throttled_while_drawing(qtbot, view):
@@ -157,7 +163,7 @@ def test_predictions_are_throttled_while_drawing(qtbot, view):
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=canvas_point(view, 0.8, 0.8))
     assert 1 <= len(calls) < n_moves / 4          # coalesced, yet...
     np.testing.assert_array_equal(view.current_input(),  # ...the final input is the final drawing
-                                  to_mnist(c.image_array(), ink_is_dark=False))
+                                  converted(c))
 
 
 def test_trailing_update_while_the_button_is_held(qtbot, view):
@@ -167,7 +173,7 @@ def test_trailing_update_while_the_button_is_held(qtbot, view):
         qtbot.mouseMove(c, canvas_point(view, 0.3 + 0.04 * i, 0.3))
     # no release yet: the throttle timer still brings the bars up to date within ~30 ms
     qtbot.waitUntil(lambda: np.array_equal(view.current_input(),
-                                           to_mnist(c.image_array(), ink_is_dark=False)), timeout=1000)
+                                           converted(c)), timeout=1000)
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=canvas_point(view, 0.66, 0.3))
 
 
@@ -295,10 +301,20 @@ def test_show_steps(qtbot, view):
     draw_seven(qtbot, view)
     view.show_steps.setChecked(True)
     steps = view.current_steps()
-    np.testing.assert_array_equal(view.step_crop.array(), steps["cropped"])
+    # drawn strokes: redrawn with MNIST's pen, scaled to the 20-px box, centred
+    np.testing.assert_array_equal(view.step_first.array(), steps["redrawn"])
     np.testing.assert_array_equal(view.step_scale.array(), steps["scaled"])
     np.testing.assert_array_equal(view.step_centre.array(), view.current_input())
     assert max(steps["scaled"].shape) == 20
+    assert view.step_first.toolTip() == "1. strokes re-drawn with MNIST's pen"
+    assert [lab.text() for lab in view.step_labels] == ["MNIST's pen", "scaled to 20", "centred"]
+    # a loaded digit has no strokes: its crop is the first step, and the captions say so
+    view.load_digit(np.pad(np.ones((16, 3)), ((6, 6), (12, 13))), 1)
+    steps = view.current_steps()
+    assert steps["source"] == "raster"
+    np.testing.assert_array_equal(view.step_first.array(), steps["cropped"])
+    np.testing.assert_array_equal(view.step_centre.array(), view.current_input())
+    assert view.step_first.toolTip() == "1. cropped to the ink"
 
 
 def test_first_bars_within_a_frame(qtbot, view):
