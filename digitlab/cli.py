@@ -509,7 +509,7 @@ def cmd_predict(args) -> int:
             print(f"{printable(name)}: {printable(e, 300)}", file=sys.stderr)
             status = 2
             continue
-        x = to_mnist(image)
+        x = to_mnist(image, normalise_width=True)  # a thick or thin pen is brought to MNIST's
         if x is None:
             print(f"{printable(name)}: no ink found, nothing to predict")
             continue
