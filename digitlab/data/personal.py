@@ -13,7 +13,9 @@ The set is one Keras-style ``.npz`` file, readable with NumPy alone::
     format_version  ()          int64    FORMAT_VERSION
 
 Stroke ``k`` owns the rows ``stroke_info[k, 1]`` up to the next stroke's first row (or ``p``).
-A plain Keras file with only ``x`` and ``y`` loads too (its samples have no strokes).
+A plain Keras file with only ``x`` and ``y`` loads too (its samples have no strokes). The strokes
+come back as :class:`digitlab.data.strokes.Drawing` of :class:`~digitlab.data.strokes.Stroke`; a
+drawing made over a loaded image is stored without strokes (they alone are not the drawing).
 
 The file may come from a stranger: :func:`load_personal_set` reads every array's .npy header
 before any data, refuses pickled objects, shapes, dtypes and sizes it does not expect, NaN and
@@ -38,6 +40,7 @@ from digitlab import paths
 from digitlab.atomic import write_bytes_atomic
 from digitlab.data.datasets import DatasetError
 from digitlab.data.idx import open_regular_file
+from digitlab.data.strokes import Drawing, Stroke
 
 __all__ = [
     "FORMAT_VERSION",
@@ -46,8 +49,6 @@ __all__ = [
     "MAX_STROKES",
     "MAX_POINTS",
     "PersonalSetError",
-    "SavedStroke",
-    "SavedDrawing",
     "PersonalSet",
     "load_personal_set",
     "save_personal_set",
@@ -83,60 +84,32 @@ class PersonalSetError(DatasetError):
     """A personal set file or entry that cannot be used; the message says what and what to do."""
 
 
-@dataclass(frozen=True, eq=False)
-class SavedStroke:
-    """One pen or eraser stroke as stored: the same fields as ``digitlab.data.strokes.Stroke``.
-
-    ``points`` (n, 2) float32 x, y in canvas pixels; ``pressures`` (n,) float32 in [0, 1];
-    ``width`` the pen diameter at full pressure in canvas pixels; ``erase`` for the eraser.
-    """
-
-    points: np.ndarray
-    pressures: np.ndarray
-    width: float
-    erase: bool
-
-
-@dataclass(frozen=True, eq=False)
-class SavedDrawing:
-    """The strokes of one drawing and the side of the square canvas they were drawn on."""
-
-    side: float
-    strokes: tuple[SavedStroke, ...]
-
-
-def _as_saved_drawing(drawing) -> SavedDrawing | None:
-    """Any object with ``side`` and ``strokes`` (each with points, pressures, width, erase), e.g.
-    the canvas's own drawing, as a :class:`SavedDrawing`; None stays None."""
+def _as_saved_drawing(drawing: Drawing | None) -> Drawing | None:
+    """What is kept of a drawing: its strokes with points and pressures as the file holds them
+    (float32), or None for None and for a drawing over a loaded image (its ``raster``), which the
+    strokes alone do not describe."""
     if drawing is None:
         return None
-    try:
-        side = float(drawing.side)
-        raw_strokes = tuple(drawing.strokes)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise PersonalSetError(
-            f"the strokes to add are a {type(drawing).__name__}, not a drawing with a canvas side "
-            f"and strokes ({exc}); pass the canvas's drawing or None") from None
-    if not (np.isfinite(side) and 0 < side <= MAX_COORDINATE):
-        raise PersonalSetError(f"the drawing's canvas side is {side}; expected a positive number of "
-                               f"pixels up to {MAX_COORDINATE:g}")
+    if not isinstance(drawing, Drawing):
+        raise PersonalSetError(f"the strokes to add are a {type(drawing).__name__}, not a Drawing; "
+                               f"pass the canvas's drawing() or None")
+    if drawing.raster is not None:
+        return None
+    if drawing.side > MAX_COORDINATE:
+        raise PersonalSetError(f"the drawing's canvas side is {drawing.side} pixels, more than the "
+                               f"{MAX_COORDINATE:g} a personal set keeps")
     strokes = []
-    for k, s in enumerate(raw_strokes):
-        points = np.asarray(s.points, dtype=np.float32).reshape(-1, 2)
-        pressures = np.asarray(s.pressures, dtype=np.float32).reshape(-1)
-        if len(points) == 0:
+    for k, stroke in enumerate(drawing.strokes):
+        if len(stroke.points) == 0:
             continue                   # a stroke without points leaves no ink: nothing to keep
-        if len(pressures) != len(points):
-            raise PersonalSetError(f"stroke {k} of the drawing has {len(points)} points but "
-                                   f"{len(pressures)} pressures; each point needs one pressure")
-        width = float(s.width)
-        if not (np.isfinite(width) and 0 < width <= MAX_COORDINATE):
-            raise PersonalSetError(f"stroke {k} of the drawing has pen width {width}; expected a "
-                                   f"positive number of canvas pixels")
-        strokes.append(SavedStroke(points, pressures, width, bool(s.erase)))
-    _check_points(np.concatenate([np.column_stack([s.points, s.pressures]) for s in strokes])
-                  if strokes else np.zeros((0, 3), np.float32), "the drawing to add")
-    return SavedDrawing(side, tuple(strokes))
+        points = stroke.points.astype(np.float32)
+        pressures = stroke.pressures.astype(np.float32)
+        _check_points(np.column_stack([points, pressures]), f"stroke {k} of the drawing to add")
+        if stroke.width > MAX_COORDINATE:
+            raise PersonalSetError(f"stroke {k} of the drawing to add is {stroke.width} pixels wide, "
+                                   f"more than the {MAX_COORDINATE:g} a personal set keeps")
+        strokes.append(Stroke(points, pressures, stroke.width, stroke.erase))
+    return Drawing(drawing.side, tuple(strokes))
 
 
 def _check_points(points: np.ndarray, where: str) -> None:
@@ -189,8 +162,9 @@ class PersonalSet:
         The network inputs * 255, rounded, ink high.
     y : numpy.ndarray, (n,) int64
         Labels 0..9.
-    drawings : list of SavedDrawing or None
-        The strokes of each sample; None for a sample without recorded strokes.
+    drawings : list of Drawing or None
+        The strokes of each sample (a :class:`~digitlab.data.strokes.Drawing` without raster);
+        None for a sample without recorded strokes.
 
     Change it with :meth:`add`, :meth:`insert`, :meth:`relabel` and :meth:`remove` (which check
     what they get), and write it with :func:`save_personal_set`.
@@ -199,7 +173,7 @@ class PersonalSet:
     def __init__(self, x=None, y=None, drawings=None):
         self.x = np.zeros((0, 28, 28), np.uint8) if x is None else np.asarray(x, np.uint8)
         self.y = np.zeros(0, np.int64) if y is None else np.asarray(y, np.int64)
-        self.drawings: list[SavedDrawing | None] = (
+        self.drawings: list[Drawing | None] = (
             [None] * len(self.y) if drawings is None else list(drawings))
         if not (self.x.ndim == 3 and self.x.shape[1:] == (28, 28)
                 and len(self.x) == len(self.y) == len(self.drawings)):
@@ -247,7 +221,7 @@ class PersonalSet:
         self.y = self.y.copy()
         self.y[i] = _label(label)
 
-    def remove(self, i: int) -> tuple[np.ndarray, int, SavedDrawing | None]:
+    def remove(self, i: int) -> tuple[np.ndarray, int, Drawing | None]:
         """Take sample ``i`` out; returns its (x 28x28 uint8, label, drawing), which
         :meth:`insert` puts back (undo)."""
         self._check_index(i)
@@ -376,8 +350,9 @@ def _check_arrays(a: dict[str, np.ndarray], where: str) -> None:
     if len(sides) != n:
         raise PersonalSetError(f"{where}: {n} images but {len(sides)} canvas sides; the file is "
                                f"damaged, each image needs one (0 when it has no strokes)")
-    if not np.isfinite(sides).all() or (sides < 0).any() or (sides > MAX_COORDINATE).any():
-        raise PersonalSetError(f"{where}: canvas sides must be finite numbers 0..{MAX_COORDINATE:g} "
+    if not np.isfinite(sides).all() or (sides < 0).any() or (sides > MAX_COORDINATE).any() \
+            or (sides != np.round(sides)).any():
+        raise PersonalSetError(f"{where}: canvas sides must be whole numbers 0..{MAX_COORDINATE:g} "
                                f"(0 for no strokes); the file is damaged")
     if not np.isfinite(info).all():
         raise PersonalSetError(f"{where}: stroke_info holds NaN or infinite values; the file is damaged")
@@ -402,14 +377,14 @@ def _check_arrays(a: dict[str, np.ndarray], where: str) -> None:
         raise PersonalSetError(f"{where}: a sample with strokes has no canvas side; the file is damaged")
 
 
-def _drawings(n: int, sides, info, points) -> list[SavedDrawing | None]:
+def _drawings(n: int, sides, info, points) -> list[Drawing | None]:
     ends = np.append(info[1:, 1], len(points)).astype(np.int64) if len(info) else []
-    per_sample: dict[int, list[SavedStroke]] = {}
+    per_sample: dict[int, list[Stroke]] = {}
     for (sample, first, width, erase), end in zip(info, ends):
         block = points[int(first):int(end)]
         per_sample.setdefault(int(sample), []).append(
-            SavedStroke(block[:, :2].copy(), block[:, 2].copy(), float(width), bool(erase)))
-    return [SavedDrawing(float(sides[i]), tuple(per_sample.get(i, ()))) if sides[i] > 0 else None
+            Stroke(block[:, :2], block[:, 2], float(width), bool(erase)))
+    return [Drawing(int(sides[i]), tuple(per_sample.get(i, ()))) if sides[i] > 0 else None
             for i in range(n)]
 
 

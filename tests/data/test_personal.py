@@ -4,7 +4,6 @@ stranger is refused with a sentence before anything large is read or anything un
 import io
 import os
 import zipfile
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,20 +19,20 @@ from digitlab.data.personal import (
     load_personal_set,
     save_personal_set,
 )
+from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 
 
 def _stroke(points, width=31.0, erase=False, pressures=None):
     points = np.asarray(points, np.float64)
-    return SimpleNamespace(points=points, width=width, erase=erase,
-                           pressures=np.ones(len(points)) if pressures is None else pressures)
+    return Stroke(points, np.ones(len(points)) if pressures is None else pressures, width, erase)
 
 
 def _drawing():
     """Two pen strokes and an eraser stroke on a 448-pixel canvas, as the canvas records them."""
-    return SimpleNamespace(side=448.0, strokes=[
+    return Drawing(448, (
         _stroke([[100.5, 80.25], [120.0, 200.0], [130.0, 300.0]], 31.36),
         _stroke([[90.0, 90.0]], 31.36, pressures=np.array([0.4])),
-        _stroke([[110.0, 150.0], [112.0, 151.0]], 47.04, erase=True)])
+        _stroke([[110.0, 150.0], [112.0, 151.0]], 47.04, erase=True)))
 
 
 def _example_set():
@@ -62,6 +61,10 @@ def test_a_set_round_trips_with_its_strokes(tmp_path):
         assert [st.width for st in d.strokes] == [31.36, 31.36, 47.04]
         np.testing.assert_array_equal(d.strokes[0].points, [[100.5, 80.25], [120.0, 200.0], [130.0, 300.0]])
         np.testing.assert_allclose(d.strokes[1].pressures, [0.4], rtol=1e-6)
+    # the stored strokes are the drawing: they convert to the same network input as the original
+    again = drawing_to_mnist_steps(back.drawings[0])["centred"]
+    np.testing.assert_allclose(again, drawing_to_mnist_steps(_drawing())["centred"], atol=1e-6)
+    assert again.max() > 0.5
     # the file is plain NumPy: the documented keys and dtypes, readable without digitlab
     with np.load(path, allow_pickle=False) as raw:
         assert sorted(raw.files) == ["canvas_side", "format_version", "stroke_info", "stroke_points",
@@ -72,6 +75,16 @@ def test_a_set_round_trips_with_its_strokes(tmp_path):
         assert raw["stroke_info"][:, 1].tolist() == [0, 3, 4, 6, 9, 10]
         assert raw["canvas_side"].tolist() == [448.0, 0.0, 448.0]
         assert int(raw["format_version"]) == FORMAT_VERSION
+
+
+def test_a_drawing_over_a_loaded_image_is_kept_without_strokes():
+    s = PersonalSet()
+    over_image = Drawing(448, _drawing().strokes, raster=np.zeros((448, 448), np.float32))
+    s.add(np.zeros((28, 28)), 2, over_image)
+    assert s.drawings == [None]
+    with pytest.raises(PersonalSetError, match=r"the strokes to add are a list, not a Drawing"):
+        s.add(np.zeros((28, 28)), 2, [])
+    assert len(s) == 1
 
 
 def test_x_is_the_network_input_times_255_rounded():
