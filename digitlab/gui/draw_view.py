@@ -365,7 +365,7 @@ class DrawView(QWidget):
         right_lay = QVBoxLayout(right)
         right_lay.setContentsMargins(6, 0, 0, 0)
         # "My digits" shares the preview's place: labelling a drawing never squeezes the bars
-        self.personal_panel = PersonalPanel(self.pair, self.current_input)
+        self.personal_panel = PersonalPanel(self.pair, self.current_input, self.canvas.drawing)
         self.see_tabs = QTabWidget()
         see_box.setTitle("")            # the tab says it
         self.see_tabs.addTab(see_box, "What the networks see")

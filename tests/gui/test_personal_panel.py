@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from digitlab.atomic import OutputError
 from digitlab.data.personal import default_personal_set_path, load_personal_set, save_personal_set
+from digitlab.data.strokes import drawing_to_mnist_steps
 from digitlab.gui.draw_view import DrawView
 from digitlab.io import SavedModel, save_model
 from digitlab.library import ModelLibrary
@@ -80,6 +81,10 @@ def test_a_drawn_digit_labelled_with_its_key_is_saved_with_that_label(qtbot, vie
     saved = load_personal_set(path)                    # saved at once, in the data folder
     assert saved.y.tolist() == [3]
     np.testing.assert_array_equal(saved.x[0], np.rint(x.astype(np.float64) * 255).astype(np.uint8))
+    # with its strokes, as the canvas recorded them: two strokes that convert to the same input
+    drawing = saved.drawings[0]
+    assert drawing.side == view.canvas.resolution and len(drawing.strokes) == 2
+    np.testing.assert_allclose(drawing_to_mnist_steps(drawing)["centred"], x, atol=1e-4)
     # shown: one thumbnail labelled 3, chosen; the count under the 3 says 1
     assert panel.entries.count() == 1 and panel.entries.item(0).text() == "3"
     assert panel.selected_indices() == [0]
@@ -153,6 +158,7 @@ def test_accuracy_shown_is_numpys_on_the_file_and_follows_the_pair(qtbot, view):
         panel.add_current(int(rng.integers(10)))
     path = default_personal_set_path()
     assert len(load_personal_set(path)) == 9
+    assert load_personal_set(path).drawings == [None] * 9       # loaded images: no strokes
     a, b = view.models()
     acc = panel.accuracies()
     assert acc["A"] == pytest.approx(_numpy_accuracy(a, path), abs=1e-12)
