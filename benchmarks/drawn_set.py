@@ -1,7 +1,7 @@
 """A drawn test set of our own (issue 9, item 4): digits drawn with the mouse on the real canvas.
 
     python benchmarks/drawn_set.py [--seed 0] [--per-class 10] [--models extra.h5 ...]
-                                   [--conversion raster] [--out benchmarks/out/drawn_set_seed0.npz]
+                                   [--conversions strokes,raster] [--out benchmarks/out/drawn_set_seed0.npz]
 
 What it builds. ``digitlab.data.drawn_set.plan_drawn_set`` gives the strokes of ``per-class``
 digits of each class from two sources: MNIST *test* digits traced from their skeletons into 1-4
@@ -14,11 +14,12 @@ REAL CANVAS: a ``digitlab.gui.canvas.DrawingCanvas`` at its default resolution, 
 ``QMouseEvent`` press, move and release events sent to it along every stroke, at uneven spacing
 as a mouse reports them. Nothing uses scikit-learn's bundled digits.
 
-The canvas then goes through the Draw view's conversion to the 28x28 input (``--conversion``):
-``raster`` is the Draw view's conversion of the canvas image (``to_mnist_steps`` on
-``canvas.ink_crop(margin=2)``), the one in use until the stroke-aware conversion lands.
+Each drawing is then converted to the 28x28 input, once per ``--conversions`` (default both):
+``strokes``, the stroke-aware conversion (``drawing_to_mnist_steps(canvas.drawing())``, which
+redraws the strokes' centre lines with MNIST's pen), and ``raster``, the conversion of the canvas
+image (``to_mnist_steps`` on ``canvas.ink_crop(margin=2)``, as for a loaded image).
 
-What it prints. A Markdown table ready for the README: for every model in models/*.h5 (and any
+What it prints. For each conversion, a Markdown table ready for the README: for every model in models/*.h5 (and any
 ``--models``), its accuracy on the MNIST test set (all 10,000), on each source and size class
 (each cell: 10 * per-class digits x 3 brushes), on all small and all normal drawings, and
 "small - normal" in points (the issue's goal: within 3 points). A second table splits the
@@ -59,10 +60,11 @@ from digitlab.data.drawn_set import (
     plan_drawn_set,
     save_drawn_set,
 )
+from digitlab.data.strokes import drawing_to_mnist_steps
 from digitlab.gui.canvas import DEFAULT_RESOLUTION, DrawingCanvas
 
 SOURCE_NAMES = {"mnist": "traced MNIST", "template": "templates"}
-CONVERSIONS = ("raster",)
+CONVERSIONS = ("strokes", "raster")
 
 
 # --------------------------------------------------------------------------- drawing
@@ -96,26 +98,30 @@ def draw_on_canvas(canvas: DrawingCanvas, strokes, brush_percent: float) -> None
         _send(canvas, QEvent.Type.MouseButtonRelease, pts[-1], left, none)
 
 
-def canvas_input(canvas: DrawingCanvas, conversion: str = "raster") -> np.ndarray:
-    """The 28x28 input the Draw view gives the networks for what is on ``canvas`` (zeros if empty)."""
-    if conversion != "raster":
+def canvas_input(canvas: DrawingCanvas, conversion: str = "strokes") -> np.ndarray:
+    """The 28x28 input for what is on ``canvas`` (zeros if it is empty), by ``conversion``:
+    ``"strokes"`` from the canvas's strokes, ``"raster"`` from its image."""
+    if conversion == "strokes":
+        x = drawing_to_mnist_steps(canvas.drawing())["centred"]
+    elif conversion == "raster":
+        crop = canvas.ink_crop(margin=2)
+        x = None if crop is None else to_mnist_steps(crop, ink_is_dark=False)["centred"]
+    else:
         raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, got {conversion!r}")
-    crop = canvas.ink_crop(margin=2)
-    if crop is None:
-        return np.zeros((28, 28), np.float32)
-    return to_mnist_steps(crop, ink_is_dark=False)["centred"]
+    return np.zeros((28, 28), np.float32) if x is None else x
 
 
-def draw_set(plan: list[DrawnDigit], conversion: str = "raster",
-             progress: bool = False) -> np.ndarray:
-    """Draw every planned digit on one canvas and return the (n, 28, 28) inputs, in plan order."""
+def draw_set(plan: list[DrawnDigit], conversions: tuple[str, ...] = ("strokes",),
+             progress: bool = False) -> dict[str, np.ndarray]:
+    """Draw every planned digit on one canvas; the (n, 28, 28) inputs by conversion, in plan order."""
     canvas = DrawingCanvas()
     canvas.resize(canvas.resolution, canvas.resolution)
-    inputs = np.zeros((len(plan), 28, 28), np.float32)
+    inputs = {c: np.zeros((len(plan), 28, 28), np.float32) for c in conversions}
     for i, d in enumerate(plan):
         draw_on_canvas(canvas, d.strokes, d.brush_percent)
-        inputs[i] = canvas_input(canvas, conversion)
-        if progress and (i + 1) % 200 == 0:
+        for c in conversions:
+            inputs[c][i] = canvas_input(canvas, c)
+        if progress and (i + 1) % 300 == 0:
             print(f"  drawn {i + 1} / {len(plan)}", file=sys.stderr, flush=True)
     canvas.deleteLater()
     return inputs
@@ -176,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"size classes to draw, comma-separated (default {','.join(SIZE_CLASSES)})")
     ap.add_argument("--models", nargs="*", default=[],
                     help="model files to evaluate besides models/*.h5")
-    ap.add_argument("--conversion", choices=CONVERSIONS, default="raster")
+    ap.add_argument("--conversions", default=",".join(CONVERSIONS),
+                    help=f"conversions to the 28x28 input, comma-separated (default "
+                         f"{','.join(CONVERSIONS)}; the first is saved as the set's x)")
     ap.add_argument("--out", type=Path, default=None,
                     help="where to save the set (default benchmarks/out/drawn_set_seed<seed>.npz)")
     args = ap.parse_args(argv)
@@ -185,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not sizes:
         ap.error(f"--sizes: unknown size class {', '.join(unknown) or '(none)'}; "
                  f"choose from {', '.join(SIZE_CLASSES)}")
+    conversions = tuple(c.strip() for c in args.conversions.split(",") if c.strip())
+    if not conversions or set(conversions) - set(CONVERSIONS):
+        ap.error(f"--conversions: choose from {', '.join(CONVERSIONS)}, got {args.conversions!r}")
     out = args.out or ROOT / "benchmarks" / "out" / f"drawn_set_seed{args.seed}.npz"
 
     from digitlab.io import load_model
@@ -208,27 +219,26 @@ def main(argv: list[str] | None = None) -> int:
                           sizes={s: SIZE_CLASSES[s] for s in sizes})
     t_plan = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inputs = draw_set(plan, args.conversion, progress=True)
+    inputs = draw_set(plan, conversions, progress=True)
     t_draw = time.perf_counter() - t0
     save_drawn_set(out, plan, canvas_side=DEFAULT_RESOLUTION, inputs=inputs, seed=args.seed)
 
     y = np.array([d.label for d in plan])
-    flat = inputs.reshape(len(plan), -1)
-    correct = {n: net.predict(flat) == y for n, net in nets.items()}
     x_test = data.test_images.reshape(len(data.test_images), -1).astype(np.float32) / 255.0
     mnist_acc = {n: float(np.mean(net.predict(x_test) == data.test_labels)) for n, net in nets.items()}
-
     strokes = np.array([len(d.strokes) for d in plan])
     print(f"Drawn set: {len(plan)} drawings (seed {args.seed}, {args.per_class} digits per class "
-          f"and source, each in {len(sizes)} size classes x 3 brushes) on the real canvas "
-          f"({DEFAULT_RESOLUTION} px), conversion: {args.conversion}; "
-          f"strokes per drawing {strokes.min()}-{strokes.max()} (mean {strokes.mean():.2f}); "
-          f"saved to {out}\n")
-    print("Accuracy (%):\n")
-    print(accuracy_table(names, mnist_acc, correct, plan, sizes))
-    print("\nAccuracy (%) by size and brush, both sources:\n")
-    print(brush_table(names, correct, plan, sizes))
-    print(f"\nRun time: plan {t_plan:.1f} s, drawing and conversion {t_draw:.1f} s "
+          f"and source, each in {len(sizes)} size classes x {len({d.brush_percent for d in plan})} "
+          f"brushes) with the mouse on the real canvas ({DEFAULT_RESOLUTION} px); strokes per "
+          f"drawing {strokes.min()}-{strokes.max()} (mean {strokes.mean():.2f}); saved to {out}")
+    for c in conversions:
+        flat = inputs[c].reshape(len(plan), -1)
+        correct = {n: net.predict(flat) == y for n, net in nets.items()}
+        print(f"\nConversion: {c}. Accuracy (%):\n")
+        print(accuracy_table(names, mnist_acc, correct, plan, sizes))
+        print(f"\nConversion: {c}. Accuracy (%) by size and brush, both sources:\n")
+        print(brush_table(names, correct, plan, sizes))
+    print(f"\nRun time: plan {t_plan:.1f} s, drawing and {len(conversions)} conversion(s) {t_draw:.1f} s "
           f"({1000.0 * t_draw / len(plan):.1f} ms a drawing)")
     return 0
 

@@ -591,7 +591,7 @@ def plan_drawn_set(images: np.ndarray, labels: np.ndarray, *, seed: int = 0, per
 # --------------------------------------------------------------------------- saving
 
 def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_side: int,
-                   inputs: np.ndarray | None = None, seed: int | None = None) -> Path:
+                   inputs: dict[str, np.ndarray] | None = None, seed: int | None = None) -> Path:
     """Write the set as one .npz: the strokes of every drawing and how each was drawn.
 
     Arrays: ``y`` labels; ``source``, ``style``, ``size_class`` (strings); ``base``;
@@ -599,8 +599,9 @@ def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_si
     each drawing's first stroke in ``point_start`` (the last entry is the stroke count);
     ``point_start`` (s + 1,) index of each stroke's first point in ``points`` (the last entry is
     the point count); ``points`` (p, 2) float32 (x, y) canvas pixels; ``canvas_side``; ``seed``
-    (-1 when not given); and ``x`` (n, 28, 28) float32 when ``inputs`` are given (what the
-    networks received). Written to a temporary file first, then moved into place.
+    (-1 when not given); and, for each entry ``name: inputs`` of ``inputs`` (what the networks
+    received through a conversion, (n, 28, 28) in [0, 1]), ``x_<name>`` float32, with the first
+    also as ``x``. Written to a temporary file first, then moved into place.
     """
     path = Path(path)
     n_strokes = [len(d.strokes) for d in plan]
@@ -621,11 +622,14 @@ def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_si
         "canvas_side": np.array(canvas_side),
         "seed": np.array(-1 if seed is None else seed),
     }
-    if inputs is not None:
-        inputs = np.asarray(inputs, dtype=np.float32)
-        if inputs.shape != (len(plan), 28, 28):
-            raise ValueError(f"inputs must be ({len(plan)}, 28, 28), one per drawing, got {inputs.shape}")
-        arrays["x"] = inputs
+    for k, (name, x) in enumerate((inputs or {}).items()):
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape != (len(plan), 28, 28):
+            raise ValueError(f"inputs {name!r} must be ({len(plan)}, 28, 28), one per drawing, "
+                             f"got {x.shape}")
+        arrays[f"x_{name}"] = x
+        if k == 0:
+            arrays["x"] = x
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:

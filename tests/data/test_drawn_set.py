@@ -60,7 +60,7 @@ def _same_plan(a, b):
 
 def test_the_plan_is_deterministic_for_a_seed(mnist):
     images, labels = _subset(mnist)
-    kw = dict(per_class=1, sizes={"small": 0.2, "normal": 0.6}, brushes=(3.0, 12.0))
+    kw = {"per_class": 1, "sizes": {"small": 0.2, "normal": 0.6}, "brushes": (3.0, 12.0)}
     a = plan_drawn_set(images, labels, seed=5, **kw)
     b = plan_drawn_set(images, labels, seed=5, **kw)
     c = plan_drawn_set(images, labels, seed=6, **kw)
@@ -96,13 +96,15 @@ def test_a_saved_set_loads_back_unchanged(mnist, tmp_path):
     images, labels = _subset(mnist)
     plan = plan_drawn_set(images, labels, seed=2, per_class=1, sizes={"small": 0.2}, brushes=(7.0,))
     x = np.random.default_rng(0).random((len(plan), 28, 28)).astype(np.float32)
-    path = save_drawn_set(tmp_path / "out" / "set.npz", plan, canvas_side=448, inputs=x, seed=2)
+    path = save_drawn_set(tmp_path / "out" / "set.npz", plan, canvas_side=448,
+                          inputs={"strokes": x, "raster": 1 - x}, seed=2)
     back, arrays = load_drawn_set(path)
     # points are stored as float32: compare at that precision
     as32 = [type(d)(**{**d.__dict__, "strokes": tuple(s.astype(np.float32).astype(np.float64)
                                                         for s in d.strokes)}) for d in plan]
     assert _same_plan(as32, back)
-    assert np.array_equal(arrays["x"], x)
+    assert np.array_equal(arrays["x"], x) and np.array_equal(arrays["x_strokes"], x)
+    assert np.array_equal(arrays["x_raster"], 1 - x)
     assert int(arrays["seed"]) == 2 and int(arrays["canvas_side"]) == 448
     assert not (tmp_path / "out" / "set.npz.tmp").exists()
 
@@ -206,11 +208,15 @@ def test_one_digit_drawn_by_the_script_puts_ink_where_its_strokes_go(qtbot, scri
     r = 0.07 * 448 / 2
     assert abs(top - (50 - r)) <= 2 and abs(left - (60 - r)) <= 2
     assert abs(bottom - (180 + r)) <= 3 and abs(right - (150 + r)) <= 3
-    x = script.canvas_input(canvas)
-    assert x.shape == (28, 28) and x.max() > 0.5
+    for conversion in ("strokes", "raster"):
+        x = script.canvas_input(canvas, conversion)
+        assert x.shape == (28, 28) and x.max() > 0.5
+    canvas.clear()
+    assert script.canvas_input(canvas, "strokes").max() == 0.0
 
 
-def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, script):
+@pytest.mark.parametrize("conversion", ["strokes", "raster"])
+def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, script, conversion):
     """Each style of each digit, drawn as designed at 85 % of the canvas with the thin (3 %) pen
     through the canvas, is read as its digit by models/best.h5: the templates look like digits."""
     from digitlab.gui.canvas import DrawingCanvas
@@ -230,7 +236,7 @@ def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, sc
             scale = 0.85 * side / (hi - lo).max()
             placed = [(s - (lo + hi) / 2) * scale + side / 2 for s in strokes]
             script.draw_on_canvas(canvas, placed, 3.0)
-            p = net.predict_one(script.canvas_input(canvas))
+            p = net.predict_one(script.canvas_input(canvas, conversion))
             if int(np.argmax(p)) != digit:
                 wrong.append(f"{digit} {style!r}: read as {int(np.argmax(p))} ({p.max():.2f})")
     assert not wrong, "; ".join(wrong)
