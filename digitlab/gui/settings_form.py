@@ -15,6 +15,7 @@ import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.1
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -30,13 +31,18 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from digitlab.data.personal import default_personal_set_path
+from digitlab.gui.train_worker import FineTuning
 from digitlab.training import PRESETS, TrainConfig
 from digitlab.training.config import layer_size_problems
+from digitlab.training.fine_tune import fine_tune_config
+from digitlab.training.mixing import DEFAULT_EXTRA_SHARE, MAX_EXTRA_SHARE
 
 __all__ = ["SettingsForm", "parse_layer_sizes", "PRESET_LABELS"]
 
@@ -55,6 +61,8 @@ _INVALID_STYLE = "background-color: #ffe4e4; border: 1px solid #d03030;"
 
 DATASETS = [("MNIST (bundled)", "mnist"), ("Fashion-MNIST", "fashion-mnist")]
 _FOLDER_ITEM = "Folder…"
+FRESH_START = "Fresh initialisation"
+_FILE_ITEM = "File…"
 
 
 def parse_layer_sizes(text: str) -> tuple[int, ...]:
@@ -149,6 +157,12 @@ class SettingsForm(QWidget):
         self.ask_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
             self, "Choose a folder with MNIST-format IDX files"
         )
+        #: Replaced in tests; returns a .npz path or "" when the person cancels.
+        self.ask_extra_file: Callable[[], str] = lambda: QFileDialog.getOpenFileName(
+            self, "Choose digits to train on as well (x and y, or x_test and y_test)", "",
+            "Digits (*.npz)")[0]
+        # starting models offered: path -> (name, its training settings)
+        self._start_models: dict[str, tuple[str, TrainConfig]] = {}
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -248,6 +262,38 @@ class SettingsForm(QWidget):
                    "Train on only this many images for a quick run; empty = all of them.",
                    suffix="images", placeholder="all")
 
+        # --- fine-tuning: start from a trained model, train on a person's digits as well ---
+        tune = self._group(outer, "Fine-tuning")
+        self.start_from = QComboBox()
+        self.start_from.addItem(FRESH_START, None)
+        self.start_from.setToolTip(
+            "Start from a trained model's weights instead of random ones. Its layers and batch norm\n"
+            "are kept, and its settings are filled in with fine-tuning values: (Adam) a tenth of its\n"
+            "learning rate, a constant schedule, at most 5 epochs, patience for the whole run.")
+        self.start_from.currentIndexChanged.connect(self._on_start_from_changed)
+        tune.addRow("Start from", self.start_from)
+        self.extra_data = QComboBox()
+        self.extra_data.addItem("None", None)
+        personal = default_personal_set_path()
+        self.extra_data.addItem(f"My digits ({personal.name})", str(personal))
+        self.extra_data.setItemData(1, str(personal), Qt.ItemDataRole.ToolTipRole)
+        self.extra_data.addItem(_FILE_ITEM, "")
+        self.extra_data.setToolTip(
+            "Digits to train on besides the dataset (the Draw view's My digits, or any .npz with x and\n"
+            "y): repeated to make up the share below of every epoch. Validation and test stay the\n"
+            "dataset's; the summary gives the accuracy on these digits before and after.")
+        self.extra_data.activated.connect(self._on_extra_activated)
+        self.extra_data.currentIndexChanged.connect(self._on_edit)
+        tune.addRow("Extra data", self.extra_data)
+        self.extra_share = QSpinBox()
+        self.extra_share.setRange(1, int(round(MAX_EXTRA_SHARE * 100)))
+        self.extra_share.setValue(int(round(DEFAULT_EXTRA_SHARE * 100)))
+        self.extra_share.setSuffix(" % of every epoch")
+        self.extra_share.setToolTip("How much of every epoch is extra digits (10 %: as much as one digit "
+                                    "class of MNIST)")
+        self.extra_share.valueChanged.connect(self._on_edit)
+        tune.addRow("Extra share", self.extra_share)
+
         self._align_labels()
 
         self.problem = QLabel()
@@ -337,6 +383,7 @@ class SettingsForm(QWidget):
             self._set_combo(self.optimizer, merged["optimizer"])
             self._set_combo(self.schedule, merged["schedule"])
             self._set_dataset(str(merged["dataset"]))
+            self._lock_architecture()
         finally:
             self._loading = False
         self._on_edit()
@@ -392,6 +439,98 @@ class SettingsForm(QWidget):
     def apply_preset(self, key: str) -> None:
         self.set_config(PRESETS[key])
 
+    # ----------------------------------------------------------------- fine-tuning
+    def set_start_models(self, models: list[tuple[str, str, TrainConfig]]) -> None:
+        """Offer these models (``(name, path, settings)``) under "Start from", after "Fresh
+        initialisation"; the current choice stays if it is still offered."""
+        current = self.start_from.currentData()
+        self._start_models = {str(path): (name, config) for name, path, config in models}
+        self.start_from.blockSignals(True)
+        try:
+            self.start_from.clear()
+            self.start_from.addItem(FRESH_START, None)
+            for name, path, config in models:
+                self.start_from.addItem(name, str(path))
+                self.start_from.setItemData(self.start_from.count() - 1,
+                                            f"{path}\n{config.describe()}", Qt.ItemDataRole.ToolTipRole)
+            index = self.start_from.findData(current) if current is not None else 0
+            self.start_from.setCurrentIndex(max(index, 0))
+        finally:
+            self.start_from.blockSignals(False)
+        if current is not None and self.start_from.currentData() is None:
+            self._lock_architecture()          # the model it started from is gone: fresh again
+            self._on_edit()
+
+    def choose_start(self, path: str | None) -> None:
+        """Choose the starting model by its path (None: fresh initialisation)."""
+        index = self.start_from.findData(str(path)) if path is not None else 0
+        if index < 0:
+            raise ValueError(f"{path} is not among the models offered to start from")
+        self.start_from.setCurrentIndex(index)
+
+    def choose_extra_data(self, path: str | None) -> None:
+        """Train on these digits as well (None: the dataset alone)."""
+        if path is None:
+            self.extra_data.setCurrentIndex(0)
+        elif str(path) == self.extra_data.itemData(1):
+            self.extra_data.setCurrentIndex(1)
+        else:
+            self._set_extra_file(str(path))
+
+    def fine_tuning(self) -> FineTuning:
+        """What the run starts from and mixes in, for the worker."""
+        start = self.start_from.currentData()
+        extra = self.extra_data.currentData() or None
+        return FineTuning(start_path=Path(start) if start else None,
+                          start_name=self._start_models[start][0] if start else "",
+                          extra_path=Path(extra) if extra else None,
+                          extra_share=self.extra_share.value() / 100.0)
+
+    def _on_start_from_changed(self, _index: int) -> None:
+        path = self.start_from.currentData()
+        if path is not None:
+            # the model's own settings with the fine-tuning defaults, as the command line does
+            self.set_config(fine_tune_config(self._start_models[path][1]))
+        else:
+            self._lock_architecture()
+            self._on_edit()
+
+    def _lock_architecture(self) -> None:
+        """A fine-tuned network keeps its model's layers and batch norm: shown, not editable."""
+        path = self.start_from.currentData()
+        locked = path is not None
+        if locked:
+            config = self._start_models[path][1]
+            loading, self._loading = self._loading, True
+            try:
+                self.field("layer_sizes").setText("-".join(map(str, config.layer_sizes)))
+                self.batch_norm.setChecked(bool(config.batch_norm))
+            finally:
+                self._loading = loading
+        why = "Set by the model it starts from (Fine-tuning > Start from)." if locked else None
+        for widget in (self.field("layer_sizes"), self.batch_norm):
+            widget.setEnabled(not locked)
+        self.batch_norm.setToolTip(why or "Normalise every hidden layer over the batch (learnable scale and shift)")
+        if why:
+            self.field("layer_sizes").setToolTip(why)
+
+    def _set_extra_file(self, path: str) -> None:
+        index = self.extra_data.count() - 1      # the file entry is always last
+        self.extra_data.setItemText(index, f"File: {Path(path).name}")
+        self.extra_data.setItemData(index, path)
+        self.extra_data.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
+        self.extra_data.setCurrentIndex(index)
+
+    def _on_extra_activated(self, index: int) -> None:
+        if index != self.extra_data.count() - 1:
+            return
+        path = self.ask_extra_file()
+        if path:
+            self._set_extra_file(path)
+            self._on_edit()
+        elif not self.extra_data.itemData(index):
+            self.extra_data.setCurrentIndex(0)
+
     # ----------------------------------------------------------------- validation
     def _label_of(self, key: str) -> str:
         return {"l2": "L2 lambda", "tol": "Tolerance", "eval_every": "Validate every"}.get(
@@ -411,6 +550,9 @@ class SettingsForm(QWidget):
         # fields that only matter for some choices
         self.field("init_std").setEnabled(self.init.currentData() == "normal")
         self.field("momentum").setEnabled(self.optimizer.currentData() == "momentum")
+        self.extra_share.setEnabled(bool(self.extra_data.currentData()))
+        if self.start_from.currentData() is not None:
+            self.field("layer_sizes").setToolTip("Set by the model it starts from (Fine-tuning > Start from).")
         reasons = self.problems()
         if reasons:
             self.problem.setText("Cannot train yet: " + "; ".join(reasons))

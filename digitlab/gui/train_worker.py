@@ -20,16 +20,19 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitlab.data import Splits
 from digitlab.training import RunControl, TrainConfig, TrainResult, train
+from digitlab.training.mixing import DEFAULT_EXTRA_SHARE
 
 log = logging.getLogger("digitlab.gui")
 
-__all__ = ["TrainWorker", "TrainController", "load_splits", "Job", "TRAINING_SWITCH_INTERVAL"]
+__all__ = ["TrainWorker", "TrainController", "FineTuning", "load_splits", "Job", "TRAINING_SWITCH_INTERVAL"]
 
 # While the worker runs NumPy-heavy Python, the GUI thread must wait for the GIL each time it
 # needs it (every paint re-enters Python many times); CPython hands the GIL over only after the
@@ -64,6 +67,24 @@ def load_splits(config: TrainConfig) -> Splits:
         return cached
 
 
+@dataclass(frozen=True)
+class FineTuning:
+    """What a run starts from and mixes in besides its settings (the Train form's fine-tuning rows).
+
+    Files are named here and read by the worker, on its thread: a model's weights and a set of
+    digits are loaded where the training runs, and a bad file is reported like any failed run.
+    """
+
+    start_path: Path | None = None       # a model file whose weights start the run; None: fresh
+    start_name: str = ""                 # its name, recorded in the new model (init_from)
+    extra_path: Path | None = None       # a .npz of digits (x, y) mixed into every epoch; None: none
+    extra_share: float = DEFAULT_EXTRA_SHARE
+
+    @property
+    def active(self) -> bool:
+        return self.start_path is not None or self.extra_path is not None
+
+
 class TrainWorker(QObject):
     """Runs the jobs one after another in its thread; talks only through signals.
 
@@ -86,26 +107,52 @@ class TrainWorker(QObject):
     finished = Signal(object)
 
     def __init__(self, jobs: Sequence[Job], control: RunControl,
-                 splits_for: SplitsProvider | None = None) -> None:
+                 splits_for: SplitsProvider | None = None, fine_tuning: FineTuning | None = None) -> None:
         super().__init__()
         self._jobs = list(jobs)
         self._control = control
         self._splits_for = splits_for or load_splits
+        self._fine_tuning = fine_tuning or FineTuning()
+
+    def _load_fine_tuning(self):
+        """The starting network, what the new model records about it, and the extra digits."""
+        ft = self._fine_tuning
+        initial, origin, extra = None, {}, None
+        if ft.start_path is not None:
+            from digitlab.io import load_model
+            from digitlab.training.fine_tune import start_origin
+            self.status.emit(f"Loading {ft.start_name or Path(ft.start_path).name}…")
+            model = load_model(ft.start_path)
+            initial, origin = model.network, start_origin(ft.start_name or model.name, ft.start_path)
+        if ft.extra_path is not None:
+            from digitlab.data.labelled import load_labelled_set
+            self.status.emit(f"Loading {Path(ft.extra_path).name}…")
+            extra = load_labelled_set(ft.extra_path)
+        return initial, origin, extra
+
+    def _mixed(self, splits: Splits, extra, config: TrainConfig) -> Splits:
+        if extra is None:
+            return splits
+        from digitlab.training.mixing import mix_extra
+        return mix_extra(splits, extra.x, extra.y, share=self._fine_tuning.extra_share, name=extra.name,
+                         checksum=extra.checksum, seed=config.seed)
 
     @Slot()
     def run(self) -> None:
         results: list[TrainResult] = []
         try:
+            initial, origin, extra = self._load_fine_tuning()
             for index, (label, config) in enumerate(self._jobs):
                 if self._control.cancelled:
                     break
                 self.status.emit(f"Loading {config.dataset}…")
-                splits = self._splits_for(config)
+                splits = self._mixed(self._splits_for(config), extra, config)
                 if self._control.cancelled:
                     break
                 self.run_started.emit(index, label, config)
-                result = train(config, splits, control=self._control,
+                result = train(config, splits, initial=initial, control=self._control,
                                on_check=self.check.emit, on_epoch=self.epoch.emit)
+                result.origin.update(origin)
                 results.append(result)
                 self.run_finished.emit(index, result)
                 if result.stop_reason == "cancelled":
@@ -156,8 +203,11 @@ class TrainController(QObject):
     def is_paused(self) -> bool:
         return self._control is not None and self._control.paused
 
-    def start(self, jobs: Sequence[Job], splits_for: SplitsProvider | None = None) -> bool:
-        """Start training ``jobs`` (``[(label, TrainConfig), ...]``); False if already running."""
+    def start(self, jobs: Sequence[Job], splits_for: SplitsProvider | None = None,
+              fine_tuning: FineTuning | None = None) -> bool:
+        """Start training ``jobs`` (``[(label, TrainConfig), ...]``); False if already running.
+
+        ``fine_tuning``: start every job from a saved model and/or mix extra digits into it."""
         if self.is_running():
             return False
         self._control = RunControl()
@@ -165,7 +215,7 @@ class TrainController(QObject):
         self._current = -1
         self._thread = QThread()
         self._thread.setObjectName("digitlab-training")
-        self._worker = TrainWorker(jobs, self._control, splits_for)
+        self._worker = TrainWorker(jobs, self._control, splits_for, fine_tuning)
         self._worker.moveToThread(self._thread)
 
         w, t = self._worker, self._thread

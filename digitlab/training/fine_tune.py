@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from ..nn import Network
-from .config import MAX_STEPS, TrainConfig
+from .config import TrainConfig
 
 # Fine-tuning defaults, applied to the starting model's own settings (its optimiser, L2, batch
 # size, validation checks): the regularisation is part of what the model is (the Draw view
@@ -39,6 +39,9 @@ from .config import MAX_STEPS, TrainConfig
 #   FINE_TUNE_EPOCHS epochs.
 ADAPTIVE_LR_FACTOR = 0.1
 FINE_TUNE_EPOCHS = 5
+# "The whole run": 5 epochs of a million images in batches of 64 are 78,000 steps; a million
+# reads as "never" in the form, where MAX_STEPS (10**9) reads as a typo.
+FINE_TUNE_PATIENCE = 1_000_000
 
 
 def fine_tune_config(start: TrainConfig) -> TrainConfig:
@@ -50,7 +53,8 @@ def fine_tune_config(start: TrainConfig) -> TrainConfig:
     """
     factor = ADAPTIVE_LR_FACTOR if start.optimizer == "adam" else 1.0
     return start.replace(learning_rate=start.learning_rate * factor, schedule="constant",
-                         max_epochs=min(start.max_epochs, FINE_TUNE_EPOCHS), patience=MAX_STEPS, name="")
+                         max_epochs=min(start.max_epochs, FINE_TUNE_EPOCHS), patience=FINE_TUNE_PATIENCE,
+                         name="")
 
 
 def architecture_problems(network: Network, *, layer_sizes=None, batch_norm=None) -> list[str]:
