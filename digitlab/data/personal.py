@@ -270,7 +270,9 @@ def save_personal_set(path: str | os.PathLike, s: PersonalSet) -> Path:
               **_stroke_arrays(s), "format_version": np.array(FORMAT_VERSION, np.int64)}
     _check_arrays(arrays, "the set to save")     # what is written must load again
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    # uncompressed: the set is rewritten on every added digit, and deflating a thousand digits'
+    # strokes takes ~150 ms on the GUI thread against ~8 ms, for a file only 40 % smaller
+    np.savez(buffer, **arrays)
     return write_bytes_atomic(Path(path), buffer.getvalue(), replace=True)
 
 

@@ -285,7 +285,7 @@ class PersonalPanel(QWidget):
         if not self._save(f"add this {label}"):
             self._set.remove(index)
             return False
-        self._changed(select=[index])
+        self._changed(select=[index], appended=True)
         self._say(f"Added a {label} to {self.path.name} ({len(self._set)} digits).")
         return True
 
@@ -303,7 +303,7 @@ class PersonalPanel(QWidget):
             self._set.relabel(i, old)
             self._show_selection_label()
             return False
-        self._changed(select=[i])
+        self._changed(select=[i], relabelled=i)
         self._say(f"Digit {i + 1} is now a {label} (was a {old}).")
         return True
 
@@ -392,8 +392,16 @@ class PersonalPanel(QWidget):
         self.status_label.setText(text)
         self.status_label.setStyleSheet(_ERROR_STYLE if error else _STATUS_STYLE)
 
-    def _changed(self, *, select: list[int]) -> None:
-        self._fill_entries(select)
+    def _changed(self, *, select: list[int], appended: bool = False, relabelled: int | None = None) -> None:
+        """Show the set after a change. Adding one digit appends one thumbnail and relabelling one
+        renames it (a set of a thousand digits is not redrawn on every click); anything else
+        redraws the list."""
+        if appended:
+            self._append_entry(len(self._set) - 1, select)
+        elif relabelled is not None:
+            self._relabel_entry(relabelled)
+        else:
+            self._fill_entries(select)
         counts = self._set.counts()
         for d, c in enumerate(self.count_labels):
             c.setText(str(int(counts[d])))
@@ -401,33 +409,51 @@ class PersonalPanel(QWidget):
         self._update_accuracy()
         self.set_changed.emit()
 
+    def _item(self, i: int) -> QListWidgetItem:
+        label = int(self._set.y[i])
+        item = QListWidgetItem(_thumbnail(self._set.x[i]), str(label))
+        item.setData(Qt.ItemDataRole.UserRole, i)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+        item.setToolTip(f"digit {i + 1}, labelled {label}")
+        return item
+
     def _fill_entries(self, select: list[int]) -> None:
-        s = self._set
-        first = max(0, len(s) - SHOWN_LIMIT)
+        first = max(0, len(self._set) - SHOWN_LIMIT)
         self.entries.blockSignals(True)
         self.entries.clear()
-        for i in range(first, len(s)):
-            item = QListWidgetItem(_thumbnail(s.x[i]), str(int(s.y[i])))
-            item.setData(Qt.ItemDataRole.UserRole, i)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+        for i in range(first, len(self._set)):
+            item = self._item(i)
             self.entries.addItem(item)
-            if i in select:
-                item.setSelected(True)
+            item.setSelected(i in select)
         self.entries.blockSignals(False)
-        chosen = [self.entries.item(r) for r in range(self.entries.count())
-                  if self.entries.item(r).isSelected()]
+        self._show_chosen()
+
+    def _append_entry(self, i: int, select: list[int]) -> None:
+        self.entries.blockSignals(True)
+        self.entries.clearSelection()
+        if self.entries.count() >= SHOWN_LIMIT:
+            self.entries.takeItem(0)       # the oldest goes: at most SHOWN_LIMIT are shown
+        item = self._item(i)
+        self.entries.addItem(item)
+        item.setSelected(i in select)
+        self.entries.blockSignals(False)
+        self._show_chosen()
+
+    def _relabel_entry(self, i: int) -> None:
+        for row in range(self.entries.count()):
+            item = self.entries.item(row)
+            if int(item.data(Qt.ItemDataRole.UserRole)) == i:
+                label = int(self._set.y[i])
+                item.setText(str(label))
+                item.setToolTip(f"digit {i + 1}, labelled {label}")
+        self._on_selection()
+
+    def _show_chosen(self) -> None:
+        chosen = self.entries.selectedItems()
         if chosen:
             self.entries.setCurrentItem(chosen[-1], QItemSelectionModel.SelectionFlag.NoUpdate)
             self.entries.scrollToItem(chosen[-1])
         self._on_selection()
-
-    def _tooltips(self) -> None:
-        s = self._set
-        for row in range(self.entries.count()):
-            item = self.entries.item(row)
-            i = int(item.data(Qt.ItemDataRole.UserRole))
-            says = ", ".join(f"{side} says {int(p[i])}" for side, p in self._predictions.items())
-            item.setToolTip(f"digit {i + 1}: labelled {int(s.y[i])}" + (f"; {says}" if says else ""))
 
     def _update_accuracy(self) -> None:
         s = self._set
@@ -437,7 +463,6 @@ class PersonalPanel(QWidget):
             for side, entry in (("A", self.pair.a), ("B", self.pair.b)):
                 if entry is not None and entry.network is not None:
                     self._predictions[side] = entry.network.predict(x)
-        self._tooltips()
         if not len(s):
             self.accuracy_label.setText("No digits yet: draw one, then click its button above "
                                         "(or type it here).")
