@@ -31,7 +31,6 @@ import io
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -43,6 +43,7 @@ from digitlab.data.personal import (
     load_personal_set,
     save_personal_set,
 )
+from digitlab.data.strokes import Drawing
 from digitlab.gui import messages
 from digitlab.gui.guard import guarded
 from digitlab.gui.model_pair import ModelPair
@@ -77,8 +78,8 @@ class PersonalPanel(QWidget):
         The window's networks A and B, whose accuracy on the set is shown.
     current_input : callable() -> (28, 28) float array or None
         The network input of the drawing on the canvas (None when the canvas is empty).
-    current_drawing : callable() -> drawing or None
-        The strokes of that drawing (an object with ``side`` and ``strokes``), stored with it.
+    current_drawing : callable() -> Drawing or None
+        The strokes of that drawing (``DrawingCanvas.drawing``), stored with it.
     path : path, optional
         The set file; default :func:`~digitlab.data.personal.default_personal_set_path`. It is
         read when the panel is first shown or used.
@@ -92,7 +93,7 @@ class PersonalPanel(QWidget):
     set_changed = Signal()
 
     def __init__(self, pair: ModelPair, current_input: Callable[[], np.ndarray | None],
-                 current_drawing: Callable[[], object | None] = lambda: None,
+                 current_drawing: Callable[[], Drawing | None] = lambda: None,
                  path: str | Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.pair = pair
@@ -461,7 +462,9 @@ class PersonalPanel(QWidget):
         if len(s):
             x = s.inputs()
             for side, entry in (("A", self.pair.a), ("B", self.pair.b)):
-                if entry is not None and entry.network is not None:
+                # a network for other inputs than 28x28 images cannot read these digits
+                if entry is not None and entry.network is not None \
+                        and entry.network.layer_sizes[0] == x.shape[1]:
                     self._predictions[side] = entry.network.predict(x)
         if not len(s):
             self.accuracy_label.setText("No digits yet: draw one, then click its button above "
