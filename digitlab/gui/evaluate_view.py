@@ -32,7 +32,6 @@ import logging
 import os
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -44,9 +43,9 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout
                                QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from digitlab.data import DatasetError, load_dataset
-from digitlab.data.idx import open_regular_file
-from digitlab.data.personal import PersonalSetError, default_personal_set_path, load_personal_set
+from digitlab.data import DatasetError
+from digitlab.data.labelled import load_labelled_set
+from digitlab.data.personal import default_personal_set_path
 from digitlab.gui import messages
 from digitlab.gui.background import BackgroundTask, ProgressRow
 from digitlab.gui.guard import guarded
@@ -82,32 +81,6 @@ def _digit_icon(x784: np.ndarray, size: int = 56) -> QIcon:
     q = QImage(img.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
     return QIcon(QPixmap.fromImage(q).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.FastTransformation))
-
-
-def load_npz_digits(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The labelled digits of a .npz: (x (n, 784) float32 in [0, 1], y (n,) int64).
-
-    A personal set (``x`` and ``y``, as the Draw view's My digits writes) or a Keras dataset
-    (``x_train, y_train, x_test, y_test``), of which the test part is used. Raises
-    :class:`~digitlab.data.DatasetError` saying what is wrong, also for a set with no digits.
-    """
-    path = Path(path)
-    try:
-        with open_regular_file(path, PersonalSetError) as fh, zipfile.ZipFile(fh) as zf:
-            # the zip's directory only: no array is read here
-            keys = {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile):
-        keys = set()                       # load_personal_set below says what is wrong with it
-    if "x_test" in keys and not {"x", "y"} <= keys:
-        raw = load_dataset(path)
-        x, y = raw.test_images, raw.test_labels
-    else:
-        s = load_personal_set(path)
-        x, y = s.x, s.y
-    if len(y) == 0:
-        raise DatasetError(f"{path} holds no digits yet; add some in Draw > My digits, or choose "
-                           f"another set")
-    return x.reshape(len(x), 784).astype(np.float32) / np.float32(255.0), y.astype(np.int64)
 
 
 def _default_splits_for(config):
@@ -418,7 +391,9 @@ class EvaluateView(QWidget):
                 if which == "personal" and not os.path.lexists(set_file):
                     raise DatasetError(f"you have no digits yet ({set_file} does not exist); draw "
                                        f"some in Draw and add them in its My digits tab")
-                X, y = load_npz_digits(set_file)
+                # read as `digitlab evaluate --dataset` reads it: x and y, or a Keras test half
+                digits = load_labelled_set(set_file)
+                X, y = digits.inputs(), digits.labels()
                 set_name = "My digits" if which == "personal" else set_file.name
                 set_name += f" ({set_file})"
             say(f"Evaluating {name_a}…")

@@ -9,7 +9,7 @@ import pytest
 from digitlab import paths
 from digitlab.data import load_dataset
 from digitlab.data.personal import PersonalSet, default_personal_set_path, save_personal_set
-from digitlab.gui.evaluate_view import EvaluateView, load_npz_digits
+from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.library import ModelLibrary
 
 N = 60
@@ -120,17 +120,9 @@ def test_missing_empty_and_bad_sets_are_said_in_the_headline(qtbot, view, tmp_pa
     view.hide()
     view.show()
     qtbot.waitUntil(lambda: not view.is_evaluating(), timeout=30000)
-    assert "holds no digits yet; add some in Draw > My digits" in view.headline.text()
+    assert "x holds no images; add some digits first" in view.headline.text()
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros((2, 28, 28), np.uint8), y=np.array([3, 11]))
     _choose(qtbot, view, bad)
     assert "Cannot evaluate on this set:" in view.headline.text()
     assert "labels range over 3..11" in view.headline.text()
-
-
-def test_load_npz_digits_scales_like_the_networks_input(tmp_path, mnist):
-    path = tmp_path / "d.npz"
-    np.savez(path, x=mnist.test_images[:5], y=mnist.test_labels[:5])
-    x, y = load_npz_digits(path)
-    assert x.shape == (5, 784) and x.dtype == np.float32 and y.dtype == np.int64
-    np.testing.assert_array_equal(x, mnist.test_images[:5].reshape(5, 784).astype(np.float32) / 255)
