@@ -1,8 +1,9 @@
 """The command line: everything digitlab does that needs no window.
 
-    digitlab train [settings] --out model.h5
+    digitlab train [settings] [--init-from MODEL] [--extra-data mine.npz] --out model.h5
     digitlab models                      (the model library: bundled models and yours)
-    digitlab evaluate MODEL [--set test|val|train]        (MODEL: a .h5 file or a library name)
+    digitlab evaluate MODEL [--set test|val|train] [--dataset D]   (MODEL: a .h5 file or a library name;
+                                                                    D may be one set: x/y or x_test/y_test)
     digitlab predict MODEL digit.png ...
     digitlab export MODEL --format npz|csv|json [--out PATH]
     digitlab experiments [--seeds N] [--out DIR]
@@ -450,8 +451,9 @@ def cmd_evaluate(args) -> int:
     labelled = _labelled_set(args.dataset)
     if labelled is not None:
         if args.set != "test":
-            raise UserError(f"{printable(labelled.name, 200)} is one set of digits ({', '.join(labelled.keys)}), "
-                            f"with no training or validation part; leave out --set {args.set}")
+            raise UserError(f"{printable(labelled.name, 200)} is one set of digits "
+                            f"({', '.join(labelled.keys)}), with no training or validation part; "
+                            f"leave out --set {args.set}")
         X, y, name = labelled.inputs(), labelled.labels(), labelled.name
         what = f"{printable(name, 200)} ({', '.join(labelled.keys)})"
     else:

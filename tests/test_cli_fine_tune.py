@@ -49,7 +49,8 @@ def _numpy_probabilities(path, X):
     return E / E.sum(axis=1, keepdims=True)
 
 
-def test_fine_tuning_prints_the_accuracy_before_and_after_and_records_where_it_started(mine, tmp_path, capsys):
+def test_fine_tuning_prints_the_accuracy_before_and_after_and_records_where_it_started(mine, tmp_path,
+                                                                                        capsys):
     out_path = tmp_path / "tuned.h5"
     assert main(["train", "--init-from", str(START), "--extra-data", str(mine), *QUICK,
                  "--out", str(out_path)]) == 0
@@ -161,7 +162,8 @@ def test_evaluate_refuses_a_bad_set_in_one_line(tmp_path, capsys):
     np.savez(wrong, x=np.zeros((4, 20, 20), np.uint8), y=np.zeros(4, np.int64))
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"PK\x03\x04 damaged")
-    for path, message in ((empty, "holds no images"), (wrong, "(4, 20, 20)"), (broken, "not a readable .npz")):
+    for path, message in ((empty, "holds no images"), (wrong, "(4, 20, 20)"),
+                          (broken, "not a readable .npz")):
         assert main(["evaluate", str(START), "--dataset", str(path)]) == 2
         err = capsys.readouterr().err
         assert message in err and str(path) in err and "Traceback" not in err, err

@@ -510,7 +510,8 @@ class SettingsForm(QWidget):
         why = "Set by the model it starts from (Fine-tuning > Start from)." if locked else None
         for widget in (self.field("layer_sizes"), self.batch_norm):
             widget.setEnabled(not locked)
-        self.batch_norm.setToolTip(why or "Normalise every hidden layer over the batch (learnable scale and shift)")
+        self.batch_norm.setToolTip(
+            why or "Normalise every hidden layer over the batch (learnable scale and shift)")
         if why:
             self.field("layer_sizes").setToolTip(why)
 
@@ -552,7 +553,8 @@ class SettingsForm(QWidget):
         self.field("momentum").setEnabled(self.optimizer.currentData() == "momentum")
         self.extra_share.setEnabled(bool(self.extra_data.currentData()))
         if self.start_from.currentData() is not None:
-            self.field("layer_sizes").setToolTip("Set by the model it starts from (Fine-tuning > Start from).")
+            self.field("layer_sizes").setToolTip(
+                "Set by the model it starts from (Fine-tuning > Start from).")
         reasons = self.problems()
         if reasons:
             self.problem.setText("Cannot train yet: " + "; ".join(reasons))

@@ -271,6 +271,7 @@ class TrainView(QWidget):
             self._library_events.changed.connect(self.refresh_start_models)
         self.form.changed.connect(self._update_buttons)
         self.form.changed.connect(self._show_form_problem)
+        self.form.start_from.currentIndexChanged.connect(self._on_start_choice)
         c = self.controller
         c.status.connect(self._on_status)
         c.run_started.connect(self._on_run_started)
@@ -353,6 +354,17 @@ class TrainView(QWidget):
                 if entry.path is not None and not entry.damaged and entry.config is not None:
                     models.append((entry.display_name, str(entry.path), entry.config))
         self.form.set_start_models(models)
+
+    @Slot()
+    def _on_start_choice(self) -> None:
+        """The headline says what Start will do once a starting model is chosen (or dropped)."""
+        if self.controller.is_running() or self._headline_before_problem is not None:
+            return
+        fine_tuning = self.form.fine_tuning()
+        if fine_tuning.start_path is not None:
+            self.headline.setText(f"Ready to fine-tune {fine_tuning.start_name}: its settings are filled in.")
+        else:
+            self.headline.setText("Ready to train from a fresh initialisation.")
 
     # ----------------------------------------------------------------- commands
     @Slot()

@@ -25,7 +25,7 @@ from .config import TrainConfig
 # (dilated twice) mixed in at 10 %, 5 epochs, accuracy on them before -> after and on MNIST test:
 # - Adam: a tenth of its learning rate. The optimiser starts afresh (a model file keeps no
 #   optimiser state) and Adam's first steps move every weight by about the learning rate whatever
-#   its gradient. best.h5: 0.50 -> 1.00 at a tenth (MNIST test 96.35 -> 95.96 %), 1.00 at 0.3
+#   its gradient. best.h5: 0.50 -> 1.00 at a tenth (MNIST test 96.35 -> 95.98 %), 1.00 at 0.3
 #   (95.52 %).
 # - SGD and momentum: the model's own rate. Their steps scale with the gradient, which is small
 #   at a trained minimum, so the own rate is already a gentle continuation; a tenth barely moves

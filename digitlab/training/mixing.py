@@ -99,13 +99,15 @@ def mix_extra(splits: Splits, x_extra: np.ndarray, y_extra: np.ndarray, *, share
     if n_extra == 0:
         raise ValueError("the extra data holds no digits; add some before training on them")
     if x_extra.dtype != np.uint8:
-        raise ValueError(f"the extra images must be uint8 pixels 0..255 (as MNIST stores them), got {x_extra.dtype}")
+        raise ValueError(f"the extra images must be uint8 pixels 0..255 (as MNIST stores them), "
+                         f"got {x_extra.dtype}")
     flat = x_extra.reshape(n_extra, -1)
     if flat.shape[1] != splits.n_features:
         raise ValueError(f"the extra images have {flat.shape[1]} pixels but {splits.name} has "
                          f"{splits.n_features}; they must be 28x28 digits as MNIST's are")
     if y_extra.shape != (n_extra,):
-        raise ValueError(f"{n_extra} extra images but labels of shape {y_extra.shape}; give one label per image")
+        raise ValueError(f"{n_extra} extra images but labels of shape {y_extra.shape}; "
+                         f"give one label per image")
 
     n_rows = extra_rows(splits.n_train, n_extra, float(share))
     rng = np.random.default_rng(seed)

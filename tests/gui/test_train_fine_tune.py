@@ -57,6 +57,7 @@ def test_a_run_from_a_library_model_on_my_digits_shows_the_accuracy_before_and_a
     start = bundled_models_dir() / "report-no-l2.h5"
 
     _choose(form.start_from, "report-no-l2")
+    assert view.headline.text() == "Ready to fine-tune report-no-l2: its settings are filled in."
     # the model's architecture, shown and locked; its settings with the fine-tuning defaults
     assert form.field("layer_sizes").text() == "784-20-7-5-10" and not form.field("layer_sizes").isEnabled()
     assert not form.batch_norm.isEnabled() and not form.batch_norm.isChecked()
@@ -90,6 +91,7 @@ def test_a_run_from_a_library_model_on_my_digits_shows_the_accuracy_before_and_a
 
     # back to a fresh initialisation: the architecture is the person's again
     _choose(form.start_from, FRESH_START)
+    assert view.headline.text() == "Ready to train from a fresh initialisation."
     assert form.field("layer_sizes").isEnabled() and form.batch_norm.isEnabled()
     assert form.fine_tuning().start_path is None
 

@@ -87,7 +87,8 @@ def test_a_batch_norm_start_carries_its_running_statistics(trained_bn, mnist):
 
 def test_a_start_of_another_architecture_is_refused(trained):
     splits_config = QUICK.replace(layer_sizes=(784, 30, 10))
-    with pytest.raises(ValueError, match="starting network has layers 784-20-7-5-10 but the settings ask for 784-30-10"):
+    with pytest.raises(ValueError, match="starting network has layers 784-20-7-5-10 but the "
+                                         "settings ask for 784-30-10"):
         train(splits_config, None, initial=trained.network)
     with pytest.raises(ValueError, match="has no batch normalisation but the settings ask for it"):
         train(QUICK.replace(batch_norm=True), None, initial=trained.network)
@@ -158,7 +159,8 @@ def test_fine_tuning_on_thick_digits_raises_the_accuracy_on_them(thick, full_spl
     other = x_other.reshape(30, -1).astype(np.float32) / 255
     assert accuracy_on(result.network, other, y_other) > accuracy_on(model.network, other, y_other)
     assert result.metrics["test_accuracy"] > model.metrics["test_accuracy"] - 0.01
-    assert result.origin["extra_data"] == "thick" and result.origin["extra_share"] == pytest.approx(0.1, abs=1e-4)
+    assert result.origin["extra_data"] == "thick"
+    assert result.origin["extra_share"] == pytest.approx(0.1, abs=1e-4)
 
 
 def test_the_model_file_records_where_a_fine_tuned_model_started(trained, small_splits, thick, tmp_path):
@@ -176,7 +178,8 @@ def test_the_model_file_records_where_a_fine_tuned_model_started(trained, small_
     assert trained.origin == {}
     import h5py
     with h5py.File(path, "r") as f:
-        assert f.attrs["init_from"] == "start" and float(f.attrs["extra_share"]) == again.origin["extra_share"]
+        assert f.attrs["init_from"] == "start"
+        assert float(f.attrs["extra_share"]) == again.origin["extra_share"]
 
 
 def test_accuracy_on_counts_the_right_answers():
