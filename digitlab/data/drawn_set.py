@@ -598,10 +598,13 @@ def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_si
     ``size_fraction``; ``brush_percent``; ``centre`` (n, 2); ``stroke_start`` (n + 1,) index of
     each drawing's first stroke in ``point_start`` (the last entry is the stroke count);
     ``point_start`` (s + 1,) index of each stroke's first point in ``points`` (the last entry is
-    the point count); ``points`` (p, 2) float32 (x, y) canvas pixels; ``canvas_side``; ``seed``
+    the point count); ``points`` (p, 2) float32 (x, y) canvas pixels; ``canvas_resolution`` (the
+    canvas side in pixels; not ``canvas_side``, which marks a personal set's strokes); ``seed``
     (-1 when not given); and, for each entry ``name: inputs`` of ``inputs`` (what the networks
-    received through a conversion, (n, 28, 28) in [0, 1]), ``x_<name>`` float32, with the first
-    also as ``x``. Written to a temporary file first, then moved into place.
+    received through a conversion, (n, 28, 28) in [0, 1]), ``x_<name>`` float32, and the first
+    also as ``x``, uint8 0..255 rounded, so that with ``y`` the file is a Keras-style dataset
+    (``digitlab evaluate model.h5 --dataset FILE``). Written to a temporary file first, then
+    moved into place.
     """
     path = Path(path)
     n_strokes = [len(d.strokes) for d in plan]
@@ -619,7 +622,7 @@ def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_si
         "point_start": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         "points": (np.vstack([s for d in plan for s in d.strokes]).astype(np.float32)
                    if lengths else np.zeros((0, 2), np.float32)),
-        "canvas_side": np.array(canvas_side),
+        "canvas_resolution": np.array(canvas_side),
         "seed": np.array(-1 if seed is None else seed),
     }
     for k, (name, x) in enumerate((inputs or {}).items()):
@@ -629,7 +632,7 @@ def save_drawn_set(path: str | os.PathLike, plan: list[DrawnDigit], *, canvas_si
                              f"got {x.shape}")
         arrays[f"x_{name}"] = x
         if k == 0:
-            arrays["x"] = x
+            arrays["x"] = np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
