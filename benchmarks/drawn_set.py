@@ -209,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         print("no models to evaluate: models/*.h5 is empty and no --models were given; run "
               "`digitlab build-models` or pass --models", file=sys.stderr)
         return 1
-    nets = {Path(p).stem: load_model(p).network for p in paths}
+    nets = {}
+    paths = list(dict.fromkeys(str(Path(p).resolve()) for p in paths))   # each file once
+    for p in paths:
+        # a file's stem names its row; two files with the same stem are told apart by their path
+        name = Path(p).stem if Path(p).stem not in nets else str(p)
+        nets[name] = load_model(p).network
     names = list(nets)
 
     t0 = time.perf_counter()
