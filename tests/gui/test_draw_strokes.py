@@ -30,11 +30,13 @@ BRUSHES = (3, 12)                # brush diameter, percent of the canvas side
 
 # Measured with a 1280x760 window (mouse positions are whole widget pixels, so the small
 # drawings' centre lines are quantised more coarsely): over the six size x brush drawings, the
-# largest pairwise mean absolute difference is 0.017 (the "2") and 0.005 (the "7"), the largest L2
-# distance 1.53 and 0.58. For scale: two MNIST test digits of different classes are a median L2 of
-# 10.0 apart (5th percentile 7.9). The bounds leave room for other window sizes' quantisation.
-MAX_MEAN_ABS_DIFF = 0.03
-MAX_L2 = 2.5
+# largest pairwise mean absolute difference is 0.045 (the "2") and 0.005 (the "7"), the largest L2
+# distance 3.6 and 0.6. The 2's largest pair is one pixel of MNIST's whole-pixel centring by mass:
+# its centre of mass sits near half-way between two shifts, and the smallest drawing's quantisation
+# tips it. For scale: two MNIST test digits of different classes are a median L2 of 10.0 apart
+# (5th percentile 7.9). Same bounds as tests/data/test_strokes.py.
+MAX_MEAN_ABS_DIFF = 0.06
+MAX_L2 = 5.0
 
 
 @pytest.fixture
