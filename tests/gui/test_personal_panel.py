@@ -225,3 +225,29 @@ def test_a_failed_save_keeps_the_set_as_it_was(qtbot, view, monkeypatch):
     assert panel.personal_set().y.tolist() == [3] and panel.entries.count() == 1
     monkeypatch.setattr("digitlab.gui.personal_panel.save_personal_set", save_personal_set)
     assert load_personal_set(default_personal_set_path()).y.tolist() == [3]
+
+
+def test_digit_keys_add_only_while_the_panel_has_the_focus(qtbot, view):
+    panel = view.personal_panel
+    draw(qtbot, view, ONE)
+    view.canvas.setFocus()
+    qtbot.waitUntil(view.canvas.hasFocus)
+    qtbot.keyClick(view.canvas, Qt.Key.Key_1)
+    assert not default_personal_set_path().exists()            # typing on the canvas adds nothing
+    panel.entries.setFocus()                                    # the list is part of the panel
+    qtbot.waitUntil(panel.entries.hasFocus)
+    qtbot.keyClick(panel.entries, Qt.Key.Key_1)
+    assert load_personal_set(default_personal_set_path()).y.tolist() == [1]
+
+
+def test_a_new_set_name_starts_an_empty_set_there(qtbot, view, tmp_path):
+    panel = view.personal_panel
+    draw(qtbot, view, ONE)
+    press_digit(qtbot, view, 1)
+    fresh = tmp_path / "sets" / "second.npz"
+    assert panel.open_set(fresh)
+    assert panel.entries.count() == 0 and not fresh.exists()
+    assert "second.npz is new" in panel.status_text()
+    press_digit(qtbot, view, 7)
+    assert load_personal_set(fresh).y.tolist() == [7]
+    assert load_personal_set(default_personal_set_path()).y.tolist() == [1]    # the first set is untouched
