@@ -89,7 +89,8 @@ def test_size_brush_and_position_do_not_change_the_input(shape):
     pairwise distance: mean abs 0.009 / L2 0.80 (the 2) and 0.007 / 0.68 (the 4) among the 45 %
     and 80 % drawings; 0.036 / 3.3 and 0.051 / 4.2 with the 20 % ones, whose worst case (a 12 %
     brush, so the centre lines span only 8 % of the canvas, 36 px) has its whole-pixel rounding
-    at 1/36 of the digit and can tip MNIST's whole-pixel centring by one pixel. Two MNIST digits of different classes are ~10 apart (L2).
+    at 1/36 of the digit and can tip MNIST's whole-pixel centring by one pixel. Two MNIST digits
+    of different classes are ~10 apart (L2).
     """
     cells = [(size, brush, centre) for size in (0.2, 0.45, 0.8) for brush in (0.03, 0.12)
              for centre in ((0.5, 0.5), (0.45, 0.55))]
