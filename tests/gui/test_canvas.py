@@ -268,3 +268,46 @@ def test_the_placeholder_comes_back_whole_when_the_eraser_leaves_nothing(qtbot, 
     shown = _on_screen(qtbot, canvas)
     assert _grey_text_pixels(shown, canvas) > 20
     assert shown == _fresh_paint(canvas)
+
+
+def test_drawing_holds_the_strokes_since_the_last_clear_in_canvas_pixels(qtbot, canvas):
+    empty = canvas.drawing()
+    assert empty.side == canvas.resolution and empty.strokes == () and empty.raster is None
+    stroke(qtbot, canvas, [(100, 100), (100, 300)])      # dropped by the clear below
+    canvas.clear()
+    canvas.set_brush_size(10)
+    stroke(qtbot, canvas, [(100, 200), (200, 200), (300, 200)])
+    stroke(qtbot, canvas, [(150, 200), (180, 200)], button=Qt.MouseButton.RightButton)
+    d = canvas.drawing()
+    assert d.raster is None and len(d.strokes) == 2
+    pen, eraser = d.strokes
+    s = canvas.resolution / 400                            # widget 400 px -> canvas pixels
+    # the release repeats the last point; drawing() keeps what the canvas painted
+    expected = [[100 * s, 200 * s], [200 * s, 200 * s], [300 * s, 200 * s]]
+    np.testing.assert_allclose(pen.points[:3], expected, atol=s)
+    np.testing.assert_array_equal(pen.pressures, 1.0)
+    assert pen.width == pytest.approx(0.10 * canvas.resolution) and not pen.erase
+    assert eraser.erase and eraser.width == pytest.approx(1.5 * 0.10 * canvas.resolution)
+    # finished strokes are converted once, not on every call (drawing() runs every 30 ms)
+    assert canvas.drawing().strokes[0] is pen
+    # undo takes the eraser stroke out of the drawing too
+    canvas.undo()
+    assert [st.erase for st in canvas.drawing().strokes] == [False]
+
+
+def test_drawing_is_the_raster_after_a_loaded_image(qtbot, canvas):
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 13:15] = 1.0
+    canvas.set_image_array(digit)
+    d = canvas.drawing()
+    assert d.strokes == ()
+    np.testing.assert_array_equal(d.raster, canvas.image_array())
+    stroke(qtbot, canvas, line(100, 300, 300, 300))
+    d = canvas.drawing()
+    assert len(d.strokes) == 1 and d.raster is not None and d.raster[300 * canvas.resolution // 400].max() > 0.9
+    canvas.clear()
+    stroke(qtbot, canvas, line(100, 300, 300, 300))
+    assert canvas.drawing().raster is None                # cleared: strokes again
+    canvas.undo()
+    canvas.undo()                                         # the clear undone: the image is back
+    assert canvas.drawing().raster is not None
