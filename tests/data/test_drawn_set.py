@@ -1,4 +1,5 @@
-"""The drawn test set (issue 9, item 4): its strokes, and digits drawn through the real canvas."""
+"""The drawn test set (issue 9, item 4): traced MNIST strokes, digit templates, the plan, and digits
+drawn through the real canvas by benchmarks/drawn_set.py."""
 
 import importlib.util
 from pathlib import Path
@@ -7,17 +8,10 @@ import numpy as np
 import pytest
 
 from digitlab.data import load_dataset
-from digitlab.data.drawn_set import (
-    TEMPLATE_STYLES,
-    load_drawn_set,
-    mnist_strokes,
-    mouse_points,
-    plan_drawn_set,
-    save_drawn_set,
-    template_strokes,
-    trace_skeleton,
-)
+from digitlab.data.digit_templates import TEMPLATE_STYLES, template_strokes
+from digitlab.data.drawn_set import load_drawn_set, mouse_points, plan_drawn_set, save_drawn_set
 from digitlab.data.pen import render_segments
+from digitlab.data.skeleton_strokes import mnist_strokes, trace_skeleton
 from digitlab.data.thinning import skeleton_length, zhang_suen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,10 +210,10 @@ def test_one_digit_drawn_by_the_script_puts_ink_where_its_strokes_go(qtbot, scri
     assert script.canvas_input(canvas, "strokes").max() == 0.0
 
 
-@pytest.mark.parametrize("conversion", ["strokes", "raster"])
-def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, script, conversion):
+def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, script):
     """Each style of each digit, drawn as designed at 85 % of the canvas with the thin (3 %) pen
-    through the canvas, is read as its digit by models/best.h5: the templates look like digits."""
+    through the canvas and converted as the Draw view converts drawings (from the strokes), is
+    read as its digit by models/best.h5: the templates look like digits."""
     from digitlab.gui.canvas import DrawingCanvas
     from digitlab.io import load_model
 
@@ -237,7 +231,7 @@ def test_every_template_is_recognised_when_drawn_large_with_a_thin_pen(qtbot, sc
             scale = 0.85 * side / (hi - lo).max()
             placed = [(s - (lo + hi) / 2) * scale + side / 2 for s in strokes]
             script.draw_on_canvas(canvas, placed, 3.0)
-            p = net.predict_one(script.canvas_input(canvas, conversion))
+            p = net.predict_one(script.canvas_input(canvas, "strokes"))
             if int(np.argmax(p)) != digit:
                 wrong.append(f"{digit} {style!r}: read as {int(np.argmax(p))} ({p.max():.2f})")
     assert not wrong, "; ".join(wrong)
