@@ -14,6 +14,7 @@ The panel knows the Draw view only through two callables given to it: the curren
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -103,6 +104,7 @@ class PersonalPanel(QWidget):
         self._set = PersonalSet()
         self._loaded = False
         self._load_error: str | None = None      # the file could not be read: never overwrite it
+        self._stamp: tuple | None = None         # the file's size and time when last read or written
         self._undo: list[list[tuple[int, tuple]]] = []    # deletions, each a list of (index, item)
         self._predictions: dict[str, np.ndarray] = {}
         # replaceable (tests): how a failed save is shown, and where another set is opened
@@ -271,6 +273,7 @@ class PersonalPanel(QWidget):
         """Add the drawing on the canvas as ``label`` and save the set; False (with the reason
         shown) when there is no drawing or the set cannot be written."""
         self._ensure_loaded()
+        self._reread_if_changed()
         if self._load_error is not None:
             self._say(f"Nothing added: {self._load_error}", error=True)
             return False
@@ -293,7 +296,7 @@ class PersonalPanel(QWidget):
     def relabel_selected(self, label: int) -> bool:
         """Give the one chosen digit the label ``label`` and save."""
         chosen = self.selected_indices()
-        if len(chosen) != 1 or self._load_error is not None:
+        if len(chosen) != 1 or self._load_error is not None or self._reread_if_changed():
             return False
         i = chosen[0]
         old = int(self._set.y[i])
@@ -311,7 +314,7 @@ class PersonalPanel(QWidget):
     def delete_selected(self) -> int:
         """Delete the chosen digits and save; Undo delete puts them back. Returns how many."""
         chosen = self.selected_indices()
-        if not chosen or self._load_error is not None:
+        if not chosen or self._load_error is not None or self._reread_if_changed():
             return 0
         removed = [(i, self._set.remove(i)) for i in reversed(chosen)]
         if not self._save("delete these digits"):
@@ -327,7 +330,7 @@ class PersonalPanel(QWidget):
 
     def undo_delete(self) -> bool:
         """Put the last deleted digits back where they were, and save."""
-        if not self._undo or self._load_error is not None:
+        if not self._undo or self._load_error is not None or self._reread_if_changed():
             return False
         removed = self._undo.pop()
         for i, item in reversed(removed):
@@ -355,6 +358,7 @@ class PersonalPanel(QWidget):
             self.show_error("Cannot open this set of digits", str(exc))
             return False
         self._path, self._set, self._loaded, self._load_error = path, s, True, None
+        self._stamp = self._file_stamp()
         self._undo.clear()
         self._changed(select=[])
         self._say(f"{path.name}: {len(s)} digits" if path.exists() else
@@ -367,6 +371,7 @@ class PersonalPanel(QWidget):
             return
         self._loaded = True
         try:
+            self._stamp = self._file_stamp()
             self._set = load_personal_set(self.path, missing_ok=True)
         except PersonalSetError as exc:
             self._load_error = (f"{exc}. Open another set (Open set…), or move that file away "
@@ -379,9 +384,31 @@ class PersonalPanel(QWidget):
         self._say(f"{self.path.name}: {len(self._set)} digits in {self.path.parent}" if self.path.exists()
                   else f"Your digits will be saved in {self.path}.")
 
+    def _file_stamp(self) -> tuple | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    def _reread_if_changed(self) -> bool:
+        """Read the file again if something else wrote it since this panel did (another window,
+        or a program): a change here must not undo theirs. True when it was read again, and what
+        was chosen is gone (the indices may mean other digits now)."""
+        if self._load_error is not None or self._file_stamp() == self._stamp:
+            return False
+        self._loaded = False
+        self._undo.clear()
+        self._ensure_loaded()
+        if self._load_error is None:
+            self._say(f"{self.path.name} was changed by another window or program: read again, "
+                      f"{len(self._set)} digits. Choose again.", error=True)
+        return True
+
     def _save(self, doing: str) -> bool:
         try:
             save_personal_set(self.path, self._set)
+            self._stamp = self._file_stamp()
         except OutputError as exc:
             log.warning("Could not save the personal set: %s", exc)
             self.show_error("Cannot save your digits", f"Could not {doing}: {exc}")

@@ -251,3 +251,27 @@ def test_a_new_set_name_starts_an_empty_set_there(qtbot, view, tmp_path):
     press_digit(qtbot, view, 7)
     assert load_personal_set(fresh).y.tolist() == [7]
     assert load_personal_set(default_personal_set_path()).y.tolist() == [1]    # the first set is untouched
+
+
+def test_a_file_changed_by_another_window_is_read_again_not_overwritten(qtbot, view):
+    panel = view.personal_panel
+    path = default_personal_set_path()
+    draw(qtbot, view, ONE)
+    press_digit(qtbot, view, 1)
+    # another window adds two digits to the same file
+    theirs = load_personal_set(path)
+    theirs.add(np.zeros((28, 28)), 5)
+    theirs.add(np.zeros((28, 28)), 6)
+    save_personal_set(path, theirs)
+    # deleting here now would act on indices that mean other digits: refused, the file read again
+    panel.select([0])
+    assert panel.delete_selected() == 0
+    assert load_personal_set(path).y.tolist() == [1, 5, 6]
+    assert panel.entries.count() == 3 and "changed by another window" in panel.status_text()
+    # adding keeps their digits
+    theirs.add(np.zeros((28, 28)), 8)
+    save_personal_set(path, theirs)
+    press_digit(qtbot, view, 2)
+    assert load_personal_set(path).y.tolist() == [1, 5, 6, 8, 2]
+    assert [item.text() for item in map(panel.entries.item, range(panel.entries.count()))] == \
+        ["1", "5", "6", "8", "2"]
