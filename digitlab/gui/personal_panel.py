@@ -486,6 +486,7 @@ class PersonalPanel(QWidget):
     def _update_accuracy(self) -> None:
         s = self._set
         self._predictions = {}
+        self.accuracy_label.setToolTip("")
         if len(s):
             x = s.inputs()
             for side, entry in (("A", self.pair.a), ("B", self.pair.b)):
@@ -500,14 +501,17 @@ class PersonalPanel(QWidget):
         if not self._predictions:
             self.accuracy_label.setText("Choose networks A and B to see how well they read your digits.")
             return
-        parts = []
+        parts, names = [], []
         for side, entry in (("A", self.pair.a), ("B", self.pair.b)):
             pred = self._predictions.get(side)
             if pred is None:
                 continue
             right = int(np.sum(pred == s.y))
-            parts.append(f"{side} ({entry.display_name}) {100 * right / len(s):.1f} % ({right}/{len(s)})")
+            parts.append(f"{side} {100 * right / len(s):.1f} % ({right}/{len(s)})")
+            names.append(f"{side} is {entry.display_name}")
+        # one line at 1024 pixels: the names are above the bars, and in the tooltip
         self.accuracy_label.setText("Right on your digits: " + ",  ".join(parts))
+        self.accuracy_label.setToolTip("Networks " + ", ".join(names))
 
     def _on_selection(self) -> None:
         chosen = self.selected_indices()

@@ -164,14 +164,15 @@ def test_accuracy_shown_is_numpys_on_the_file_and_follows_the_pair(qtbot, view):
     assert acc["A"] == pytest.approx(_numpy_accuracy(a, path), abs=1e-12)
     assert acc["B"] == pytest.approx(_numpy_accuracy(b, path), abs=1e-12)
     right_a = round(acc["A"] * 9)
-    assert f"A (report-no-l2) {100 * right_a / 9:.1f} % ({right_a}/9)" in panel.accuracy_text()
+    assert f"A {100 * right_a / 9:.1f} % ({right_a}/9)" in panel.accuracy_text()
+    assert panel.accuracy_label.toolTip() == "Networks A is report-no-l2, B is report-l2"
     # another network B: the accuracy follows
     other = view.library.get("other")
     view.set_model("B", other)
     assert panel.accuracies()["B"] == pytest.approx(_numpy_accuracy(other, path), abs=1e-12)
-    assert "B (other)" in panel.accuracy_text()
+    assert panel.accuracy_label.toolTip() == "Networks A is report-no-l2, B is other"
     view.set_model("B", None)
-    assert panel.accuracies()["B"] is None and "B (" not in panel.accuracy_text()
+    assert panel.accuracies()["B"] is None and "B " not in panel.accuracy_text()
 
 
 def test_open_another_set_and_refuse_a_damaged_one(qtbot, view, tmp_path):
