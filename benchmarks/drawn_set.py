@@ -28,7 +28,8 @@ position and the 28x28 inputs) is saved to ``--out`` (default
 ``benchmarks/out/drawn_set_seed<seed>.npz``; ``benchmarks/out/`` is git-ignored);
 ``digitlab.data.drawn_set.load_drawn_set`` reads it back.
 
-Deterministic for a seed. About a minute on one core. A benchmark, never run as a test
+Deterministic for a seed. About 50 s of CPU (87 s wall on two shared cores), most of it the canvas
+drawing 1,800 digits point by point. A benchmark, never run as a test
 (tests/data/test_drawn_set.py checks its parts).
 """
 
