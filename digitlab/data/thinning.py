@@ -1,6 +1,6 @@
 """One-pixel skeletons of binary digit images: Zhang-Suen thinning and skeleton length, in NumPy.
 
-Used to trace MNIST digits into pen strokes (:mod:`digitlab.data.drawn_set`) and to measure
+Used to trace MNIST digits into pen strokes (:mod:`digitlab.data.skeleton_strokes`) and to measure
 MNIST's stroke width (``benchmarks/drawn_digits.py``). NumPy only.
 """
 
