@@ -9,7 +9,7 @@
     digitlab experiments [--seeds N] [--out DIR]
     digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
     digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
-    digitlab build-models [--dir models]
+    digitlab build-models [--dir models] [--only NAME ...]
     digitlab data info|download
 
 Each command is a function ``cmd_<name>(args) -> int`` registered in :func:`build_parser`.
@@ -251,6 +251,12 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dataset", help="mnist (bundled), fashion-mnist, an MNIST-format folder or a .npz file")
     g.add_argument("--n-validation", type=int, help="validation images split off the training file")
     g.add_argument("--train-subset", type=int, help="train on the first N images only (quick runs)")
+    g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="transform a fresh random share of the training images every epoch (shifts, "
+                        "rotations, scaling, shear, stroke thickness, elastic wobble; never validation "
+                        "or test images); on in the pad presets")
+    g.add_argument("--augment-fraction", type=float,
+                   help="the share of training images augmented each epoch, in (0, 1] (default 0.5)")
 
 
 def config_from_args(args, base=None):
@@ -261,7 +267,7 @@ def config_from_args(args, base=None):
     changes = {}
     for field in ("init", "init_std", "batch_norm", "optimizer", "learning_rate", "momentum", "schedule",
                   "batch_size", "l2", "seed", "eval_every", "patience", "tol", "max_epochs", "dataset",
-                  "n_validation", "train_subset"):
+                  "n_validation", "train_subset", "augment", "augment_fraction"):
         value = getattr(args, field, None)
         if value is not None:
             changes[field] = value
@@ -632,12 +638,22 @@ def _write_text(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
+SHIPPED_PRESETS = ("best", "pad", "pad-l2")    # shipped besides the four experiments
+
+
 def cmd_build_models(args) -> int:
-    """Train the models that ship in models/: the four experiments (seed 3) and the best preset."""
+    """Train the models that ship in models/: the four experiments (seed 3), the best preset and
+    the two pad networks (the Draw view's default pair); ``--only`` some of them."""
     from .io import save_model
     from .training import EXPERIMENTS, PRESETS, train
     folder = _out_path(args.dir, "--dir")
-    configs = [c for _, c in EXPERIMENTS] + [PRESETS["best"]]
+    configs = [c for _, c in EXPERIMENTS] + [PRESETS[name] for name in SHIPPED_PRESETS]
+    if args.only:
+        unknown = sorted(set(args.only) - {c.name for c in configs})
+        if unknown:
+            raise UserError(f"--only: no shipped model called {', '.join(unknown)}; choose from "
+                            f"{', '.join(c.name for c in configs)}")
+        configs = [c for c in configs if c.name in args.only]
     for config in configs:                 # replacing the shipped models is what this is for
         _check_out(folder / f"{config.name}.h5", replace=True)
     for config in configs:
@@ -872,6 +888,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build-models", help="train the models that ship in models/")
     p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "models"))
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="rebuild only these, e.g. --only pad pad-l2 (default: all seven)")
     p.set_defaults(func=cmd_build_models)
 
     p = sub.add_parser("sweep", help="train one setting for several L2 strengths and compare them")

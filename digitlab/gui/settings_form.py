@@ -53,6 +53,8 @@ PRESET_LABELS = {
     "report-bn": "Report + batch norm",
     "report-l2": "Report + L2",
     "report-l2-bn": "Report + L2 + batch norm",
+    "pad": "Pad (augmented, no L2)",
+    "pad-l2": "Pad + L2 (augmented)",
 }
 # Presets that are the same settings as another one under a second name (not offered twice).
 _ALIASES = {"report-no-l2"}
@@ -261,6 +263,17 @@ class SettingsForm(QWidget):
                    lambda v: "" if v is None else str(v),
                    "Train on only this many images for a quick run; empty = all of them.",
                    suffix="images", placeholder="all")
+        self.augment = QCheckBox("Augment the training images")
+        self.augment.setToolTip(
+            "Every epoch, move, turn, scale, slant, thicken or thin and gently warp a fresh random\n"
+            "share of the training images (the share below), so that the network reads digits\n"
+            "drawn off-centre, tilted or with another pen. Validation and test images stay as they are.")
+        self.augment.toggled.connect(self._on_edit)
+        data.addRow("", self.augment)
+        self._text(data, "augment_fraction", "Augmented share",
+                   _float_parser("augmented share", maximum=1.0), _fmt_float,
+                   "The fraction of the training images transformed anew each epoch, in (0, 1] "
+                   "(the pad presets: 0.5).")
 
         # --- fine-tuning: start from a trained model, train on a person's digits as well ---
         tune = self._group(outer, "Fine-tuning")
@@ -357,7 +370,8 @@ class SettingsForm(QWidget):
         c = PRESETS[key]
         return (f"{'-'.join(map(str, c.layer_sizes))}, {c.optimizer}, lr {c.learning_rate:g}, "
                 f"batch {c.batch_size}, L2 {c.l2:g}, batch norm {'on' if c.batch_norm else 'off'}, "
-                f"schedule {c.schedule}")
+                f"schedule {c.schedule}"
+                + (f", augmented ({c.augment_fraction:.0%} of images each epoch)" if c.augment else ""))
 
     def field(self, key: str) -> QLineEdit:
         """The line edit of a text field (``"learning_rate"``, ``"layer_sizes"``, ...)."""
@@ -379,6 +393,7 @@ class SettingsForm(QWidget):
                 except (TypeError, ValueError):
                     f.edit.setText(str(merged[key]))
             self.batch_norm.setChecked(bool(merged["batch_norm"]))
+            self.augment.setChecked(bool(merged["augment"]))
             self._set_combo(self.init, merged["init"])
             self._set_combo(self.optimizer, merged["optimizer"])
             self._set_combo(self.schedule, merged["schedule"])
@@ -399,6 +414,7 @@ class SettingsForm(QWidget):
         if isinstance(out.get("layer_sizes"), tuple):
             out["layer_sizes"] = list(out["layer_sizes"])
         out["batch_norm"] = self.batch_norm.isChecked()
+        out["augment"] = self.augment.isChecked()
         out["init"] = self.init.currentData()
         out["optimizer"] = self.optimizer.currentData()
         out["schedule"] = self.schedule.currentData()
@@ -415,6 +431,7 @@ class SettingsForm(QWidget):
         for key, f in self._fields.items():
             kwargs[key] = f.parse(f.edit.text())
         kwargs["batch_norm"] = self.batch_norm.isChecked()
+        kwargs["augment"] = self.augment.isChecked()
         kwargs["init"] = self.init.currentData()
         kwargs["optimizer"] = self.optimizer.currentData()
         kwargs["schedule"] = self.schedule.currentData()
@@ -551,6 +568,7 @@ class SettingsForm(QWidget):
         # fields that only matter for some choices
         self.field("init_std").setEnabled(self.init.currentData() == "normal")
         self.field("momentum").setEnabled(self.optimizer.currentData() == "momentum")
+        self.field("augment_fraction").setEnabled(self.augment.isChecked())
         self.extra_share.setEnabled(bool(self.extra_data.currentData()))
         if self.start_from.currentData() is not None:
             self.field("layer_sizes").setToolTip(

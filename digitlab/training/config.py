@@ -99,6 +99,11 @@ class TrainConfig:
     dataset: str = "mnist"
     n_validation: int = 12000
     train_subset: int | None = None
+    # On-the-fly augmentation (digitlab.training.augment): each epoch, this fraction of the
+    # training images, drawn afresh, is shifted, rotated, scaled, sheared, thickened or thinned
+    # and elastically deformed; validation and test images never are. Off in the report.
+    augment: bool = False
+    augment_fraction: float = 0.5
     name: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -126,6 +131,9 @@ class TrainConfig:
                            ("n_validation", MAX_N_VALIDATION)):
             p.extend(_int_problems(name, getattr(self, name), 1, high))
         p.extend(_int_problems("seed", self.seed, 0, MAX_SEED))
+        if not isinstance(self.augment, (bool, np.bool_)):
+            p.append(f"augment must be true or false, got {self.augment!r}")
+        p.extend(_float_problems("augment_fraction", self.augment_fraction, 0.0, False, 1.0))
         if self.train_subset is not None:
             p.extend(_int_problems("train_subset", self.train_subset, 1, MAX_STEPS, or_none=True))
         return p
@@ -159,6 +167,8 @@ class TrainConfig:
             parts.append(f"{self.schedule} schedule")
         parts.append(f"L2 {self.l2:g}" if self.l2 else "no L2")
         parts.append("BN" if self.batch_norm else "no BN")
+        if self.augment:
+            parts.append(f"augmented ({self.augment_fraction:.0%} of images)")
         return ", ".join(parts)
 
 

@@ -1,4 +1,4 @@
-"""Named settings: the report's four experiments and the preset that beats them."""
+"""Named settings: the report's four experiments, the preset that beats them, and the pad networks'."""
 
 from __future__ import annotations
 
@@ -26,7 +26,15 @@ BEST = TrainConfig(
     l2=1.0, max_epochs=60, eval_every=750, patience=7500, seed=3, name="best",
 )
 
-PRESETS: dict[str, TrainConfig] = {"report": REPORT, **{c.name: c for _, c in EXPERIMENTS}, "best": BEST}
+# Networks for the drawing pad: the best preset's recipe with on-the-fly augmentation (shifts,
+# rotations, scaling, shear, stroke thickness, elastic wobble; digitlab.training.augment), so that
+# digits drawn a little off-centre, tilted, thick or thin are still read. "pad" has no L2, "pad-l2"
+# the best preset's lambda 1: the Draw view's default pair compares exactly this difference.
+PAD_L2 = BEST.replace(augment=True, augment_fraction=0.5, name="pad-l2")
+PAD = PAD_L2.replace(l2=0.0, name="pad")
+
+PRESETS: dict[str, TrainConfig] = {"report": REPORT, **{c.name: c for _, c in EXPERIMENTS}, "best": BEST,
+                                   "pad": PAD, "pad-l2": PAD_L2}
 
 
 def preset(name: str) -> TrainConfig:

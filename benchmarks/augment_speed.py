@@ -1,0 +1,80 @@
+"""How much on-the-fly augmentation slows an epoch, on the pad preset's setting and the report's.
+
+    python benchmarks/augment_speed.py [--epochs 4] [--repeats 3]
+
+The goal (issue 9): an epoch with augmentation at most 30 % slower than the same epoch without.
+Each repeat trains the setting without and then with augmentation back to back, so both see the
+same load on a shared machine; an epoch's time is the median over its run's epochs (the first,
+which includes starting the helper thread and filling its queue, is counted too), and the
+ratio of the best repeats is reported. One BLAS thread, as in train_speed.py. Also printed: the
+time to augment one epoch's images on this thread alone, which is what the helper thread hides.
+"""
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from digitlab.data import load_dataset, prepare_splits  # noqa: E402
+from digitlab.training import REPORT, preset, train  # noqa: E402
+from digitlab.training.augment import CHUNK_IMAGES, Augmenter  # noqa: E402
+
+
+def epoch_seconds(config, splits, epochs):
+    """Median wall time of an epoch: its steps plus one validation pass (PERFORMANCE.md)."""
+    marks = [time.perf_counter()]
+    steps_per_epoch = -(-splits.n_train // config.batch_size)
+    config = config.replace(max_epochs=epochs, patience=10**9, eval_every=steps_per_epoch,
+                            schedule="constant")
+    train(config, splits, on_epoch=lambda *_: marks.append(time.perf_counter()))
+    return statistics.median(np.diff(marks))
+
+
+def augment_only_seconds(x_bytes, fraction):
+    """One epoch's images augmented chunk by chunk, as the trainer does (the bank drawn first)."""
+    augmenter = Augmenter(seed=3, fraction=fraction)
+    augmenter.bank(0)
+    start = time.perf_counter()
+    for chunk, begin in enumerate(range(0, len(x_bytes), CHUNK_IMAGES)):
+        augmenter.augment(x_bytes[begin:begin + CHUNK_IMAGES], 0, chunk)
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=4, help="epochs timed per run")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats (pairs of runs)")
+    args = parser.parse_args(argv)
+
+    splits = prepare_splits(load_dataset())
+    pad = preset("pad")
+    settings = [("pad preset (Adam, BN, batch 64)", pad.replace(augment=False)),
+                ("report setting (SGD, batch 256)", REPORT.replace(augment_fraction=pad.augment_fraction))]
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
+          f"augment_fraction {pad.augment_fraction:g}; {args.epochs} epochs x {args.repeats} repeats")
+    for label, config in settings:
+        plain, augmented = [], []
+        for _ in range(args.repeats):
+            plain.append(epoch_seconds(config.replace(augment=False), splits, args.epochs))
+            augmented.append(epoch_seconds(config.replace(augment=True), splits, args.epochs))
+        ratio = min(augmented) / min(plain)
+        paired = statistics.median(a / p for a, p in zip(augmented, plain))
+        print(f"{label}: best {min(plain):.3f} s/epoch without, {min(augmented):.3f} s with augmentation: "
+              f"{100 * (ratio - 1):+.0f} % (goal <= +30 %); median of the repeats' ratios "
+              f"{100 * (paired - 1):+.0f} %; each repeat, with / without: "
+              + ", ".join(f"{a / p:.2f}" for a, p in zip(augmented, plain)))
+    x_bytes = splits.x_train_bytes
+    for fraction in (pad.augment_fraction, 1.0):
+        alone = min(augment_only_seconds(x_bytes, fraction) for _ in range(args.repeats))
+        print(f"augmenting one epoch's {len(x_bytes)} images (fraction {fraction:g}) alone: {alone:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
