@@ -4,8 +4,9 @@ File > Export report follow, and the combo box that chooses one side of it.
 :class:`ModelPair` holds two library entries (B may be none), loads a model before accepting it
 (a file found damaged is refused with the reason, and the pair keeps what it had), follows the
 library (a deleted model falls back to the default pair, a renamed or saved one is the same entry)
-and is remembered between launches in QSettings by file path. The default is the report's
-unregularised and regularised models (report-no-l2 / report-l2).
+and is remembered between launches in QSettings by file path. The default is the library's
+``default_pair()``: the pad networks trained for drawn digits, without and with L2 (pad / pad-l2),
+or the report's report-no-l2 / report-l2 where those are missing.
 """
 
 from __future__ import annotations

@@ -49,10 +49,11 @@ log = logging.getLogger("digitlab.library")
 
 __all__ = ["ModelLibrary", "LibraryError", "DEFAULT_PAIR_NAMES", "EXPORT_FORMATS", "safe_file_stem"]
 
-#: The Draw view compares these two by default (the report's unregularised and regularised models).
+#: The Draw view compares these two by default: the pad networks, trained with augmentation for
+#: drawn digits, without and with L2 (the report's pair where they are missing).
 DEFAULT_PAIR_NAMES: tuple[tuple[str, ...], tuple[str, ...]] = (
-    ("report-no-l2", "report", "report-nol2", "report_no_l2"),
-    ("report-l2", "report_l2"),
+    ("pad", "report-no-l2", "report", "report-nol2", "report_no_l2"),
+    ("pad-l2", "report-l2", "report_l2"),
 )
 
 EXPORT_FORMATS = ("npz", "csv", "json")
@@ -379,8 +380,9 @@ class ModelLibrary:
     def default_pair(self) -> tuple[ModelEntry | None, ModelEntry | None]:
         """The two models the Draw view compares by default.
 
-        The report's unregularised and regularised models (``report-no-l2`` and ``report-l2``)
-        when present, else the first two models, else what there is.
+        The unregularised and regularised pad networks (``pad`` and ``pad-l2``) when present, else
+        the report's (``report-no-l2`` and ``report-l2``), else the first two models, else what
+        there is.
         """
         def find(candidates: Iterable[str]) -> ModelEntry | None:
             for cand in candidates:

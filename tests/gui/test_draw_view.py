@@ -344,13 +344,13 @@ def test_handlers_are_guarded():
 
 
 def test_bundled_models_recognise_test_digits_through_the_canvas(qtbot):
-    """The real report models, fed MNIST test digits through the canvas (scaled up 16x, then the
-    MNIST conversion back to 28x28), still get nearly all of them right: the drawing path does not
-    distort what the networks see."""
+    """The real default pair (the pad networks), fed MNIST test digits through the canvas (scaled
+    up 16x, then the MNIST conversion back to 28x28), still gets nearly all of them right: the
+    drawing path does not distort what the networks see."""
     lib = ModelLibrary()
     a, b = lib.default_pair()
-    if a is None or a.name != "report-no-l2" or b is None or b.name != "report-l2":
-        pytest.skip("the bundled report models are not in models/")
+    if a is None or a.name != "pad" or b is None or b.name != "pad-l2":
+        pytest.skip("the bundled pad models are not in models/")
     from digitlab.data import load_dataset
 
     v = DrawView(lib)

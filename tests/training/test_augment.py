@@ -258,3 +258,15 @@ def test_the_forms_checkbox_sets_the_config(qtbot):
     assert form.augment.isChecked() and form.config() == preset("pad-l2").replace(name="")
     form.apply_preset("report")
     assert not form.augment.isChecked()
+
+
+def test_the_shipped_default_pair_is_the_pad_networks(tmp_path):
+    from digitlab.library import ModelLibrary
+    a, b = ModelLibrary(bundled_models_dir(), tmp_path).default_pair()
+    assert (a.name, b.name) == ("pad", "pad-l2")
+    assert a.source == b.source == "bundled"
+    for entry, l2 in ((a, 0.0), (b, preset("pad-l2").l2)):
+        model = load_model(entry.path)
+        assert model.config == preset(entry.name)
+        assert model.config.augment and model.config.l2 == l2
+        assert model.metrics["test_accuracy"] > 0.96
