@@ -1,6 +1,12 @@
 """Ten probability bars for one network, with its predicted digit and confidence.
 
-The bar item is built once; every update only calls ``BarGraphItem.setOpts(height=..., brushes=...)``
+Every bar's value is in its tooltip ("7: 83.2 %", anywhere over its column, so a bar too short to
+see still says its value); the top bar, and the second when it is above :data:`SECOND_LABEL_MIN`,
+carry their value as a label above the bar. ``set_dimmed(True)`` greys everything out, values included, for an
+answer that is not to be trusted (the Draw view's "not a digit yet").
+
+The bar item, the two labels and the ten tooltip areas are built once; every update only calls
+``BarGraphItem.setOpts(height=..., brushes=...)``, moves the labels and sets ten tooltip strings
 (never re-plots), which keeps an update well under a millisecond.
 """
 
@@ -9,27 +15,60 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 # Importing the guard protects None/True/False from PySide6 6.12's refcount drift on Python 3.11.
 from digitlab.gui.guard import protect_singletons
 
 protect_singletons()
 
-__all__ = ["ProbabilityBars", "BAR_COLOR", "HIGHLIGHT_COLOR"]
+__all__ = ["ProbabilityBars", "BAR_COLOR", "HIGHLIGHT_COLOR", "DIMMED_BAR_COLOR", "DIMMED_HIGHLIGHT_COLOR",
+           "SECOND_LABEL_MIN", "value_text"]
 
 BAR_COLOR = QColor(168, 184, 204)
 HIGHLIGHT_COLOR = QColor(33, 102, 172)
 TRUE_LABEL_PEN = QColor(27, 140, 60)
+# Dimmed: the same two roles in greys, so the answer is still readable but plainly not endorsed.
+DIMMED_BAR_COLOR = QColor(214, 214, 214)
+DIMMED_HIGHLIGHT_COLOR = QColor(158, 158, 158)
+DIMMED_TEXT = "#8a8a8a"
+LABEL_COLOR = QColor(40, 40, 40)
 EMPTY_TEXT = "Draw a digit"
+#: The second-largest bar gets a value label only above this probability: below it the bar is
+#: short, and a label there would only say "no" louder than the bar does.
+SECOND_LABEL_MIN = 0.05
+#: The chart's top: room above a 100 % bar for its value label.
+Y_TOP = 1.14
+
+
+def _set_style(widget: QWidget, sheet: str) -> None:
+    # Setting a style sheet re-polishes the widget even when it is unchanged; updates come at
+    # drawing speed, so only real changes are applied.
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
+
+
+def value_text(p: float) -> str:
+    """A probability as the bars say it: "83.2 %"."""
+    return f"{100.0 * p:.1f} %"
 
 
 class ProbabilityBars(QWidget):
     """Probability bars for the ten digits of one network.
 
     ``set_probabilities(p)`` with a length-10 vector shows it (the predicted digit highlighted,
-    big, with its confidence); ``set_probabilities(None)`` shows the empty state.
+    big, with its confidence; every bar's value in its tooltip, the top one or two as labels);
+    ``set_probabilities(None)`` shows the empty state. ``set_dimmed(True, note)`` greys the answer
+    out until ``set_dimmed(False)``.
     """
 
     def __init__(self, title: str = "", parent: QWidget | None = None):
@@ -79,8 +118,8 @@ class ProbabilityBars(QWidget):
         self._plot.hideButtons()
         pi = self._plot.getPlotItem()
         pi.setXRange(-0.6, 9.6, padding=0)
-        pi.setYRange(0.0, 1.06, padding=0)
-        pi.getViewBox().setLimits(xMin=-0.6, xMax=9.6, yMin=0, yMax=1.06)
+        pi.setYRange(0.0, Y_TOP, padding=0)
+        pi.getViewBox().setLimits(xMin=-0.6, xMax=9.6, yMin=0, yMax=Y_TOP)
         pi.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         pi.getAxis("left").setTicks([[(v, f"{100 * v:.0f} %") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]])
         pi.getAxis("left").setWidth(46)
@@ -98,6 +137,31 @@ class ProbabilityBars(QWidget):
         self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72,
                                      brushes=self._normal_brushes, pens=[pg.mkPen(None)] * 10)
         pi.addItem(self._bars)
+        # One transparent area per column carries that bar's tooltip: hovering anywhere over the
+        # column works, also where the bar is a hairline.
+        self._tip_areas: list[QGraphicsRectItem] = []
+        for i in range(10):
+            area = QGraphicsRectItem(i - 0.5, 0.0, 1.0, Y_TOP)
+            area.setPen(QPen(Qt.PenStyle.NoPen))
+            area.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+            area.setZValue(10)
+            pi.addItem(area)
+            self._tip_areas.append(area)
+        lf = QFont(self.font())
+        lf.setPointSizeF(self.font().pointSizeF() * 0.9)
+        lf.setBold(True)
+        self._value_labels: list[pg.TextItem] = []
+        for _ in range(2):   # the top bar's and the runner-up's
+            label = pg.TextItem("", color=LABEL_COLOR, anchor=(0.5, 1.0))
+            label.setFont(lf)
+            label.setZValue(5)
+            label.setVisible(False)
+            pi.addItem(label)
+            self._value_labels.append(label)
+        self._label_bars: list[int | None] = [None, None]
+        pi.getViewBox().sigResized.connect(self._place_value_labels)
+        self._dimmed = False
+        self._dimmed_note: str | None = None
         self._empty_item = pg.TextItem(EMPTY_TEXT, color=(130, 130, 130), anchor=(0.5, 0.5))
         ef = QFont(self.font())
         ef.setPointSizeF(self.font().pointSizeF() * 1.2)
@@ -168,15 +232,41 @@ class ProbabilityBars(QWidget):
             raise ValueError("probabilities contain NaN or infinity")
         self._p = p
         k = int(np.argmax(p))
-        brushes = list(self._normal_brushes)
-        brushes[k] = pg.mkBrush(HIGHLIGHT_COLOR)
-        self._bars.setOpts(height=p, brushes=brushes)
+        self._refresh_brushes()
+        self._bars.setOpts(height=p)
         self._refresh_pens()
         self._empty_item.setVisible(False)
         self._digit.setText(str(k))
-        self._digit.setStyleSheet("")
-        self._confidence.setText(f"{100.0 * p[k]:.1f} % sure")
+        self._refresh_confidence()
         self._digit.setToolTip(f"The network's answer: {k} with probability {p[k]:.4f}")
+        for i, area in enumerate(self._tip_areas):
+            area.setToolTip(f"{i}: {value_text(p[i])}")
+        self._refresh_value_labels()
+
+    def set_dimmed(self, on: bool, note: str | None = None) -> None:
+        """Grey out the answer (bars, labels, digit) when it is not to be trusted, e.g. for a
+        drawing that is not a digit yet; the values stay readable. ``note`` (e.g. "Not a digit
+        yet") replaces "83.2 % sure" while dimmed. Stays until ``set_dimmed(False)``."""
+        self._dimmed = bool(on)
+        self._dimmed_note = note if on else None
+        if self._p is None:
+            self._show_empty()
+            return
+        self._refresh_brushes()
+        self._refresh_confidence()
+        self._refresh_value_labels()
+
+    def is_dimmed(self) -> bool:
+        return self._dimmed
+
+    def bar_tooltips(self) -> list[str]:
+        """The ten bars' tooltips ("7: 83.2 %"); empty strings in the empty state."""
+        return [area.toolTip() for area in self._tip_areas]
+
+    def value_labels(self) -> dict[int, str]:
+        """The value labels shown on the bars, by digit (the top bar and a runner-up above 5 %)."""
+        return {i: label.toPlainText() for i, label in zip(self._label_bars, self._value_labels)
+                if i is not None and label.isVisible()}
 
     def probabilities(self) -> np.ndarray | None:
         """The shown probabilities (a copy), or ``None`` in the empty state."""
@@ -209,7 +299,86 @@ class ProbabilityBars(QWidget):
         self._empty_item.setVisible(True)
         self._digit.setText("")            # nothing predicted: no digit (a dash read as a bar)
         self._confidence.setText(text)
+        _set_style(self._confidence, "")
         self._digit.setToolTip("")
+        for area in self._tip_areas:
+            area.setToolTip("")
+        for label in self._value_labels:
+            label.setVisible(False)
+        self._label_bars = [None, None]
+
+    def _refresh_brushes(self) -> None:
+        if self._p is None:
+            return
+        normal, top = ((DIMMED_BAR_COLOR, DIMMED_HIGHLIGHT_COLOR) if self._dimmed
+                       else (BAR_COLOR, HIGHLIGHT_COLOR))
+        brushes = [pg.mkBrush(normal)] * 10
+        brushes[int(np.argmax(self._p))] = pg.mkBrush(top)
+        self._bars.setOpts(brushes=brushes)
+        _set_style(self._digit, f"color: {DIMMED_TEXT};" if self._dimmed else "")
+
+    def _refresh_confidence(self) -> None:
+        p = self._p
+        if p is None:
+            return
+        sure = f"{value_text(p.max())} sure"
+        if self._dimmed:
+            self._confidence.setText(self._dimmed_note or sure)
+            _set_style(self._confidence, f"color: {DIMMED_TEXT};")
+        else:
+            self._confidence.setText(sure)
+            _set_style(self._confidence, "")
+
+    def _refresh_value_labels(self) -> None:
+        p = self._p
+        order = np.argsort(-p, kind="stable")
+        shown = [int(order[0])] + ([int(order[1])] if p[order[1]] > SECOND_LABEL_MIN else [])
+        self._label_bars = [None, None]
+        color = QColor(DIMMED_TEXT) if self._dimmed else LABEL_COLOR
+        for slot, label in enumerate(self._value_labels):
+            if slot >= len(shown):
+                label.setVisible(False)
+                continue
+            i = shown[slot]
+            self._label_bars[slot] = i
+            label.setText(value_text(p[i]))
+            label.setColor(color)
+            label.setVisible(True)
+        self._place_value_labels()
+
+    def _place_value_labels(self) -> None:
+        """Put each label centred over its bar, but inside the chart and clear of the other.
+
+        A label is wider than a column: centred over an edge column it would be cut off, and over
+        two neighbouring bars of similar height the labels would overlap. Sizes are measured in
+        pixels and converted with the view's current scale, so this runs again on every resize.
+        """
+        if self._p is None:
+            return
+        items = [(i, lab) for i, lab in zip(self._label_bars, self._value_labels) if i is not None]
+        vb = self._plot.getPlotItem().getViewBox()
+        try:
+            px, py = vb.viewPixelSize()            # data units per pixel
+        except (ZeroDivisionError, np.linalg.LinAlgError):  # not laid out yet: a resize follows
+            px = py = 0.0
+        xs, halves, ys = [], [], []
+        for i, lab in items:
+            rect = lab.boundingRect()              # in pixels (the item ignores the view's scale)
+            half = rect.width() * px / 2.0 if np.isfinite(px) else 0.0
+            halves.append(half)
+            xs.append(min(max(float(i), -0.6 + half), 9.6 - half))
+            ys.append(float(self._p[i]) + 0.01)
+        if len(items) == 2 and px > 0:
+            height = items[0][1].boundingRect().height() * py
+            (a, b) = (0, 1) if items[0][0] < items[1][0] else (1, 0)   # a: the left bar
+            if abs(ys[a] - ys[b]) < height and xs[b] - xs[a] < halves[a] + halves[b]:
+                border = (items[a][0] + items[b][0]) / 2.0     # between the two bars
+                xa, xb = border - halves[a], border + halves[b]
+                shift = max(0.0, -0.6 - (xa - halves[a])) - max(0.0, xb + halves[b] - 9.6)
+                xs[a], xs[b] = xa + shift, xb + shift
+        for (i, lab), x, y in zip(items, xs, ys):
+            lab.setAnchor((0.5, 1.0))
+            lab.setPos(x, y)
 
     def _refresh_pens(self) -> None:
         pens = [pg.mkPen(None)] * 10
