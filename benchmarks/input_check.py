@@ -35,11 +35,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from digitlab.data import load_dataset, prepare_splits, to_mnist  # noqa: E402
-from digitlab.data.drawn_set import plan_drawn_set  # noqa: E402
-from digitlab.data.input_check import check_input, check_inputs, load_reference  # noqa: E402
-from digitlab.data.non_digit_drawings import KINDS, STROKE_KINDS, non_digit_inputs  # noqa: E402
-from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps  # noqa: E402
+from digitlab.data import load_dataset, prepare_splits, to_mnist
+from digitlab.data.drawn_set import plan_drawn_set
+from digitlab.data.input_check import check_input, check_inputs, load_reference
+from digitlab.data.non_digit_drawings import KINDS, STROKE_KINDS, non_digit_inputs
+from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 
 
 def _pct(mask) -> str:
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     drawn, drawn_ext, drawn_size = _drawn_digits(raw, args.seed)
     rows = [("MNIST validation (limits set here)", check_inputs(x_val, reference=ref)),
             ("MNIST test, as is", check_inputs(x_test, reference=ref)),
-            ("MNIST test through to_mnist (image files, loaded digits)", check_inputs(x_test_conv, reference=ref))]
+            ("MNIST test through to_mnist (image files, loaded digits)",
+             check_inputs(x_test_conv, reference=ref))]
     drawn_states = check_inputs(drawn, drawn_ext, reference=ref)
     for size in ("small", "normal", "large"):
         m = drawn_size == size

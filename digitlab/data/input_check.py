@@ -37,7 +37,7 @@ fitted on MNIST's training digits and its validation split (never the test set) 
 ``pieces`` are fixed limits read off the same validation digits. With the canvas's ink extent
 (:data:`MIN_EXTENT`) a mark smaller than a tenth of the canvas is "too small" as well.
 
-NumPy only (no Qt, no networks); about 1 ms for one input.
+NumPy only (no Qt, no networks); about half a millisecond for one input.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ import numpy as np
 from digitlab.paths import resources_dir
 
 __all__ = [
+    "MAX_PIECES",
+    "MIN_BOX_PIXELS",
+    "MIN_EXTENT",
+    "REFERENCE_FILE",
+    "STATES",
     "InputCheck",
     "InputCheckReference",
     "check_input",
@@ -59,11 +64,6 @@ __all__ = [
     "input_scores",
     "load_reference",
     "reference_path",
-    "STATES",
-    "MIN_EXTENT",
-    "MIN_BOX_PIXELS",
-    "MAX_PIECES",
-    "REFERENCE_FILE",
 ]
 
 #: The three answers, in the order a person should act on them.
@@ -208,9 +208,6 @@ def load_reference(path: str | os.PathLike | None = None) -> InputCheckReference
 
 # --------------------------------------------------------------------------- scores
 
-_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
-
-
 def _as_batch(x) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float32)
     if arr.ndim == 1 and arr.size == 784 or arr.shape == (28, 28):
@@ -238,47 +235,46 @@ def _box(x: np.ndarray) -> np.ndarray:
     return np.maximum(span(ink.any(axis=2)), span(ink.any(axis=1)))
 
 
-def _neighbour_views(padded: np.ndarray):
-    return [padded[:, 1 + dy:29 + dy, 1 + dx:29 + dx] for dy, dx in _NEIGHBOURS]
-
-
-def _erode(ink: np.ndarray) -> np.ndarray:
-    inside = ink.copy()
-    for view in _neighbour_views(np.pad(ink, ((0, 0), (1, 1), (1, 1)))):
-        inside &= view
-    return inside
-
-
 def _solid(ink: np.ndarray) -> np.ndarray:
-    inside = _erode(_erode(ink))  # ink two pixels deep: all of its 5x5 neighbourhood is ink
+    # Ink two pixels deep: its whole 5x5 neighbourhood is ink (a 5x5 erosion, done separably).
+    p = np.pad(ink, ((0, 0), (2, 2), (2, 2)))
+    rows = p[:, :, 0:28] & p[:, :, 1:29] & p[:, :, 2:30] & p[:, :, 3:31] & p[:, :, 4:32]
+    inside = rows[:, 0:28] & rows[:, 1:29] & rows[:, 2:30] & rows[:, 3:31] & rows[:, 4:32]
     n = ink.sum(axis=(1, 2))
     return np.where(n > 0, inside.sum(axis=(1, 2)) / np.maximum(n, 1), 0.0)
 
 
+# Each 8-connected link once: east, south, south-east, south-west.
+_LINKS = ((0, 1), (1, 0), (1, 1), (1, -1))
+
+
+def _pieces_of(ink: np.ndarray) -> int:
+    """Pieces of 8-connected ink with at least MIN_PIECE_PIXELS pixels in one (28, 28) mask:
+    union-find over the links between neighbouring ink pixels (a few hundred at most)."""
+    index = np.full((30, 30), -1, np.int32)
+    ys, xs = np.nonzero(ink)
+    index[ys + 1, xs + 1] = np.arange(len(ys))
+    parent = list(range(len(ys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]  # path halving keeps the trees flat
+            i = parent[i]
+        return i
+
+    for dy, dx in _LINKS:
+        other = index[1 + dy:29 + dy, 1 + dx:29 + dx][ink]
+        here = index[1:29, 1:29][ink]
+        for a, b in zip(here[other >= 0].tolist(), other[other >= 0].tolist()):
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[ra] = rb
+    sizes = np.bincount([root(i) for i in range(len(parent))], minlength=1)
+    return int((sizes >= MIN_PIECE_PIXELS).sum())
+
+
 def _pieces(ink: np.ndarray) -> np.ndarray:
-    """Pieces of 8-connected ink with at least MIN_PIECE_PIXELS pixels, per image."""
-    n = len(ink)
-    none = 784  # the label of paper: larger than every pixel index
-    own = np.broadcast_to(np.arange(784, dtype=np.int32).reshape(1, 28, 28), ink.shape)
-    label = np.where(ink, own, none)
-    active = np.arange(n)      # the images whose labels still change (most settle in a few rounds)
-    while active.size:
-        lab, msk = label[active], ink[active]
-        low = lab.copy()
-        for view in _neighbour_views(np.pad(lab, ((0, 0), (1, 1), (1, 1)), constant_values=none)):
-            np.minimum(low, view, out=low)
-        low = np.where(msk, low, none)
-        # Pointer jumping: take the label of the pixel a label names, which may already be lower.
-        # Labels only ever name pixels of the same piece, so this converges in a few rounds.
-        m = len(active)
-        flat = np.concatenate([low.reshape(m, 784), np.full((m, 1), none, np.int32)], axis=1)
-        low = np.where(msk, flat[np.arange(m)[:, None], low.reshape(m, 784)].reshape(msk.shape), none)
-        changed = (low != lab).any(axis=(1, 2))
-        label[active] = low
-        active = active[changed]
-    keys = (np.arange(n)[:, None, None] * 785 + label)[ink]
-    sizes = np.bincount(keys, minlength=n * 785).reshape(n, 785)[:, :784]
-    return (sizes >= MIN_PIECE_PIXELS).sum(axis=1)
+    return np.fromiter((_pieces_of(m) for m in ink), dtype=np.int64, count=len(ink))
 
 
 def _faint(x: np.ndarray) -> np.ndarray:
@@ -410,5 +406,6 @@ def check_input(x28, ink_extent: float | None = None, *,
     if any(r in _TOO_SMALL for r in reasons):
         return InputCheck("too small", _MESSAGES["too small"], values, reasons)
     if reasons:
-        return InputCheck("not a digit", f"{_MESSAGES['not a digit']} {_REASONS[reasons[0]]}", values, reasons)
+        message = f"{_MESSAGES['not a digit']} {_REASONS[reasons[0]]}"
+        return InputCheck("not a digit", message, values, reasons)
     return InputCheck("ok", _MESSAGES["ok"], values, ())

@@ -33,7 +33,7 @@ from digitlab.data.input_check import (
     shape_distance,
 )
 
-__all__ = ["fit_reference", "save_reference", "main"]
+__all__ = ["fit_reference", "main", "save_reference"]
 
 N_COMPONENTS = 30
 N_PROTOTYPES = 256

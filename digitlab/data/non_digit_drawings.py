@@ -27,6 +27,7 @@ NumPy only (the pad's conversion is Qt-free too) and deterministic for a seed.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,15 @@ from digitlab.data.preprocess import to_mnist
 from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 
 __all__ = [
-    "KINDS", "STROKE_KINDS", "PATHS", "CANVAS_SIDE", "NonDigitDrawing", "draw_non_digit",
-    "non_digit_inputs", "rasterise", "ink_extent",
+    "CANVAS_SIDE",
+    "KINDS",
+    "PATHS",
+    "STROKE_KINDS",
+    "NonDigitDrawing",
+    "draw_non_digit",
+    "ink_extent",
+    "non_digit_inputs",
+    "rasterise",
 ]
 
 KINDS = ("scribble", "blob", "speckle", "dot", "hatching", "letter", "noise")
@@ -88,7 +96,9 @@ class NonDigitDrawing:
 
     def image(self) -> np.ndarray:
         """The canvas's ink, ink high, (side, side) float32."""
-        return self.raster if self.raster is not None else rasterise(self.strokes, self.brush / 2.0, self.side)
+        if self.raster is not None:
+            return self.raster
+        return rasterise(self.strokes, self.brush / 2.0, self.side)
 
 
 def rasterise(strokes, radius: float, side: int) -> np.ndarray:
@@ -109,7 +119,7 @@ def rasterise(strokes, radius: float, side: int) -> np.ndarray:
     pad = radius + 1.5
     for pts in strokes:
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        segments = [(pts[0], pts[0])] if len(pts) == 1 else list(zip(pts[:-1], pts[1:]))
+        segments = [(pts[0], pts[0])] if len(pts) == 1 else list(itertools.pairwise(pts))
         for (x0, y0), (x1, y1) in segments:
             r0 = max(int(np.floor(min(y0, y1) - pad)), 0)
             r1 = min(int(np.ceil(max(y0, y1) + pad)) + 1, side)

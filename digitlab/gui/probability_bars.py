@@ -31,8 +31,15 @@ from digitlab.gui.guard import protect_singletons
 
 protect_singletons()
 
-__all__ = ["ProbabilityBars", "BAR_COLOR", "HIGHLIGHT_COLOR", "DIMMED_BAR_COLOR", "DIMMED_HIGHLIGHT_COLOR",
-           "SECOND_LABEL_MIN", "value_text"]
+__all__ = [
+    "BAR_COLOR",
+    "DIMMED_BAR_COLOR",
+    "DIMMED_HIGHLIGHT_COLOR",
+    "HIGHLIGHT_COLOR",
+    "SECOND_LABEL_MIN",
+    "ProbabilityBars",
+    "value_text",
+]
 
 BAR_COLOR = QColor(168, 184, 204)
 HIGHLIGHT_COLOR = QColor(33, 102, 172)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF
+from PySide6.QtCore import QEvent, QPointF
 from PySide6.QtGui import QColor, QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
@@ -37,7 +37,8 @@ def _brush_colors(bars) -> list[QColor]:
 
 def _colors_in(widget) -> set[tuple[int, int, int]]:
     img = widget.grab().toImage()
-    return {img.pixelColor(x, y).getRgb()[:3] for x in range(0, img.width(), 2) for y in range(0, img.height(), 2)}
+    return {img.pixelColor(x, y).getRgb()[:3]
+            for x in range(0, img.width(), 2) for y in range(0, img.height(), 2)}
 
 
 def test_every_bar_has_its_value_as_a_tooltip(bars):
@@ -60,7 +61,7 @@ def test_hovering_a_column_shows_its_tooltip(bars, qtbot):
         pos = plot.mapFromScene(scene_pos)
         event = QHelpEvent(QEvent.Type.ToolTip, pos, plot.viewport().mapToGlobal(pos))
         QApplication.sendEvent(plot.viewport(), event)
-        qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == expected, timeout=2000)
+        qtbot.waitUntil(lambda want=expected: QToolTip.isVisible() and QToolTip.text() == want, timeout=2000)
         QToolTip.hideText()
 
 
