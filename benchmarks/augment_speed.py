@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from digitlab.data import load_dataset, prepare_splits  # noqa: E402
 from digitlab.training import REPORT, preset, train  # noqa: E402
+from digitlab.training import augment  # noqa: E402
 from digitlab.training.augment import CHUNK_IMAGES, Augmenter  # noqa: E402
 
 
@@ -59,17 +60,22 @@ def main(argv=None):
                 ("report setting (SGD, batch 256)", REPORT.replace(augment_fraction=pad.augment_fraction))]
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
           f"augment_fraction {pad.augment_fraction:g}; {args.epochs} epochs x {args.repeats} repeats")
+    default_ahead = augment.CHUNKS_AHEAD
     for label, config in settings:
-        plain, augmented = [], []
-        for _ in range(args.repeats):
-            plain.append(epoch_seconds(config.replace(augment=False), splits, args.epochs))
-            augmented.append(epoch_seconds(config.replace(augment=True), splits, args.epochs))
-        ratio = min(augmented) / min(plain)
-        paired = statistics.median(a / p for a, p in zip(augmented, plain))
-        print(f"{label}: best {min(plain):.3f} s/epoch without, {min(augmented):.3f} s with augmentation: "
-              f"{100 * (ratio - 1):+.0f} % (goal <= +30 %); median of the repeats' ratios "
-              f"{100 * (paired - 1):+.0f} %; each repeat, with / without: "
-              + ", ".join(f"{a / p:.2f}" for a, p in zip(augmented, plain)))
+        for ahead in (default_ahead, 0):
+            augment.CHUNKS_AHEAD = ahead
+            plain, augmented = [], []
+            for _ in range(args.repeats):
+                plain.append(epoch_seconds(config.replace(augment=False), splits, args.epochs))
+                augmented.append(epoch_seconds(config.replace(augment=True), splits, args.epochs))
+            ratio = min(augmented) / min(plain)
+            paired = statistics.median(a / p for a, p in zip(augmented, plain))
+            how = f"helper thread, {ahead} chunks ahead" if ahead else "no helper thread"
+            print(f"{label}, {how}: best {min(plain):.3f} s/epoch without, {min(augmented):.3f} s with "
+                  f"augmentation: {100 * (ratio - 1):+.0f} % (goal <= +30 %); median of the repeats' "
+                  f"ratios {100 * (paired - 1):+.0f} %; each repeat, with / without: "
+                  + ", ".join(f"{a / p:.2f}" for a, p in zip(augmented, plain)), flush=True)
+    augment.CHUNKS_AHEAD = default_ahead
     x_bytes = splits.x_train_bytes
     for fraction in (pad.augment_fraction, 1.0):
         alone = min(augment_only_seconds(x_bytes, fraction) for _ in range(args.repeats))

@@ -26,9 +26,16 @@ was measured (benchmarks/augment_speed.py, models/README.md) and chosen:
   thickness changes do on purpose.
 * Stroke thickness is a 1 px dilation, or halfway to a dilation or an erosion, in uint8 on runs
   of slots (a continuous blend in 16-bit fixed point on chosen images cost twice as much).
+* A seeded half of the images is transformed (``augment_fraction`` 0.5): every one of them
+  costs about 2.5 microseconds (the ``take`` alone 1 ns a pixel), about 60 ms an epoch, which
+  is 15-20 % of the pad preset's epoch but more than half of the report setting's 0.1 s one.
+* So :class:`AugmentedBatches` prepares the next chunks on a helper thread while the current
+  batch trains; NumPy releases the GIL in these calls, so it runs on a second core when one is
+  free (on a busy machine it gains little: benchmarks/augment_speed.py prints both ways).
 
 The random numbers of epoch e come from ``(seed, e)`` for the bank and ``(seed, e, chunk)`` for
-each chunk of images, so the same seed gives the same batches bit for bit.
+each chunk of images, and one thread draws the permutations in order, so the same seed gives
+the same batches bit for bit, with or without the helper thread and however it is scheduled.
 
 Ranges (:class:`AugmentRanges`) are chosen so that a digit stays its digit: a 6 rotated by 180
 degrees is a 9 and a 1 sheared far enough is a 7, so rotation stays within 12 degrees and shear
@@ -38,6 +45,9 @@ within 0.2 (11 degrees of slant).
 from __future__ import annotations
 
 import math
+import queue
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -320,43 +330,108 @@ class Augmenter:
 CHUNK_IMAGES = 512
 
 
+# Chunks prepared ahead by the helper thread (0: none, everything on the training thread).
+CHUNKS_AHEAD = 2
+
+
 class AugmentedBatches:
-    """The training batches of every epoch, shuffled and augmented, on the training thread.
+    """The training batches of every epoch, shuffled and augmented, a chunk of batches at a time.
 
     ``x_bytes`` (n, 784) uint8 are the training images; ``shuffle`` is the generator whose
     ``permutation(n)`` orders each epoch (as the trainer without augmentation uses it), so an
     augmented run visits the images in the same order. :meth:`next_batch` returns the batch
-    (``dtype``, 0..255) and its row indices; a chunk of whole batches is augmented at once.
+    (``dtype``, 0..255) and its row indices.
+
+    With ``ahead`` > 0 a helper thread prepares up to that many chunks ahead while the training
+    thread trains (NumPy releases the GIL in its loops, so it runs on a second core when there
+    is one); the chunks are the same bit for bit either way, since each one's random numbers come
+    from (seed, epoch, chunk) and the permutations are drawn in order by one thread. Call
+    :meth:`close` when done (or use ``with``); if a run ends by an exception instead, the helper
+    stops once this object is collected.
     """
 
     def __init__(self, x_bytes: np.ndarray, batch_size: int, shuffle: np.random.Generator,
-                 augmenter: Augmenter, dtype=np.float32):
-        self.x = _checked(x_bytes)
+                 augmenter: Augmenter, dtype=np.float32, ahead: int | None = None):
+        x = _checked(x_bytes)
+        ahead = CHUNKS_AHEAD if ahead is None else ahead
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.augmenter = augmenter
-        self.dtype = dtype
         self.per_chunk = max(1, CHUNK_IMAGES // batch_size) * batch_size   # no batch straddles two
-        self.epoch = -1
-        self._order = np.zeros(0, dtype=np.intp)
-        self._next = 0                       # the next row of the epoch's order to hand out
-        self._chunk_end = 0
-        self._chunk_images = None
+        chunks = _chunks(x, self.per_chunk, shuffle, augmenter, dtype)
+        self._chunk, self._idx, self._next = None, None, 0
+        self._thread = None
+        if ahead <= 0:
+            self._take = lambda: next(chunks)
+            return
+        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        # The thread gets what it needs but not this object, so that dropping the object stops it.
+        weakref.finalize(self, self._stop.set)
+        self._thread = threading.Thread(target=_produce, args=(chunks, self._queue, self._stop),
+                                        name="augment", daemon=True)
+        self._thread.start()
+        self._take = self._from_queue
+
+    def _from_queue(self):
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise RuntimeError(f"augmenting the training images failed: {item}") from item
+        return item
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The next batch in training order: (images, row indices). Epoch after epoch."""
-        if self._next >= len(self._order):
-            self.epoch += 1
-            self._order = self.shuffle.permutation(len(self.x))
-            self._next = self._chunk_end = 0
-        if self._next >= self._chunk_end:
-            chunk = self._next // self.per_chunk
-            idx = self._order[self._next:self._next + self.per_chunk]
-            images = self.x[idx]             # a copy: augmented in place
-            self.augmenter.augment_in_place(images, self.epoch, chunk)
-            self._chunk_images = images.astype(self.dtype)
-            self._chunk_start, self._chunk_end = self._next, self._next + len(idx)
-        begin = self._next - self._chunk_start
-        self._next = min(self._next + self.batch_size, len(self._order))
-        end = self._next - self._chunk_start
-        return self._chunk_images[begin:end], self._order[self._chunk_start + begin:self._chunk_start + end]
+        if self._chunk is None or self._next >= len(self._idx):
+            self._chunk, self._idx = self._take()
+            self._next = 0
+        begin, self._next = self._next, self._next + self.batch_size
+        return self._chunk[begin:self._next], self._idx[begin:self._next]
+
+    def close(self) -> None:
+        """Stop the helper thread, if any, and wait for it."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue    # it is between two chunks; it sees the stop before the next
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _chunks(x, per_chunk, shuffle, augmenter, dtype):
+    """Every chunk of every epoch, in training order: (images as ``dtype``, row indices)."""
+    epoch = 0
+    while True:
+        order = shuffle.permutation(len(x))
+        for chunk, begin in enumerate(range(0, len(x), per_chunk)):
+            idx = order[begin:begin + per_chunk]
+            images = x[idx]                  # a copy: augmented in place
+            augmenter.augment_in_place(images, epoch, chunk)
+            yield images.astype(dtype), idx
+        epoch += 1
+
+
+def _produce(chunks, out: queue.Queue, stop: threading.Event) -> None:
+    """The helper thread: puts chunk after chunk into ``out`` until ``stop`` is set."""
+    try:
+        for item in chunks:
+            if not _put(out, item, stop):
+                return
+    except BaseException as e:      # handed to the training thread, which raises it
+        _put(out, e, stop)
+
+
+def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue    # the training loop is busy or paused: wait, but notice a stop
+    return False

@@ -451,6 +451,8 @@ def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
         if on_epoch:
             on_epoch(epoch, step, config.max_epochs)
 
+    if feed is not None:
+        feed.close()
     if stop_reason == "max_epochs":
         message = f"Reached the maximum of {config.max_epochs} epochs ({step} steps)."
         if best_state is not None:

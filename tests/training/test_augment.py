@@ -138,11 +138,13 @@ def test_the_same_seed_gives_the_same_images_bit_for_bit_and_others_differ(digit
 
 
 def test_the_feed_keeps_images_with_their_rows_and_is_reproducible(digits):
-    def batches(seed):
-        feed = AugmentedBatches(digits, 32, np.random.default_rng(seed), Augmenter(seed, fraction=0.5))
-        return [feed.next_batch() for _ in range(2 * math.ceil(len(digits) / 32))]    # two epochs
+    def batches(seed, ahead=None):
+        with AugmentedBatches(digits, 32, np.random.default_rng(seed), Augmenter(seed, fraction=0.5),
+                              ahead=ahead) as feed:
+            return [feed.next_batch() for _ in range(2 * math.ceil(len(digits) / 32))]    # two epochs
 
-    first, again = batches(5), batches(5)
+    # with the helper thread preparing chunks ahead or without it: the same batches
+    first, again = batches(5), batches(5, ahead=0)
     for (x1, i1), (x2, i2) in zip(first, again):
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(i1, i2)
