@@ -234,6 +234,9 @@ def _describe_setting(runs) -> list[str]:
         "(biases and batch-norm parameters not penalised).",
         line(lambda c: f"Data: {c.dataset}, {c.n_validation} validation images split off the training file"
                        + (f", training on the first {c.train_subset} images only" if c.train_subset else "")
+                       + (f", {c.augment_fraction:.0%} of the training images augmented afresh every epoch "
+                          f"(shifted, rotated, scaled, sheared, thickened or thinned, elastically deformed)"
+                          if c.augment else "")
                        + "; the test set is the 10,000-image test file."),
         f"Seeds: {', '.join(map(str, seeds))}" + (" (tables give mean ± sample standard deviation over seeds)."
                                                   if len(seeds) > 1 else "."),

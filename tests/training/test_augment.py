@@ -272,3 +272,14 @@ def test_the_shipped_default_pair_is_the_pad_networks(tmp_path):
         assert model.config == preset(entry.name)
         assert model.config.augment and model.config.l2 == l2
         assert model.metrics["test_accuracy"] > 0.96
+
+
+def test_a_report_on_augmented_networks_says_so():
+    from types import SimpleNamespace
+    from digitlab.reports.report import _describe_setting
+    runs = [SimpleNamespace(seed=3, result=SimpleNamespace(config=preset(name))) for name in ("pad", "best")]
+    data = next(line for line in _describe_setting(runs) if "validation images" in line)
+    assert "Differs between the networks" in data
+    assert "50% of the training images augmented afresh every epoch" in data
+    only_pad = [SimpleNamespace(seed=3, result=SimpleNamespace(config=preset("pad")))]
+    assert any(line.startswith("Data:") and "augmented" in line for line in _describe_setting(only_pad))
