@@ -11,7 +11,7 @@ scattered clicks, dots, hatchings, letters, pixel noise; :mod:`digitlab.data.non
 at the same false-rejection rate on MNIST validation digits (0.5 %), the maximum softmax
 probability of the shipped networks rejects 0-12 % of every kind and the energy of the logits
 does no better; both also depend on the model, and a person can train any model. So the check is
-model-free, five scores of the input itself, each with a limit set on MNIST's digits:
+model-free, six scores of the input itself, each with a limit set on MNIST's digits:
 
 - ``box``: the longer side of the ink's box in the 28x28 input, in pixels. MNIST's digits and
   every converted drawing fill the 20-px box (the smallest MNIST validation digit spans 19 px);
@@ -22,6 +22,9 @@ model-free, five scores of the input itself, each with a limit set on MNIST's di
   filled blob, a disc or close hatching is mostly inside. (Measured against one pixel inside,
   the 3x3 neighbourhood: as good on MNIST, a few points better on blobs and hatchings, whose
   ragged edges the 3x3 version counts as outline.)
+- ``wide``: the ink box's width over its height. MNIST's digits stand upright: 99.95 % of the
+  validation digits are at most 1.67 times as wide as tall, where half of all random scribbles
+  lie on their side (a person writing sideways is told so too).
 - ``faint``: the share of the ink (by intensity) in pixels between 0.02 and 0.5. MNIST's strokes
   are saturated with a thin anti-aliased edge; pixel noise is all half-tones.
 - ``pieces``: separate pieces of ink (8-connected pixels > 0.5, at least 3 pixels). MNIST's
@@ -31,7 +34,7 @@ model-free, five scores of the input itself, each with a limit set on MNIST's di
   part of the input outside those 30 components. Far from every typical MNIST digit means an
   unfamiliar shape (letters, some scribbles).
 
-The limits of ``solid``, ``faint`` and ``shape``, the prototypes and the principal components are
+The limits of ``solid``, ``wide``, ``faint`` and ``shape``, the prototypes and the principal components are
 fitted on MNIST's training digits and its validation split (never the test set) by
 :mod:`digitlab.data.input_check_fit` and shipped in ``resources/input_check.npz``; ``box`` and
 ``pieces`` are fixed limits read off the same validation digits. With the canvas's ink extent
@@ -96,6 +99,7 @@ _MESSAGES = {
 # Why, in a person's words; appended to "not a digit" (first reason only: one sentence is enough).
 _REASONS = {
     "solid": "It is mostly filled-in ink; draw the digit's lines.",
+    "wide": "It is much wider than it is tall; digits stand upright.",
     "faint": "It is faint, speckled ink rather than pen strokes.",
     "pieces": "It is in many separate pieces.",
     "shape": "Its shape is unlike the digits the networks learned from.",
@@ -115,7 +119,7 @@ class InputCheck:
         as a digit."
     scores : dict of str -> float
         Every score behind the decision: ``extent`` (NaN when unknown), ``box``, ``solid``,
-        ``faint``, ``pieces``, ``shape``; :attr:`InputCheckReference.limits` gives their limits.
+        ``wide``, ``faint``, ``pieces``, ``shape``; :attr:`InputCheckReference.limits` gives their limits.
     reasons : tuple of str
         The scores past their limits, e.g. ``("extent",)`` or ``("solid", "shape")``; empty when ok.
     """
@@ -139,8 +143,8 @@ class InputCheckReference:
     mean : (784,) float32, MNIST's mean training digit
     components : (784, k) float32, its first k principal components (orthonormal columns)
     prototypes : (m, k) float32, k-means centres of the training digits in those components
-    solid_limit, faint_limit, shape_limit : float
-        The largest ``solid``, ``faint`` and ``shape`` scores still "ok".
+    solid_limit, wide_limit, faint_limit, shape_limit : float
+        The largest ``solid``, ``wide``, ``faint`` and ``shape`` scores still "ok".
     info : dict
         How it was fitted (dataset checksum, split, quantiles, the validation rejection rate).
     """
@@ -149,6 +153,7 @@ class InputCheckReference:
     components: np.ndarray
     prototypes: np.ndarray
     solid_limit: float
+    wide_limit: float
     faint_limit: float
     shape_limit: float
     info: dict = field(default_factory=dict)
@@ -157,7 +162,7 @@ class InputCheckReference:
     def limits(self) -> dict[str, float]:
         """Each score's limit: ``extent`` and ``box`` from below, the others from above."""
         return {"extent": MIN_EXTENT, "box": float(MIN_BOX_PIXELS), "solid": self.solid_limit,
-                "faint": self.faint_limit, "pieces": float(MAX_PIECES), "shape": self.shape_limit}
+                "wide": self.wide_limit, "faint": self.faint_limit, "pieces": float(MAX_PIECES), "shape": self.shape_limit}
 
 
 # --------------------------------------------------------------------------- the reference file
@@ -168,7 +173,7 @@ def reference_path() -> Path:
 
 
 _ARRAYS = ("mean", "components", "prototypes")
-_LIMITS = ("solid_limit", "faint_limit", "shape_limit")
+_LIMITS = ("solid_limit", "wide_limit", "faint_limit", "shape_limit")
 
 
 def _read_reference(path: Path) -> InputCheckReference:
@@ -222,7 +227,8 @@ def _as_batch(x) -> np.ndarray:
     return arr
 
 
-def _box(x: np.ndarray) -> np.ndarray:
+def _box_sides(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Height and width of the ink's box, in pixels (0 for no ink)."""
     peak = x.max(axis=(1, 2), keepdims=True)
     ink = (x > BOX_LEVEL * peak) & (peak > 0)
     idx = np.arange(28)
@@ -232,7 +238,7 @@ def _box(x: np.ndarray) -> np.ndarray:
         hi = np.where(m, idx, -1).max(axis=1)
         return np.maximum(hi - lo + 1, 0)
 
-    return np.maximum(span(ink.any(axis=2)), span(ink.any(axis=1)))
+    return span(ink.any(axis=2)), span(ink.any(axis=1))
 
 
 def _solid(ink: np.ndarray) -> np.ndarray:
@@ -299,7 +305,7 @@ def shape_distance(x, reference: InputCheckReference) -> np.ndarray:
 
 
 def input_scores(x, reference: InputCheckReference | None = None) -> dict[str, np.ndarray]:
-    """The five model-free scores (see the module's text) for one input or a batch.
+    """The six model-free scores (see the module's text) for one input or a batch.
 
     Parameters
     ----------
@@ -311,12 +317,15 @@ def input_scores(x, reference: InputCheckReference | None = None) -> dict[str, n
     Returns
     -------
     dict of str -> numpy.ndarray of shape (n,)
-        ``box``, ``solid``, ``faint``, ``pieces``, ``shape``.
+        ``box``, ``solid``, ``wide``, ``faint``, ``pieces``, ``shape``.
     """
     ref = load_reference() if reference is None else reference
     arr = _as_batch(x)
     ink = arr > INK_LEVEL
-    return {"box": _box(arr).astype(np.float64), "solid": _solid(ink), "faint": _faint(arr),
+    height, width = _box_sides(arr)
+    wide = np.where(height > 0, width / np.maximum(height, 1), 0.0)
+    return {"box": np.maximum(height, width).astype(np.float64), "solid": _solid(ink), "wide": wide,
+            "faint": _faint(arr),
             "pieces": _pieces(ink).astype(np.float64), "shape": shape_distance(arr, ref)}
 
 
@@ -328,6 +337,7 @@ def _reasons(scores: dict[str, np.ndarray], extents: np.ndarray, ref: InputCheck
         "extent": np.nan_to_num(extents, nan=np.inf) < MIN_EXTENT,
         "box": scores["box"] < MIN_BOX_PIXELS,
         "solid": scores["solid"] > ref.solid_limit,
+        "wide": scores["wide"] > ref.wide_limit,
         "faint": scores["faint"] > ref.faint_limit,
         "pieces": scores["pieces"] > MAX_PIECES,
         "shape": scores["shape"] > ref.shape_limit,
@@ -383,7 +393,7 @@ def check_input(x28, ink_extent: float | None = None, *,
     InputCheck
         ``state`` "too small" when the mark is small on the canvas (``ink_extent`` below
         :data:`MIN_EXTENT`) or in the input (``box`` below :data:`MIN_BOX_PIXELS`); else "not a
-        digit" when any of ``solid``, ``faint``, ``pieces``, ``shape`` is past its limit; else
+        digit" when any of ``solid``, ``wide``, ``faint``, ``pieces``, ``shape`` is past its limit; else
         "ok". ``message`` says it in a sentence; ``scores`` and ``reasons`` say why.
 
     Raises

@@ -8,12 +8,13 @@ digits: their mean, their first ``n_components`` principal components (eigenvect
 covariance, float64, each signed so that its largest entry is positive) and ``n_prototypes``
 k-means centres in those components (Lloyd's algorithm, ``iterations`` rounds from training
 digits picked with ``seed``). On the validation digits: the limits, the ``shape_quantile``
-quantile of ``shape`` and the ``texture_quantile`` quantile of ``solid`` and ``faint``.
+quantile of ``shape`` and the ``texture_quantile`` quantile of ``solid``, ``wide`` and ``faint``.
 
 The quantiles were chosen with ``benchmarks/input_check.py``: together with the fixed ``box`` and
 ``pieces`` limits they reject about 0.5 % of the validation digits, which leaves room under the
 1 % goal on the test set, while ``shape`` alone does most of the work against letters and
-scribbles and ``solid``/``faint`` need only their far tail against blobs and noise.
+scribbles and ``solid``/``wide``/``faint`` need only their far tail against blobs, scribbles on
+their side and noise.
 """
 
 from __future__ import annotations
@@ -86,11 +87,12 @@ def fit_reference(raw: RawDataset | None = None, *, n_components: int = N_COMPON
     mean, comps = _principal_components(x_train, n_components)
     prototypes = _kmeans((x_train - mean) @ comps, n_prototypes, iterations, seed)
     provisional = InputCheckReference(mean.astype(np.float32), comps.astype(np.float32),
-                                      prototypes.astype(np.float32), np.inf, np.inf, np.inf)
+                                      prototypes.astype(np.float32), np.inf, np.inf, np.inf, np.inf)
     scores = input_scores(x_val, provisional)
     ref = InputCheckReference(
         provisional.mean, provisional.components, provisional.prototypes,
         solid_limit=float(np.quantile(scores["solid"], texture_quantile)),
+        wide_limit=float(np.quantile(scores["wide"], texture_quantile)),
         faint_limit=float(np.quantile(scores["faint"], texture_quantile)),
         shape_limit=float(np.quantile(shape_distance(x_val, provisional), shape_quantile)),
     )
@@ -101,7 +103,7 @@ def fit_reference(raw: RawDataset | None = None, *, n_components: int = N_COMPON
             "iterations": iterations, "seed": seed, "shape_quantile": shape_quantile,
             "texture_quantile": texture_quantile, "validation_rejected": rejected}
     return InputCheckReference(ref.mean, ref.components, ref.prototypes, ref.solid_limit,
-                               ref.faint_limit, ref.shape_limit, info)
+                               ref.wide_limit, ref.faint_limit, ref.shape_limit, info)
 
 
 def save_reference(ref: InputCheckReference, path, *, replace: bool = False) -> Path:
@@ -111,7 +113,8 @@ def save_reference(ref: InputCheckReference, path, *, replace: bool = False) -> 
     buf = io.BytesIO()
     np.savez_compressed(
         buf, mean=ref.mean, components=ref.components, prototypes=ref.prototypes,
-        solid_limit=np.float64(ref.solid_limit), faint_limit=np.float64(ref.faint_limit),
+        solid_limit=np.float64(ref.solid_limit), wide_limit=np.float64(ref.wide_limit),
+        faint_limit=np.float64(ref.faint_limit),
         shape_limit=np.float64(ref.shape_limit),
         **{f"info_{k}": np.asarray(v) for k, v in ref.info.items()},
     )
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"wrote {path}: {ref.components.shape[1]} components, {len(ref.prototypes)} prototypes; "
-          f"limits solid {ref.solid_limit:.4f}, faint {ref.faint_limit:.4f}, shape {ref.shape_limit:.3f}; "
+          f"limits solid {ref.solid_limit:.4f}, wide {ref.wide_limit:.3f}, faint {ref.faint_limit:.4f}, "
+          f"shape {ref.shape_limit:.3f}; "
           f"{100 * ref.info['validation_rejected']:.2f} % of the validation digits rejected")
     return 0
 

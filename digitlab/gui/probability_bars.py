@@ -55,6 +55,8 @@ EMPTY_TEXT = "Draw a digit"
 SECOND_LABEL_MIN = 0.05
 #: The chart's top: room above a 100 % bar for its value label.
 Y_TOP = 1.14
+X_RANGE = (-0.6, 9.6)
+BAR_WIDTH = 0.72
 
 
 def _set_style(widget: QWidget, sheet: str) -> None:
@@ -124,9 +126,9 @@ class ProbabilityBars(QWidget):
         self._plot.setMouseEnabled(x=False, y=False)
         self._plot.hideButtons()
         pi = self._plot.getPlotItem()
-        pi.setXRange(-0.6, 9.6, padding=0)
+        pi.setXRange(*X_RANGE, padding=0)
         pi.setYRange(0.0, Y_TOP, padding=0)
-        pi.getViewBox().setLimits(xMin=-0.6, xMax=9.6, yMin=0, yMax=Y_TOP)
+        pi.getViewBox().setLimits(xMin=X_RANGE[0], xMax=X_RANGE[1], yMin=0, yMax=Y_TOP)
         pi.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         pi.getAxis("left").setTicks([[(v, f"{100 * v:.0f} %") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]])
         pi.getAxis("left").setWidth(46)
@@ -141,7 +143,7 @@ class ProbabilityBars(QWidget):
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
         self._normal_brushes = [pg.mkBrush(BAR_COLOR)] * 10
-        self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72,
+        self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=BAR_WIDTH,
                                      brushes=self._normal_brushes, pens=[pg.mkPen(None)] * 10)
         pi.addItem(self._bars)
         # One transparent area per column carries that bar's tooltip: hovering anywhere over the
@@ -354,36 +356,48 @@ class ProbabilityBars(QWidget):
         self._place_value_labels()
 
     def _place_value_labels(self) -> None:
-        """Put each label centred over its bar, but inside the chart and clear of the other.
+        """Put each label over its bar, inside the chart, clear of the other bars and label.
 
-        A label is wider than a column: centred over an edge column it would be cut off, and over
-        two neighbouring bars of similar height the labels would overlap. Sizes are measured in
-        pixels and converted with the view's current scale, so this runs again on every resize.
+        A label is wider than a column. Centred over its bar it would cover a taller neighbour
+        (9.1 % beside 90.6 %) or be cut off at the chart's edge, so it may instead start at its
+        bar's left edge or end at its right edge, whichever lets it sit lowest; two labels that
+        still overlap are moved apart. Sizes are measured in pixels and converted with the view's
+        current scale, so this runs again on every resize.
         """
         if self._p is None:
             return
+        p = self._p
         items = [(i, lab) for i, lab in zip(self._label_bars, self._value_labels) if i is not None]
         vb = self._plot.getPlotItem().getViewBox()
         try:
             px, py = vb.viewPixelSize()            # data units per pixel
         except (ZeroDivisionError, np.linalg.LinAlgError):  # not laid out yet: a resize follows
             px = py = 0.0
-        xs, halves, ys = [], [], []
+        if not (np.isfinite(px) and np.isfinite(py)):
+            px = py = 0.0
+        half_bar = BAR_WIDTH / 2.0
+        placed = []                                # (x centre, half width, y bottom) per label
         for i, lab in items:
-            rect = lab.boundingRect()              # in pixels (the item ignores the view's scale)
-            half = rect.width() * px / 2.0 if np.isfinite(px) else 0.0
-            halves.append(half)
-            xs.append(min(max(float(i), -0.6 + half), 9.6 - half))
-            ys.append(float(self._p[i]) + 0.01)
-        if len(items) == 2 and px > 0:
+            half = lab.boundingRect().width() * px / 2.0   # the item ignores the view's scale
+            best = None
+            for x in (float(i), i - half_bar + half, i + half_bar - half):
+                x = min(max(x, X_RANGE[0] + half), X_RANGE[1] - half)
+                covered = [c for c in range(10)
+                           if c != i and c - half_bar < x + half and x - half < c + half_bar]
+                y = max([float(p[i])] + [float(p[c]) for c in covered]) + 0.01
+                if best is None or y < best[2] - 1e-9:
+                    best = (x, half, y)
+            placed.append(best)
+        if len(placed) == 2 and px > 0:
             height = items[0][1].boundingRect().height() * py
-            (a, b) = (0, 1) if items[0][0] < items[1][0] else (1, 0)   # a: the left bar
-            if abs(ys[a] - ys[b]) < height and xs[b] - xs[a] < halves[a] + halves[b]:
+            (a, b) = (0, 1) if placed[0][0] <= placed[1][0] else (1, 0)   # a: the left label
+            (xa, ha, ya), (xb, hb, yb) = placed[a], placed[b]
+            if abs(ya - yb) < height and xb - xa < ha + hb:
                 border = (items[a][0] + items[b][0]) / 2.0     # between the two bars
-                xa, xb = border - halves[a], border + halves[b]
-                shift = max(0.0, -0.6 - (xa - halves[a])) - max(0.0, xb + halves[b] - 9.6)
-                xs[a], xs[b] = xa + shift, xb + shift
-        for (i, lab), x, y in zip(items, xs, ys):
+                xa, xb = border - ha, border + hb
+                shift = max(0.0, X_RANGE[0] - (xa - ha)) - max(0.0, xb + hb - X_RANGE[1])
+                placed[a], placed[b] = (xa + shift, ha, ya), (xb + shift, hb, yb)
+        for (_, lab), (x, _, y) in zip(items, placed):
             lab.setAnchor((0.5, 1.0))
             lab.setPos(x, y)
 

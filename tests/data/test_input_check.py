@@ -116,6 +116,19 @@ def test_a_filled_blob_is_not_a_digit_on_the_pad_and_as_an_image():
     assert image_verdict.state == "not a digit"
 
 
+def test_a_wavy_line_on_its_side_is_not_a_digit():
+    t = np.linspace(0, 4 * np.pi, 60)
+    wave = np.stack([120 + 200 * t / t[-1], 224 + 25 * np.sin(t)], axis=1)
+    x, extent = _pad([wave])
+    verdict = check_input(x, extent)
+    assert verdict.state == "not a digit" and "wide" in verdict.reasons
+    assert verdict.scores["wide"] > load_reference().wide_limit > 1.0
+    assert "wider than it is tall" in verdict.message
+    # The same line standing up is read as a stroke (a wavy 1), not refused for its width.
+    upright = check_input(*_pad([wave[:, ::-1]]))
+    assert "wide" not in upright.reasons
+
+
 def test_pixel_noise_is_not_a_digit():
     x, _ = non_digit_inputs("noise", 5, seed=3, path="raster")
     assert list(check_inputs(x)) == ["not a digit"] * 5
@@ -147,7 +160,7 @@ def test_a_mnist_digit_is_ok_with_every_score_within_its_limit():
     assert verdict.state == "ok" and verdict.message == "" and verdict.reasons == () and verdict.ok
     limits = ref.limits
     assert verdict.scores["box"] >= limits["box"]
-    for name in ("solid", "faint", "pieces", "shape"):
+    for name in ("solid", "wide", "faint", "pieces", "shape"):
         assert verdict.scores[name] <= limits[name], name
 
 
@@ -196,7 +209,7 @@ def test_the_shipped_reference_matches_a_recomputation():
     np.testing.assert_allclose(shipped.mean, fresh.mean, atol=1e-6)
     np.testing.assert_allclose(shipped.components, fresh.components, atol=1e-5)
     np.testing.assert_allclose(shipped.prototypes, fresh.prototypes, atol=1e-4)
-    for name in ("solid_limit", "faint_limit", "shape_limit"):
+    for name in ("solid_limit", "wide_limit", "faint_limit", "shape_limit"):
         assert getattr(shipped, name) == pytest.approx(getattr(fresh, name), rel=1e-5), name
     assert shipped.info["validation_rejected"] == pytest.approx(fresh.info["validation_rejected"])
     assert shipped.info["validation_rejected"] < 0.01

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtCore import QEvent, QPointF, QRectF
 from PySide6.QtGui import QColor, QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
@@ -93,6 +93,16 @@ def test_labels_sit_over_their_bars_inside_the_chart_and_apart(bars, qtbot):
     for r in rects.values():
         assert chart.left() - 1 <= r.left() and r.right() <= chart.right() + 1
         assert r.bottom() <= vb.mapViewToScene(QPointF(0, 0.5)).y() + 1    # above the bars' tops
+    # A short runner-up beside a tall answer: its label must not cover the tall bar.
+    q = np.zeros(10)
+    q[5], q[6], q[0] = 0.906, 0.091, 0.003
+    bars.set_probabilities(q)
+    qtbot.wait(10)
+    rects = label_rects()
+    tall_bar = QRectF(vb.mapViewToScene(QPointF(5 - 0.36, 0.906)), vb.mapViewToScene(QPointF(5 + 0.36, 0.0)))
+    assert not rects[6].intersects(tall_bar)
+    assert rects[6].bottom() >= vb.mapViewToScene(QPointF(0, 0.3)).y()   # it stays low, by its bar
+    assert rects[6].left() <= vb.mapViewToScene(QPointF(6.36, 0)).x()    # and starts over it
     # A lone answer is centred over its bar.
     bars.set_probabilities(np.eye(10)[4])
     qtbot.wait(10)
