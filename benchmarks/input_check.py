@@ -19,7 +19,8 @@ What it prints (Markdown tables, for the README):
 4. The time of one ``check_input`` call.
 
 The limits come from ``resources/input_check.npz`` (``python -m digitlab.data.input_check_fit``),
-fitted on MNIST's training file only. About a minute; never run as a test.
+fitted on MNIST's training file only. About three minutes on a shared two-core machine (most of
+it converting the raster non-digits and MNIST test through ``to_mnist``); never run as a test.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Input check: reference fitted on {info.get('n_train')} MNIST training digits, limits on "
           f"{info.get('n_validation')} validation digits ({info.get('n_components')} components, "
           f"{info.get('n_prototypes')} prototypes; shape quantile {info.get('shape_quantile')}, "
-          f"solid/faint quantile {info.get('texture_quantile')}).\n")
+          f"solid/wide/faint quantile {info.get('texture_quantile')}).\n")
 
     # ---------------------------------------------------------------- digits
     x_val = splits.x_val.reshape(-1, 28, 28)

@@ -8,10 +8,11 @@ and decides whether that answer deserves to be shown as one.
 What it measures, and why these and not the networks' own confidence. Measured with
 ``python benchmarks/input_check.py`` against generated non-digits (scribbles, coloured-in blobs,
 scattered clicks, dots, hatchings, letters, pixel noise; :mod:`digitlab.data.non_digit_drawings`)
-at the same false-rejection rate on MNIST validation digits (0.5 %), the maximum softmax
-probability of the shipped networks rejects 0-12 % of every kind and the energy of the logits
-does no better; both also depend on the model, and a person can train any model. So the check is
-model-free, six scores of the input itself, each with a limit set on MNIST's digits:
+at the same false-rejection rate on MNIST validation digits, the maximum softmax probability of
+the shipped networks rejects 1-14 % of the scribbles, blobs, scattered clicks, hatchings and
+letters, and the energy of the logits 0-23 %; both depend on the model too, and a person can
+train any model. So the check is model-free, six scores of the input itself, each with a limit
+set on MNIST's digits:
 
 - ``box``: the longer side of the ink's box in the 28x28 input, in pixels. MNIST's digits and
   every converted drawing fill the 20-px box (the smallest MNIST validation digit spans 19 px);
@@ -34,11 +35,21 @@ model-free, six scores of the input itself, each with a limit set on MNIST's dig
   part of the input outside those 30 components. Far from every typical MNIST digit means an
   unfamiliar shape (letters, some scribbles).
 
-The limits of ``solid``, ``wide``, ``faint`` and ``shape``, the prototypes and the principal components are
-fitted on MNIST's training digits and its validation split (never the test set) by
-:mod:`digitlab.data.input_check_fit` and shipped in ``resources/input_check.npz``; ``box`` and
-``pieces`` are fixed limits read off the same validation digits. With the canvas's ink extent
-(:data:`MIN_EXTENT`) a mark smaller than a tenth of the canvas is "too small" as well.
+The limits of ``solid``, ``wide``, ``faint`` and ``shape``, the prototypes and the principal
+components are fitted on MNIST's training digits and its validation split (never the test set)
+by :mod:`digitlab.data.input_check_fit` and shipped in ``resources/input_check.npz``; ``box`` and
+``pieces`` are fixed limits read off the same validation digits. With the canvas's ink extent a
+mark smaller than :data:`MIN_EXTENT` (12 %) of the canvas side is "too small" as well.
+
+Use (the Draw view)::
+
+    steps = drawing_to_mnist_steps(drawing)
+    if steps["centred"] is not None:
+        verdict = check_input(steps["centred"], steps["ink_extent"])
+        if not verdict.ok:
+            show(verdict.message)          # and dim the bars: bars.set_dimmed(True, ...)
+
+For an image file or a loaded digit pass ``ink_extent=None``.
 
 NumPy only (no Qt, no networks); about half a millisecond for one input.
 """
@@ -162,7 +173,8 @@ class InputCheckReference:
     def limits(self) -> dict[str, float]:
         """Each score's limit: ``extent`` and ``box`` from below, the others from above."""
         return {"extent": MIN_EXTENT, "box": float(MIN_BOX_PIXELS), "solid": self.solid_limit,
-                "wide": self.wide_limit, "faint": self.faint_limit, "pieces": float(MAX_PIECES), "shape": self.shape_limit}
+                "wide": self.wide_limit, "faint": self.faint_limit, "pieces": float(MAX_PIECES),
+                "shape": self.shape_limit}
 
 
 # --------------------------------------------------------------------------- the reference file
