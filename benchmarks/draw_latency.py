@@ -9,14 +9,16 @@ are any, otherwise two fresh 784-20-7-5-10 networks, which cost the same to eval
   puts the first ink down and stops when the event loop has repainted the second network's bars
   (a Paint event reached the bar plot's viewport and was handled);
 - "digit-size": after a pause, one more segment of a drawing that covers most of the canvas
-  (the conversion's worst case), timed like "first bars";
+  (the raster conversion's worst case, and long strokes for the stroke conversion), timed like
+  "first bars";
 - "while drawing": mouse moves every 8 ms (a 120 Hz mouse) in the middle of a stroke; for each
   move, the time until the bars that include it start painting. Predictions are throttled to one
   per ~30 ms while drawing (coalescing the moves in between), so this lag is by design up to the
   throttle interval plus the work; it measures fluidity, not the first-frame goal.
 
-Each time covers the whole path: the canvas handler, the MNIST-like conversion of the 448x448
-canvas, both networks' forward pass, the bars' setOpts and the repaint of the window. Prints
+Each time covers the whole path: the canvas handler, the conversion of the canvas's strokes to
+the 28x28 input (``DrawingCanvas.drawing`` and ``drawing_to_mnist_steps``; issue 9), both networks'
+forward pass, the bars' setOpts and the repaint of the window. Prints
 median and 95th percentile in milliseconds. The goal (issue 3) is under 16 ms (one frame).
 """
 
