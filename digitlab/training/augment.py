@@ -29,9 +29,9 @@ was measured (benchmarks/augment_speed.py, models/README.md) and chosen:
 * A seeded half of the images is transformed (``augment_fraction`` 0.5): every one of them
   costs about 2.5 microseconds (the ``take`` alone 1 ns a pixel), about 60 ms an epoch, which
   is 15-20 % of the pad preset's epoch but more than half of the report setting's 0.1 s one.
-* So :class:`AugmentedBatches` prepares the next chunks on a helper thread while the current
-  batch trains; NumPy releases the GIL in these calls, so it runs on a second core when one is
-  free (on a busy machine it gains little: benchmarks/augment_speed.py prints both ways).
+* :class:`AugmentedBatches` can prepare the next chunks on a helper thread while the current
+  batch trains (NumPy releases the GIL in these calls); on the shared 2-core machine it gained
+  nothing, so by default everything runs on the training thread (see CHUNKS_AHEAD).
 
 The random numbers of epoch e come from ``(seed, e)`` for the bank and ``(seed, e, chunk)`` for
 each chunk of images, and one thread draws the permutations in order, so the same seed gives
@@ -330,8 +330,12 @@ class Augmenter:
 CHUNK_IMAGES = 512
 
 
-# Chunks prepared ahead by the helper thread (0: none, everything on the training thread).
-CHUNKS_AHEAD = 2
+# Chunks prepared ahead by a helper thread; 0: none, everything on the training thread. Measured
+# on the shared 2-core machine (benchmarks/augment_speed.py), the helper gained nothing: with no
+# core free it only competes for the GIL (the report setting's epoch +94 % with it, +63 %
+# without), and a third busy thread would also take the GIL from the GUI. Kept for machines
+# with cores to spare (AugmentedBatches(ahead=2)); the batches are the same either way.
+CHUNKS_AHEAD = 0
 
 
 class AugmentedBatches:

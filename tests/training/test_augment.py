@@ -143,8 +143,8 @@ def test_the_feed_keeps_images_with_their_rows_and_is_reproducible(digits):
                               ahead=ahead) as feed:
             return [feed.next_batch() for _ in range(2 * math.ceil(len(digits) / 32))]    # two epochs
 
-    # with the helper thread preparing chunks ahead or without it: the same batches
-    first, again = batches(5), batches(5, ahead=0)
+    # with a helper thread preparing chunks ahead or without it: the same batches
+    first, again = batches(5, ahead=2), batches(5, ahead=0)
     for (x1, i1), (x2, i2) in zip(first, again):
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(i1, i2)
