@@ -1,6 +1,7 @@
 """A round pen in NumPy: centre-line segments drawn as anti-aliased capsules.
 
-Used to redraw a digit's centre lines with MNIST's pen (the drawing pad's strokes, and the
+Used to redraw a digit's centre lines with MNIST's pen (:func:`skeleton_segments` turns a
+one-pixel skeleton into such segments) (the drawing pad's strokes, and the
 skeletons of raster digits whose strokes are too thick or thin). Coverage is analytic:
 ``clip(r + 1/2 - d, 0, 1)`` for a pixel whose centre is at distance ``d`` from the segment, which
 integrates to exactly the pen's width across a straight stroke and is one evaluation per pixel;
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["render_segments", "pressure_width", "MIN_PRESSURE_WIDTH"]
+__all__ = ["render_segments", "skeleton_segments", "pressure_width", "MIN_PRESSURE_WIDTH"]
 
 #: A pen touching the tablet lightly still leaves this fraction of its full width.
 MIN_PRESSURE_WIDTH = 0.35
@@ -55,9 +56,10 @@ def render_segments(starts: np.ndarray, ends: np.ndarray, radii, shape: tuple[in
     lo = np.floor(np.minimum(a, b) - r[:, None] - 0.5).astype(np.int64)
     span = int(np.ceil(np.max(np.abs(b - a)) + 2.0 * r.max() + 2.0)) + 1
     # Draw into a frame padded by one window on every side, so no window needs clipping; the
-    # frame is cut off at the end. Windows start at most `span` outside the image.
+    # frame is cut off at the end. A window that starts further out than that lies wholly outside
+    # the image, so moving it into the padding changes nothing that is kept.
     pad = span
-    lo = np.clip(lo, -pad, max(rows, cols))
+    lo = np.clip(lo, -pad, [cols, rows])
     wide = cols + 2 * pad
     out = np.zeros((rows + 2 * pad + span) * wide, np.float32)
     f32 = np.float32
@@ -84,3 +86,32 @@ def render_segments(starts: np.ndarray, ends: np.ndarray, radii, shape: tuple[in
     idx = base[:, None, None] + (np.arange(span) * wide)[None, :, None] + np.arange(span)[None, None, :]
     np.maximum.at(out, idx.ravel(), ex.ravel())
     return out.reshape(-1, wide)[pad:pad + rows, pad:pad + cols].copy()
+
+
+def skeleton_segments(skel: np.ndarray) -> np.ndarray:
+    """The centre line of a skeleton as segments between 8-neighbouring pixels.
+
+    Parameters
+    ----------
+    skel : array_like of bool, shape (H, W)
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, 2, 2), float64
+        ``[[x0, y0], [x1, y1]]`` per segment in pixel-centre coordinates (pixel (row, col) has its
+        centre at x = col + 0.5, y = row + 0.5). A pixel with no skeleton neighbour is a
+        zero-length segment (a dot), so a dot is drawn as one.
+    """
+    s = np.pad(np.asarray(skel, dtype=bool), 1)
+    c = s[1:-1, 1:-1]
+    segs = []
+    linked = np.zeros_like(c)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        other = s[1 + dy:s.shape[0] - 1 + dy, 1 + dx:s.shape[1] - 1 + dx]
+        ys, xs = np.nonzero(c & other)
+        linked[ys, xs] = True
+        linked[ys + dy, xs + dx] = True
+        segs.append(np.stack([np.stack([xs, ys], -1), np.stack([xs + dx, ys + dy], -1)], 1))
+    ys, xs = np.nonzero(c & ~linked)
+    segs.append(np.stack([np.stack([xs, ys], -1)] * 2, 1))
+    return np.concatenate(segs).astype(np.float64).reshape(-1, 2, 2) + 0.5

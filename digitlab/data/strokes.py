@@ -126,6 +126,8 @@ class Drawing:
             raise ValueError(f"a drawing's side must be a positive number of pixels, got {self.side}")
         object.__setattr__(self, "side", int(self.side))
         object.__setattr__(self, "strokes", tuple(self.strokes))
+        if not all(isinstance(s, Stroke) for s in self.strokes):
+            raise ValueError("a drawing's strokes must be Stroke objects")
         if self.raster is not None:
             r = np.asarray(self.raster, dtype=np.float32)
             if r.ndim != 2:
@@ -147,28 +149,40 @@ def _resample(points: np.ndarray, pressures: np.ndarray, step: float) -> tuple[n
     return xy, np.interp(at, arc, pressures)
 
 
+def _segments(stroke: Stroke) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stroke's segments (starts, ends) and each one's pressure (the lighter end's); one point
+    is a zero-length segment."""
+    pts, pr = stroke.points, stroke.pressures
+    if len(pts) == 1:
+        return pts, pts, pr
+    return pts[:-1], pts[1:], np.minimum(pr[:-1], pr[1:])
+
+
+def _distance_to_segments(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(p, k) distances from each point to each segment."""
+    p = points[:, None, :]
+    d = ends - starts
+    ll = np.einsum("ij,ij->i", d, d)
+    t = np.clip(np.einsum("pkj,kj->pk", p - starts, d) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+    return np.hypot(*(p - (starts + t[..., None] * d)).transpose(2, 0, 1))
+
+
 def _surviving_points(strokes: tuple[Stroke, ...]) -> np.ndarray:
-    """The pen strokes' points that no later eraser stroke went over (centre within its radius)."""
+    """The pen strokes' points that no later eraser stroke went over (the point within the
+    eraser's radius at the lighter end of a segment: erased for sure, whatever the pen's edge)."""
     kept = []
     for i, s in enumerate(strokes):
         if s.erase:
             continue
         alive = np.ones(len(s.points), bool)
         for e in strokes[i + 1:]:
-            if not e.erase:
+            if not e.erase or not alive.any():
                 continue
-            a, b = e.points[:-1], e.points[1:]
-            if len(e.points) == 1:
-                a, b = e.points, e.points
-            radius = pressure_width(e.width, np.minimum(e.pressures[:-1], e.pressures[1:])
-                                    if len(e.points) > 1 else e.pressures) / 2.0
-            p = s.points[alive][:, None, :]
-            d = b - a
-            ll = np.einsum("ij,ij->i", d, d)
-            t = np.clip(np.einsum("pkj,kj->pk", p - a, d) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
-            dist = np.hypot(*(p - (a + t[..., None] * d)).transpose(2, 0, 1))
+            starts, ends, pressure = _segments(e)
+            radius = pressure_width(e.width, pressure) / 2.0
             idx = np.flatnonzero(alive)
-            alive[idx[(dist < radius).any(axis=1)]] = False
+            hit = (_distance_to_segments(s.points[idx], starts, ends) < radius).any(axis=1)
+            alive[idx[hit]] = False
         kept.append(s.points[alive])
     return np.concatenate(kept) if kept else np.zeros((0, 2))
 
