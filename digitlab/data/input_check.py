@@ -10,7 +10,7 @@ What it measures, and why these and not the networks' own confidence. Measured w
 scattered clicks, dots, hatchings, letters, pixel noise; :mod:`digitlab.data.non_digit_drawings`)
 at the same false-rejection rate on MNIST validation digits, the maximum softmax probability of
 the shipped networks rejects 1-14 % of the scribbles, blobs, scattered clicks, hatchings and
-letters, and the energy of the logits 0-23 %; both depend on the model too, and a person can
+letters, and the energy of the logits 0-24 %; both depend on the model too, and a person can
 train any model. So the check is model-free, six scores of the input itself, each with a limit
 set on MNIST's digits:
 

@@ -10,6 +10,8 @@ k-means centres in those components (Lloyd's algorithm, ``iterations`` rounds fr
 digits picked with ``seed``). On the validation digits: the limits, the ``shape_quantile``
 quantile of ``shape`` and the ``texture_quantile`` quantile of ``solid``, ``wide`` and ``faint``.
 
+The file is derived from MNIST (its licence and attribution: ``resources/mnist/README.md``).
+
 The quantiles were chosen with ``benchmarks/input_check.py``: together with the fixed ``box`` and
 ``pieces`` limits they reject about 0.5 % of the validation digits, which leaves room under the
 1 % goal on the test set, while ``shape`` alone does most of the work against letters and
