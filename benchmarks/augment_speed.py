@@ -49,7 +49,8 @@ def augment_only_seconds(x_bytes, fraction):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs timed per run")
     parser.add_argument("--repeats", type=int, default=5, help="repeats (pairs of runs)")
     args = parser.parse_args(argv)

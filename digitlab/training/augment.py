@@ -272,8 +272,9 @@ class Augmenter:
     Each epoch draws a bank of ``bank_size`` random transforms (:meth:`bank`). In a chunk, the
     chosen images (in the chunk's order, which the epoch's shuffle makes random) go into slots
     0, 1, 2, ... of a reused buffer (28x28 fields in a 1 px zero border), and slot j is read
-    through the bank's map j, its index already offset to slot j: no per-image index arithmetic. Stroke thickness goes by slot too:
-    the slots are split into equal runs, one per level of ``ranges.thickness``.
+    through the bank's map j, its index already offset to slot j: no per-image index arithmetic.
+    Stroke thickness goes by slot too: the slots are split into equal runs, one per level of
+    ``ranges.thickness``.
     """
 
     def __init__(self, seed: int, fraction: float = 1.0, ranges: AugmentRanges = DEFAULT_RANGES,
