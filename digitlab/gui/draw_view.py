@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.data.input_check import InputCheck, check_input
 from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 from digitlab.gui import messages
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
@@ -56,6 +57,8 @@ _AGREE_STYLE = "color: #1b7f3b; font-weight: 600;"
 _DISAGREE_STYLE = "color: #b3541e; font-weight: 600;"
 _WRONG_STYLE = "color: #b3261e; font-weight: 600;"
 _NEUTRAL_STYLE = "color: #5f6368;"
+# What a dimmed pair of bars says instead of "83 % sure", by input_check state.
+_DIMMED_NOTES = {"too small": "Draw bigger", "not a digit": "Not a digit yet"}
 
 
 # "Show the steps": what each of the three previews shows, per conversion (the tooltip, and the
@@ -178,6 +181,7 @@ class DrawView(QWidget):
         self.pair = pair if pair is not None else ModelPair(library, self)
         self._input: np.ndarray | None = None
         self._steps: dict | None = None
+        self._check: InputCheck | None = None
         self._version = 0            # bumped on every canvas change
         self._predicted_version = -1
         self._last_predict = -1e9    # perf_counter() of the last prediction
@@ -433,6 +437,10 @@ class DrawView(QWidget):
         """The 28x28 float32 input the networks receive now (ink high), or ``None`` if empty."""
         return None if self._input is None else self._input.copy()
 
+    def input_check(self) -> InputCheck | None:
+        """Whether the current input reads as a digit (``None`` when the canvas is empty)."""
+        return self._check
+
     def current_steps(self) -> dict | None:
         """The intermediate images of the last conversion (``drawing_to_mnist_steps``) or ``None``
         when the canvas is empty."""
@@ -546,6 +554,8 @@ class DrawView(QWidget):
         line = np.linspace([res * 0.5, res * 0.25], [res * 0.5, res * 0.75], 40)
         dummy = Drawing(res, (Stroke(line, np.ones(len(line)), self.canvas.brush_pixels()),))
         x = call_guarded("DrawView.warm_up", drawing_to_mnist_steps, dummy) or {}
+        if x.get("centred") is not None:   # also reads the check's reference file, once
+            call_guarded("DrawView.warm_up", check_input, x["centred"], x.get("ink_extent"))
         for side in self._sides:
             if side.network is not None and x.get("centred") is not None:
                 call_guarded("DrawView.warm_up", side.network.predict_one, x["centred"])
@@ -561,15 +571,21 @@ class DrawView(QWidget):
         if steps["centred"] is None:
             self._input = None
             self._steps = None
+            self._check = None
         else:
             self._steps = steps
             self._input = steps["centred"]
+            self._check = check_input(self._input, steps.get("ink_extent"))
         x = self._input
+        # A drawing that is not a digit yet still gets the networks' answers (a person learns from
+        # seeing what they would guess), but greyed out, with the reason above the bars.
+        note = None if self._check is None or self._check.ok else _DIMMED_NOTES[self._check.state]
         for side in self._sides:
             if x is None or side.network is None:
                 side.bars.set_probabilities(None)
             else:
                 side.bars.set_probabilities(side.network.predict_one(x))
+            side.bars.set_dimmed(note is not None, note)
         self._show_preview()
         self._update_verdict()
         self.last_predict_ms = (time.perf_counter() - t0) * 1000.0
@@ -603,6 +619,10 @@ class DrawView(QWidget):
         pa, pb = a.bars.predicted(), b.bars.predicted()
         if self._input is None:
             self._set_verdict("Draw a digit to see what the two networks think.", _NEUTRAL_STYLE)
+            return
+        if self._check is not None and not self._check.ok:
+            self._set_verdict(f"{self._check.message} The greyed bars show what the networks would "
+                              f"guess anyway.", _NEUTRAL_STYLE)
             return
         t = self._true_label
         truth = "" if t is None else f" — true label {t}"

@@ -171,3 +171,52 @@ def test_a_loaded_image_goes_through_the_raster_conversion(qtbot, view):
     # after Clear, drawing is strokes again
     draw_digit(qtbot, view, SEVEN, 0.5, 7)
     assert view.current_steps()["source"] == "strokes"
+
+
+# ---------------------------------------------------------------- "not a digit yet" (input check)
+# A dense back-and-forth scratch over a small square: what a person does to scribble something out.
+SCRATCH = [[(0.0, 0.0)] + [(x, y) for i in range(12) for x, y in (((i % 2), i / 11.0),)]]
+
+
+@pytest.fixture
+def pad_view(view):
+    """The view with networks on both sides (best.h5 as A and B), so the bars show answers."""
+    if not BEST.exists():
+        pytest.skip("models/best.h5 is not there")
+    entry = view.library.add_model(load_model(BEST), name="best for the test")
+    view.set_models(entry, entry)
+    return view
+
+
+def _dimmed_notes(view) -> list[tuple[bool, str]]:
+    return [(bars.is_dimmed(), bars.confidence_text()) for bars in (view.bars_a, view.bars_b)]
+
+
+def test_a_click_is_too_small_and_the_bars_are_greyed_but_keep_their_values(qtbot, pad_view):
+    view = pad_view
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=_widget_point(view, 224, 224))
+    check = view.input_check()
+    assert check.state == "too small"
+    assert view.verdict_text().startswith("Draw bigger")
+    assert _dimmed_notes(view) == [(True, "Draw bigger"), (True, "Draw bigger")]
+    # the values stay readable: every bar's tooltip carries the network's probability
+    p = view.bars_a.probabilities()
+    assert p is not None and view.bars_a.bar_tooltips()[int(p.argmax())].startswith(f"{p.argmax()}: ")
+
+
+def test_a_scratched_out_patch_is_not_a_digit(qtbot, pad_view):
+    draw_digit(qtbot, pad_view, SCRATCH, 0.45, 12)
+    assert pad_view.input_check().state == "not a digit"
+    assert pad_view.verdict_text().startswith("This doesn't look like a digit")
+    assert _dimmed_notes(pad_view) == [(True, "Not a digit yet"), (True, "Not a digit yet")]
+
+
+def test_a_small_digit_is_read_as_a_digit_and_the_dimming_goes_away(qtbot, pad_view):
+    view = pad_view
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=_widget_point(view, 224, 224))
+    assert view.bars_a.is_dimmed()
+    draw_digit(qtbot, view, SEVEN, 0.20, 7)              # draw_digit clears first
+    assert view.input_check().ok
+    assert _dimmed_notes(view)[0][0] is False and _dimmed_notes(view)[1][0] is False
+    assert view.bars_a.predicted() == 7
+    assert view.verdict_text().startswith("Both say 7")
