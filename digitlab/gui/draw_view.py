@@ -575,7 +575,9 @@ class DrawView(QWidget):
         else:
             self._steps = steps
             self._input = steps["centred"]
-            self._check = check_input(self._input, steps.get("ink_extent"))
+            # an image loaded on the canvas was enlarged smoothly: soft edges are not faint ink
+            soft = ("faint",) if steps.get("source") == "raster" else ()
+            self._check = check_input(self._input, steps.get("ink_extent"), ignore=soft)
         x = self._input
         # A drawing that is not a digit yet still gets the networks' answers (a person learns from
         # seeing what they would guess), but greyed out, with the reason above the bars.

@@ -237,3 +237,21 @@ def test_generated_drawings_are_deterministic_for_a_seed():
     c, _ = non_digit_inputs("scribble", 3, seed=8)
     assert np.array_equal(a, b) and np.array_equal(ea, eb)
     assert not np.array_equal(a, c)
+
+
+def test_ignore_leaves_out_a_score_and_refuses_an_unknown_name():
+    """The Draw view ignores "faint" for an image it enlarged smoothly onto the canvas (28 to 448
+    pixels, linear interpolation like Qt's smooth scaling): the enlarged digit's edges are soft
+    and some read as faint, yet they are MNIST's own digits."""
+    from digitlab.data import load_dataset, to_mnist_steps
+    from digitlab.data.preprocess import _resize
+
+    images = load_dataset().test_images[:100].astype(np.float32) / 255
+    soft = [to_mnist_steps(np.clip(_resize(a, 448, 448), 0, 1), ink_is_dark=False)["centred"]
+            for a in images]
+    judged = [check_input(x, 0.7) for x in soft]
+    faint = [x for x, c in zip(soft, judged) if c.reasons == ("faint",)]
+    assert len(faint) >= 5                     # measured: 14 % of MNIST test digits
+    assert all(check_input(x, 0.7, ignore=("faint",)).ok for x in soft)
+    with pytest.raises(ValueError, match="ignore names no score"):
+        check_input(soft[0], ignore=("fuzzy",))
