@@ -279,6 +279,9 @@ class EvaluateView(QWidget):
         self.inside.status_message.connect(self.status_message)
         self.inside.sweep_running_changed.connect(self.sweep_running_changed)
         self.headline.setText("The scores appear when this view is shown.")
+        # Where "My digits" lives: the default file, or (in the window) the set the Draw view's
+        # My digits tab has open, so both views mean the same digits.
+        self.personal_set_path: Callable[[], Path] = default_personal_set_path
 
     # ------------------------------------------------------------------ choices
     def set_models(self, a: ModelEntry | None, b: ModelEntry | None = None) -> None:
@@ -320,7 +323,7 @@ class EvaluateView(QWidget):
     def _set_file(self, which: str) -> Path | None:
         """The file a set choice reads (My digits or a chosen .npz), or None for the model's own."""
         if which == "personal":
-            return default_personal_set_path()
+            return self.personal_set_path()
         return Path(which[len(_FILE):]) if which.startswith(_FILE) else None
 
     def _set_key(self, which: str) -> tuple:

@@ -150,6 +150,8 @@ class MainWindow(QMainWindow):
         tv.model_saved.connect(self._on_model_saved)
         # Draw: the digit on the canvas is what Evaluate > Inside > Activations shows
         draw.input_changed.connect(ev.show_activations)
+        # Draw > My digits: Evaluate's "My digits" is the set open there
+        ev.personal_set_path = lambda: draw.personal_panel.path
         # Models: choosing networks A and B; Draw is where a comparison is seen
         models.compare_requested.connect(self._compare_in_draw)
         models.draw_side_requested.connect(self._use_as)

@@ -238,3 +238,26 @@ def test_a_truncated_file_is_said_in_words_with_details_behind_a_button(qtbot, w
     box = shown[-1]
     assert box.text().startswith("Cannot open model") and "the file is truncated" in box.text()
     assert "sblock" not in box.text() and "stored_eof" in box.detailedText()
+
+
+def test_my_digits_in_evaluate_is_the_set_open_in_draw(qtbot, window, tmp_path):
+    """A person opens another personal set in Draw > My digits; Evaluate's "My digits" then
+    scores that set, not the default file."""
+    from digitlab.data.personal import PersonalSet, save_personal_set
+
+    mnist = load_dataset(None)
+    n = 12
+    digits = PersonalSet()
+    for i in range(n):
+        digits.add(mnist.test_images[i], int(mnist.test_labels[i]))
+    other = save_personal_set(tmp_path / "class-3b.npz", digits)
+    window.draw_view.personal_panel.open_set(other)
+    ev = window.evaluate_view
+    window.show_view("evaluate")
+    ev.set_data_set("personal")
+    qtbot.waitUntil(lambda: not ev.is_evaluating() and ev.eval_a is not None and ev.eval_a.n == n,
+                    timeout=RUN_TIMEOUT)
+    x = mnist.test_images[:n].reshape(n, 784).astype(np.float64) / 255
+    expected = np.mean(np.argmax(window.pair.a.network.logits(x), axis=1) == mnist.test_labels[:n])
+    assert ev.eval_a.accuracy == pytest.approx(expected, abs=1e-12)
+    assert str(other) in ev.headline.text()
