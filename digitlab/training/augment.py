@@ -57,7 +57,7 @@ CENTRE = (SIDE - 1) / 2.0       # rotations and scaling turn about the middle of
 SLOT = SIDE + 2                 # each image sits in a SLOT x SLOT block: a 1 px zero border
 ELASTIC_GRID = 4                # control points per side of the elastic displacement field
 BANK_SIZE = 512                 # sampling maps drawn per epoch (a few ms per epoch)
-THICKNESS_LEVELS = (-0.5, 0.0, 0.5, 1.0)   # see _change_thickness
+THICKNESS_LEVELS = (-0.5, 0.0, 0.5, 1.0)   # see _change_thickness_in_slots
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,8 @@ def _change_thickness_in_slots(slots: np.ndarray, level: float) -> None:
     +0.5 halfway to it, -0.5 halfway to the 1 px erosion (a full erosion breaks MNIST's thinnest
     strokes). ``slots`` must be contiguous with zero borders: the neighbours are taken in the
     flat buffer (offsets 1 and SLOT), five times faster than row by row, and the border keeps
-    one image's pixels from reaching the next. A dilation spreads into the border, which is
-    where the dilated digit really reaches; the caller zeroes borders before reusing slots.
+    one image's pixels from reaching the next. A dilation spreads into the border; the caller
+    zeroes it again (:func:`_zero_borders`) before sampling, where it stands for the background.
     """
     if level == 0 or not len(slots):
         return
@@ -207,6 +207,7 @@ def _change_thickness_in_slots(slots: np.ndarray, level: float) -> None:
 
 
 def _zero_borders(slots: np.ndarray) -> None:
+    """Zero the 1 px border of every slot: samples from beyond the 28x28 field read background."""
     slots[:, 0] = slots[:, -1] = 0
     slots[:, :, 0] = slots[:, :, -1] = 0
 
@@ -262,6 +263,7 @@ def apply_transforms(images: np.ndarray, transforms: Transforms) -> np.ndarray:
             these = slots[chosen]
             _change_thickness_in_slots(these, level)
             slots[chosen] = these
+    _zero_borders(slots)                # what a dilation spread there: beyond the field
     flat = sampling_maps(transforms) + (np.arange(m, dtype=np.intp) * (SLOT * SLOT))[:, None]
     return slots.reshape(-1).take(flat)
 
@@ -317,12 +319,12 @@ class Augmenter:
             part = chosen[begin:begin + self.bank_size]
             k = len(part)
             slots = self._slots[:k]
-            _zero_borders(slots)            # a dilation of the chunk before may have reached them
             slots[:, 1:SIDE + 1, 1:SIDE + 1] = images[part].reshape(k, SIDE, SIDE)
             levels = self.ranges.thickness
             bounds = [k * i // len(levels) for i in range(len(levels) + 1)]
             for level, a, b in zip(levels, bounds, bounds[1:]):
                 _change_thickness_in_slots(slots[a:b], level)
+            _zero_borders(slots)            # what a dilation spread there: beyond the field
             images[part] = flat_slots.take(maps[:k])
 
 

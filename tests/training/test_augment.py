@@ -286,3 +286,18 @@ def test_a_report_on_augmented_networks_says_so():
     assert "50% of the training images augmented afresh every epoch" in data
     only_pad = [SimpleNamespace(seed=3, result=SimpleNamespace(config=preset("pad")))]
     assert any(line.startswith("Data:") and "augmented" in line for line in _describe_setting(only_pad))
+
+
+def test_ink_never_comes_from_beyond_the_field():
+    # a digit touching the field's left edge, thickened and moved right: the columns it leaves
+    # behind are background, not copies of what a dilation pushed past the edge
+    edge = np.zeros((1, SIDE, SIDE), dtype=np.uint8)
+    edge[0, 8:20, 0:3] = 255
+    t = Transforms.identity(1)
+    t.thickness[:], t.shift_x[:] = 1.0, 3
+    moved = apply_transforms(edge.reshape(1, -1), t).reshape(SIDE, SIDE)
+    assert moved[:, :3].max() == 0 and moved[8:20, 3:7].min() == 255
+    augmenter = Augmenter(seed=0, fraction=1.0)
+    many = np.repeat(edge.reshape(1, -1), 64, axis=0)
+    out = augmenter.augment(many, 0, 0).reshape(-1, SIDE, SIDE)
+    assert out[:, :, SIDE - 4:].max() == 0          # nothing smeared in from the far side
