@@ -27,8 +27,8 @@ was measured (benchmarks/augment_speed.py, models/README.md) and chosen:
 * Stroke thickness is a 1 px dilation, or halfway to a dilation or an erosion, in uint8 on runs
   of slots (a continuous blend in 16-bit fixed point on chosen images cost twice as much).
 * A seeded half of the images is transformed (``augment_fraction`` 0.5): every one of them
-  costs about 2.5 microseconds (the ``take`` alone 1 ns a pixel), about 60 ms an epoch, which
-  is 15-20 % of the pad preset's epoch but more than half of the report setting's 0.1 s one.
+  costs about 3 microseconds (the ``take`` alone 1 ns a pixel), about 70 ms an epoch: +24 % on
+  the pad preset's 0.35 s epoch, but +56 % on the report setting's 0.14 s one.
 * :class:`AugmentedBatches` can prepare the next chunks on a helper thread while the current
   batch trains (NumPy releases the GIL in these calls); on the shared 2-core machine it gained
   nothing, so by default everything runs on the training thread (see CHUNKS_AHEAD).
@@ -334,10 +334,10 @@ CHUNK_IMAGES = 512
 
 
 # Chunks prepared ahead by a helper thread; 0: none, everything on the training thread. Measured
-# on the shared 2-core machine (benchmarks/augment_speed.py), the helper gained nothing: with no
-# core free it only competes for the GIL (the report setting's epoch +94 % with it, +63 %
-# without), and a third busy thread would also take the GIL from the GUI. Kept for machines
-# with cores to spare (AugmentedBatches(ahead=2)); the batches are the same either way.
+# on the shared 2-core machine (benchmarks/augment_speed.py, models/README.md), the helper took
+# the pad preset's epoch from +24 % to +14 % but the report setting's from +56 % to +65-118 %:
+# it competes for the GIL with a training loop that holds it, and a third busy thread would take
+# the GIL from the GUI as well. So it is off by default; the batches are the same either way.
 CHUNKS_AHEAD = 0
 
 
