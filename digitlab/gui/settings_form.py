@@ -551,7 +551,8 @@ class SettingsForm(QWidget):
 
     # ----------------------------------------------------------------- validation
     def _label_of(self, key: str) -> str:
-        return {"l2": "L2 lambda", "tol": "Tolerance", "eval_every": "Validate every"}.get(
+        return {"l2": "L2 lambda", "tol": "Tolerance", "eval_every": "Validate every",
+                "augment_fraction": "Augmented share"}.get(
             key, key.replace("_", " ").capitalize())
 
     def _on_edit(self, *_args) -> None:

@@ -287,7 +287,9 @@ def train(config: TrainConfig, splits, *, initial: Network | None = None,
         Called after every epoch.
 
     The same config and data give the same run bit for bit: the initialisation and the per-epoch
-    shuffles come from independent streams of ``config.seed``.
+    shuffles come from independent streams of ``config.seed``. With ``config.augment`` a fraction
+    of every training batch is transformed (:mod:`digitlab.training.augment`), its random numbers
+    from the seed, the epoch and the chunk; validation and test images never are.
     """
     # A diverging run overflows before its cost turns inf; the loop detects that and stops with a
     # message, so NumPy's overflow warnings would only repeat it less clearly.

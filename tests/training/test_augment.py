@@ -258,7 +258,7 @@ def test_the_forms_checkbox_sets_the_config(qtbot):
     assert form.config().augment_fraction == 0.25
     edit.clear()
     qtbot.keyClicks(edit, "2")
-    assert not form.is_valid()
+    assert not form.is_valid() and "Augmented share" in form.problem.text()
     form.apply_preset("pad-l2")
     assert form.augment.isChecked() and form.config() == preset("pad-l2").replace(name="")
     form.apply_preset("report")
