@@ -43,7 +43,7 @@ from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.model_pair import ModelPair, PairChooser
 from digitlab.gui.personal_panel import PersonalPanel
-from digitlab.gui.probability_bars import ProbabilityBars
+from digitlab.gui.probability_bars import ProbabilityBars, set_text_colour
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.nn import Network
 
@@ -53,10 +53,12 @@ __all__ = ["DrawView", "DigitPreview", "PREDICT_INTERVAL_MS"]
 
 PREDICT_INTERVAL_MS = 30
 
-_AGREE_STYLE = "color: #1b7f3b; font-weight: 600;"
-_DISAGREE_STYLE = "color: #b3541e; font-weight: 600;"
-_WRONG_STYLE = "color: #b3261e; font-weight: 600;"
-_NEUTRAL_STYLE = "color: #5f6368;"
+# The verdict's look: (text colour, bold). Set through the palette and the font, not a style sheet,
+# which would re-polish the label on every prediction (probability_bars.set_text_colour).
+_AGREE_STYLE = ("#1b7f3b", True)
+_DISAGREE_STYLE = ("#b3541e", True)
+_WRONG_STYLE = ("#b3261e", True)
+_NEUTRAL_STYLE = ("#5f6368", False)
 # What a dimmed pair of bars says instead of "83 % sure", by input_check state.
 _DIMMED_NOTES = {"too small": "Draw bigger", "not a digit": "Not a digit yet"}
 
@@ -282,7 +284,7 @@ class DrawView(QWidget):
         actions.addWidget(self.random_button)
 
         self.source_label = QLabel("")
-        self.source_label.setStyleSheet(_NEUTRAL_STYLE)
+        set_text_colour(self.source_label, _NEUTRAL_STYLE[0])
         self.source_label.setWordWrap(True)
         self.source_label.setMinimumHeight(self.source_label.fontMetrics().height() + 4)
 
@@ -649,6 +651,11 @@ class DrawView(QWidget):
                 text += f" — it is a {t}: " + (f"{right[0]} is right" if right else "neither is right")
             self._set_verdict(text, _DISAGREE_STYLE)
 
-    def _set_verdict(self, text: str, style: str) -> None:
+    def _set_verdict(self, text: str, style: tuple[str, bool]) -> None:
+        colour, bold = style
         self.verdict.setText(text)
-        self.verdict.setStyleSheet(style)
+        set_text_colour(self.verdict, colour)
+        if self.verdict.font().bold() != bold:
+            font = self.verdict.font()
+            font.setBold(bold)
+            self.verdict.setFont(font)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, QRectF
-from PySide6.QtGui import QColor, QHelpEvent
+from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from digitlab.gui.probability_bars import (
+    DIMMED_TEXT,
     BAR_COLOR,
     DIMMED_BAR_COLOR,
     DIMMED_HIGHLIGHT_COLOR,
@@ -143,9 +144,14 @@ def test_dimmed_without_a_note_keeps_the_confidence_in_grey(bars):
     bars.set_probabilities(P)
     bars.set_dimmed(True)
     assert bars.confidence_text() == "83.2 % sure"
-    assert "color" in bars._confidence.styleSheet()
+    role = QPalette.ColorRole.WindowText
+    normal = bars.palette().color(role)
+    assert bars._confidence.palette().color(role) == QColor(DIMMED_TEXT)
+    assert bars._digit.palette().color(role) == QColor(DIMMED_TEXT)
     bars.set_dimmed(False)
-    assert bars._confidence.styleSheet() == ""
+    # back to the colour it inherits, not merely some other colour
+    assert bars._confidence.palette().color(role) == normal
+    assert bars._digit.palette().color(role) == normal
 
 
 def test_dimming_an_empty_chart_shows_the_empty_state_and_applies_to_the_next_answer(bars):
