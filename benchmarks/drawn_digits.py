@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from digitlab.data import load_dataset, to_mnist
+from digitlab.data.pen import render_segments
 from digitlab.data.thinning import skeleton_length, zhang_suen
 from digitlab.io import load_model
 
@@ -101,24 +102,8 @@ def skeleton_segments(skel: np.ndarray) -> np.ndarray:
 
 def draw(segs: np.ndarray, radius: float, size: int = CANVAS) -> np.ndarray:
     """Rasterise capsules (segments with a round pen of ``radius`` px) anti-aliased: float32."""
-    dist = np.full((size, size), np.inf)
-    pad = radius + 1.5
-    for (y0, x0), (y1, x1) in segs:
-        r0 = max(int(np.floor(min(y0, y1) - pad)), 0)
-        r1 = min(int(np.ceil(max(y0, y1) + pad)) + 1, size)
-        c0 = max(int(np.floor(min(x0, x1) - pad)), 0)
-        c1 = min(int(np.ceil(max(x0, x1) + pad)) + 1, size)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        py = np.arange(r0, r1)[:, None] + 0.5  # pixel centres
-        px = np.arange(c0, c1)[None, :] + 0.5
-        dy, dx = y1 - y0, x1 - x0
-        ll = dy * dy + dx * dx
-        t = 0.0 if ll == 0 else np.clip(((py - y0) * dy + (px - x0) * dx) / ll, 0.0, 1.0)
-        d = np.hypot(py - (y0 + t * dy), px - (x0 + t * dx))
-        win = dist[r0:r1, c0:c1]
-        np.minimum(win, d, out=win)
-    return np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+    segs = np.asarray(segs, dtype=np.float64).reshape(-1, 2, 2)[:, :, ::-1]   # (y, x) -> (x, y)
+    return render_segments(segs[:, 0], segs[:, 1], radius, (size, size))
 
 
 def place(segs28: np.ndarray, ink_top: int, ink_bottom: int, height_frac: float,

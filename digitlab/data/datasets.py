@@ -347,11 +347,19 @@ def _npz_member_problem(key: str, shape: tuple, dtype: np.dtype, stored: int,
 _NPY_HEAD_BYTES = 12 + 10_000
 
 
-def _read_npz_member(zf: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
-    """Check one member's .npy header and zip entry size, then read it (never unpickling)."""
+def _read_npz_member(zf: zipfile.ZipFile, member: str, key: str, path: Path, *,
+                     problem_of=None, error: type[DatasetError] = DatasetError,
+                     advice: str = "save the dataset with numpy.savez") -> np.ndarray:
+    """Check one member's .npy header and zip entry size, then read it (never unpickling).
+
+    ``problem_of(key, shape, dtype, stored, header_size)`` says what is wrong with a member's
+    declared shape and type, or None (default: a dataset's); ``error`` is raised with ``advice``
+    as the sentence's second half. The personal set reads its members through this too.
+    """
+    problem_of = _npz_member_problem if problem_of is None else problem_of
     info = zf.getinfo(member)
     if info.flag_bits & 0x1:
-        raise DatasetError(f"{path}: member {member} is encrypted; save the dataset with numpy.savez.")
+        raise error(f"{path}: member {member} is encrypted; {advice}.")
     with zf.open(info) as fh:
         # Parse the header from a bounded prefix: a header length field claiming gigabytes must
         # not make the parser read (and decompress) that much.
@@ -365,13 +373,10 @@ def _read_npz_member(zf: zipfile.ZipFile, member: str, key: str, path: Path) -> 
         else:
             raise ValueError(f"format version {version[0]}.{version[1]} is not supported")
     except ValueError as exc:
-        raise DatasetError(
-            f"{path}: member {member} is not a readable .npy array ({exc}); "
-            "save the dataset with numpy.savez."
-        ) from None
-    problem = _npz_member_problem(key, shape, dtype, info.file_size, head.tell())
+        raise error(f"{path}: member {member} is not a readable .npy array ({exc}); {advice}.") from None
+    problem = problem_of(key, tuple(shape), dtype, info.file_size, head.tell())
     if problem:
-        raise DatasetError(f"{path}: member {member} {problem}.")
+        raise error(f"{path}: member {member} {problem}.")
     # zipfile stops decompressing at the entry's declared size, now known to match the header,
     # and read_array fills a preallocated array in 256 KB pieces: memory is the array itself.
     with zf.open(info) as fh:

@@ -27,11 +27,11 @@ NumPy only (the pad's conversion is Qt-free too) and deterministic for a seed.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
+from digitlab.data.pen import render_segments
 from digitlab.data.preprocess import to_mnist
 from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
 
@@ -115,27 +115,14 @@ def rasterise(strokes, radius: float, side: int) -> np.ndarray:
     -------
     numpy.ndarray, (side, side) float32 in [0, 1], ink high
     """
-    dist = np.full((side, side), np.inf)
-    pad = radius + 1.5
+    starts, ends = [], []
     for pts in strokes:
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        segments = [(pts[0], pts[0])] if len(pts) == 1 else list(itertools.pairwise(pts))
-        for (x0, y0), (x1, y1) in segments:
-            r0 = max(int(np.floor(min(y0, y1) - pad)), 0)
-            r1 = min(int(np.ceil(max(y0, y1) + pad)) + 1, side)
-            c0 = max(int(np.floor(min(x0, x1) - pad)), 0)
-            c1 = min(int(np.ceil(max(x0, x1) + pad)) + 1, side)
-            if r0 >= r1 or c0 >= c1:
-                continue
-            py = np.arange(r0, r1)[:, None] + 0.5  # pixel centres
-            px = np.arange(c0, c1)[None, :] + 0.5
-            dy, dx = y1 - y0, x1 - x0
-            ll = dy * dy + dx * dx
-            t = 0.0 if ll == 0 else np.clip(((py - y0) * dy + (px - x0) * dx) / ll, 0.0, 1.0)
-            d = np.hypot(py - (y0 + t * dy), px - (x0 + t * dx))
-            win = dist[r0:r1, c0:c1]
-            np.minimum(win, d, out=win)
-    return np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+        starts.append(pts if len(pts) == 1 else pts[:-1])      # a stroke of one point is a dot
+        ends.append(pts if len(pts) == 1 else pts[1:])
+    if not starts:
+        return np.zeros((side, side), np.float32)
+    return render_segments(np.vstack(starts), np.vstack(ends), radius, (side, side))
 
 
 def ink_extent(canvas: np.ndarray, threshold: float = 0.05) -> float | None:

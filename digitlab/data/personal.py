@@ -37,7 +37,7 @@ import numpy as np
 
 from digitlab import paths
 from digitlab.atomic import write_bytes_atomic
-from digitlab.data.datasets import DatasetError
+from digitlab.data.datasets import DatasetError, _read_npz_member
 from digitlab.data.idx import open_regular_file
 from digitlab.data.strokes import Drawing, Stroke
 
@@ -75,8 +75,6 @@ _MEMBERS = {
     "stroke_points": ("iuf", (3,), MAX_POINTS),
     "format_version": ("iu", None, 1),
 }
-# The .npy preamble (magic, version, header length) plus NumPy's own cap on the header text.
-_NPY_HEAD_BYTES = 12 + 10_000
 
 
 class PersonalSetError(DatasetError):
@@ -305,28 +303,8 @@ def _member_problem(key: str, shape: tuple, dtype: np.dtype, stored: int, header
 
 
 def _read_member(zf: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
-    info = zf.getinfo(member)
-    if info.flag_bits & 0x1:
-        raise PersonalSetError(f"{path}: member {member} is encrypted; save the set with numpy.savez.")
-    with zf.open(info) as fh:
-        # a bounded prefix: a header length claiming gigabytes must not make the parser read them
-        head = io.BytesIO(fh.read(min(info.file_size, _NPY_HEAD_BYTES)))
-    try:
-        version = np.lib.format.read_magic(head)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(head)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(head)
-        else:
-            raise ValueError(f"format version {version[0]}.{version[1]} is not supported")
-    except ValueError as exc:
-        raise PersonalSetError(f"{path}: member {member} is not a readable .npy array ({exc}); "
-                               f"the file is damaged or not a personal set") from None
-    problem = _member_problem(key, tuple(shape), dtype, info.file_size, head.tell())
-    if problem:
-        raise PersonalSetError(f"{path}: member {member} {problem}.")
-    with zf.open(info) as fh:
-        return np.lib.format.read_array(fh, allow_pickle=False)
+    return _read_npz_member(zf, member, key, path, problem_of=_member_problem, error=PersonalSetError,
+                            advice="the file is damaged or not a personal set")
 
 
 def _check_arrays(a: dict[str, np.ndarray], where: str) -> None:
