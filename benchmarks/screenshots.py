@@ -8,6 +8,9 @@ and saves into ``docs/screenshots/``:
                    (faded) run to compare against;
 - ``draw.png``     the Draw view with a digit drawn stroke by stroke with QTest mouse events and
                    both networks' probability bars;
+- ``draw-small.png``, ``draw-not-a-digit.png``, ``draw-my-digits.png``: the Draw view with the
+  default pad pair: a 3 drawn at a fifth of the canvas with "Show the steps" on, a scratched-out
+  zigzag ("not a digit yet"), and the My digits tab after labelling ten drawn digits;
 - ``models.png``   the model library;
 - ``evaluate.png`` Evaluate comparing networks A (the run saved above, one of "yours") and B
                    (report-l2): confusion matrices and the per-class table;
@@ -129,6 +132,46 @@ def main(argv: list[str] | None = None) -> int:
         spin(0.1)
     spin(0.5)
     save(window, "draw.png")
+
+    # ---------------- Draw with the default pad pair: a small digit, "not a digit yet", My digits
+    import numpy as np
+    from drawn_set import draw_on_canvas             # benchmarks/drawn_set.py: real mouse events
+
+    from digitlab.data.digit_templates import TEMPLATE_STYLES, template_strokes
+
+    previous_pair = window.pair.a, window.pair.b
+    window.pair.set_pair(window.library.get("pad"), window.library.get("pad-l2"))
+    res = canvas.resolution
+    rng = np.random.default_rng(7)
+
+    def placed(digit: int, height: float, centre=(0.5, 0.5)) -> list:
+        """A template digit's strokes (about 1 high) scaled to ``height`` of the canvas side."""
+        strokes = template_strokes(digit, TEMPLATE_STYLES[digit][digit % 2], rng)
+        pts = np.vstack(strokes)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        scale = height * res / (hi - lo)[1]
+        return [(p - (lo + hi) / 2) * scale + np.asarray(centre) * res for p in strokes]
+
+    draw_on_canvas(canvas, placed(3, 0.2, (0.38, 0.42)), 7)
+    dv.show_steps.setChecked(True)
+    spin(0.5)
+    save(window, "draw-small.png")
+    dv.show_steps.setChecked(False)
+    # scratching something out: a dense zigzag, which the input check calls "not a digit"
+    zigzag = np.array([(0.35 + 0.3 * (i % 2), 0.3 + 0.4 * i / 13) for i in range(14)]) * res
+    draw_on_canvas(canvas, [zigzag], 7)
+    spin(0.5)
+    save(window, "draw-not-a-digit.png")
+    # My digits: ten digits of "our own handwriting", each labelled with its button
+    for digit in range(10):
+        draw_on_canvas(canvas, placed(digit, 0.6), 7)
+        spin(0.05)
+        dv.personal_panel.add_current(digit)
+    dv.see_tabs.setCurrentWidget(dv.personal_panel)
+    spin(0.5)
+    save(window, "draw-my-digits.png")
+    dv.see_tabs.setCurrentIndex(0)
+    window.pair.set_pair(*previous_pair)
 
     # ---------------- Models and Evaluate (computed when first shown)
     window.show_view("models")
