@@ -166,6 +166,7 @@ def test_presets_are_the_reports_grid():
         preset("fastest")
 
 
+@pytest.mark.slow
 def test_the_reports_best_experiment_reproduces_on_full_mnist(full_splits):
     """Experiment 4 (L2 + batch norm) with the report's protocol: within 2.5 points of 92.46 %."""
     label, config = EXPERIMENTS[3]
@@ -175,6 +176,7 @@ def test_the_reports_best_experiment_reproduces_on_full_mnist(full_splits):
     assert evaluate(result.network, full_splits, config.l2, config.batch_size) == pytest.approx(result.metrics)
 
 
+@pytest.mark.slow
 def test_the_best_preset_beats_the_report_with_the_same_network(full_splits):
     """Adam + batch norm + cosine schedule: at least 95.5 % test accuracy (the report's best: 92.46 %)."""
     result = train(BEST, full_splits)
