@@ -2,6 +2,9 @@
 
 It is plain Python and NumPy so that the command line, the tests and the GUI's worker thread all
 run the very same loop; the GUI only listens to the callbacks and drives :class:`RunControl`.
+The rules that end a run each live in a module of their own: early stopping
+(``early_stopping.py``), divergence (``divergence.py``) and not learning (``not_learning.py``);
+the reasons a run ends are :class:`StopReason` (``stop_reasons.py``).
 """
 
 from __future__ import annotations
@@ -15,26 +18,14 @@ import numpy as np
 
 from ..nn import Network, make_optimizer
 from .config import TrainConfig
+from .divergence import DivergenceWatch
+from .early_stopping import EarlyStopping
+from .not_learning import NotLearningWatch
 from .schedules import learning_rate_at
+from .stop_reasons import STOP_REASONS, Stop, StopReason
 
-STOP_REASONS = ("early_stopping", "max_epochs", "cancelled", "diverged", "not_learning")
-DIVERGENCE_FACTOR = 1000.0
-
-# A run that is not learning stops instead of ending, after many minutes, as a model at chance.
-# A check is "stuck" when its validation accuracy is at most twice chance (20 % for ten classes)
-# and either every image gets the same answer (the ReLUs have died: no gradient reaches the
-# weights again) or the validation cross-entropy is no better than uniform guessing (ln 10).
-# Measured on MNIST (eval every 100 steps), the report's protocol starts slowly: seed 3 is at
-# 16.1, 14.9, 17.3, 20.1, 26.5 % for its first five checks, so accuracy alone would stop it; but
-# its cross-entropy is already 2.18 at the first check (ln 10 = 2.303), 2.22 at the fifth with a
-# ninth of the learning rate (0.001). Dead runs (--lr 3) sit at 2.30-2.31 with one answer for all.
-CHANCE_FACTOR = 2.0
-# Batch normalisation starts higher (report-bn seed 3: 2.33 at step 20, 2.26 at step 40), so
-# the cross-entropy rule waits for 200 steps (and an epoch): every preset is well below ln 10 by
-# then (the slowest measured, report seed 3 at a ninth of its learning rate, is at 2.27).
-DEAD_CHECKS = 3            # dead outputs this many checks in a row: conclusive
-STUCK_CHECKS = 5           # otherwise this many stuck checks in a row,
-STUCK_STEPS = 200          # and at least this many steps and one epoch
+__all__ = ["STOP_REASONS", "StopReason", "RunControl", "Check", "CHECK_FIELDS", "History", "TrainResult",
+           "evaluate", "initial_network_problems", "train"]
 
 
 class RunControl:
@@ -113,7 +104,7 @@ class History:
         return np.array([[getattr(c, f) for f in CHECK_FIELDS] for c in self.checks], dtype=float)
 
     @classmethod
-    def from_array(cls, arr: np.ndarray) -> "History":
+    def from_array(cls, arr: np.ndarray) -> History:
         checks = []
         for row in np.asarray(arr, dtype=float).reshape(-1, len(CHECK_FIELDS)):
             values = dict(zip(CHECK_FIELDS, row))
@@ -132,7 +123,7 @@ class TrainResult:
     network: Network
     config: TrainConfig
     history: History
-    stop_reason: str
+    stop_reason: str              # a StopReason (which is its value's string)
     message: str
     best_step: int
     epochs: int
@@ -169,7 +160,8 @@ class _BatchSource:
         self.buffer = np.empty((batch_size, x.shape[1]), dtype=dtype)
         ok = x_bytes is not None and x_bytes.dtype == np.uint8 and x_bytes.shape == x.shape
         self.bytes = x_bytes if ok else _as_exact_bytes(x)
-        self.byte_buffer = np.empty((batch_size, x.shape[1]), dtype=np.uint8) if self.bytes is not None else None
+        self.byte_buffer = (np.empty((batch_size, x.shape[1]), dtype=np.uint8) if self.bytes is not None
+                            else None)
         self.input_scale = 1.0 / 255.0 if self.bytes is not None else 1.0
 
     def gather(self, idx: np.ndarray) -> np.ndarray:
@@ -231,18 +223,6 @@ def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None =
     return out
 
 
-def _divergence_advice(config: TrainConfig, batch_size: int) -> str:
-    """What to change after a divergence: the L2 strength when its step alone overshoots."""
-    lr = config.learning_rate
-    # SGD's L2 step multiplies every weight by 1 - lr * l2 / m: past 1 it flips and grows them.
-    if config.l2 and lr * config.l2 / batch_size >= 1:
-        return (f"The L2 strength {config.l2:g} is too large for the learning rate {lr:g} and batch "
-                f"size {batch_size} (each step would shrink a weight past zero); try a smaller one "
-                f"(for example {config.l2 / 100:g}).")
-    return (f"The learning rate {lr:g} is too large for this setting; try a smaller one "
-            f"(for example {lr / 10:g}).")
-
-
 def initial_network_problems(config: TrainConfig, network: Network) -> list[str]:
     """Why ``network`` cannot start a run of ``config``, as sentences; empty if it can.
 
@@ -290,201 +270,205 @@ def train(config: TrainConfig, splits, *, initial: Network | None = None,
     shuffles come from independent streams of ``config.seed``. With ``config.augment`` a fraction
     of every training batch is transformed (:mod:`digitlab.training.augment`), its random numbers
     from the seed, the epoch and the chunk; validation and test images never are.
+
+    The run ends for one of the reasons of :class:`StopReason` (``result.stop_reason``), with a
+    message for people (``result.message``); early stopping follows
+    :class:`digitlab.training.early_stopping.EarlyStopping`.
     """
     # A diverging run overflows before its cost turns inf; the loop detects that and stops with a
     # message, so NumPy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train(config, splits, initial, control, on_check, on_epoch)
+        network = _starting_network(config, splits, initial)
+        run = _Run(config, splits, network, control or RunControl())
+        stop = run.finish(run.loop(on_check, on_epoch))
+        return _result(run, splits, initial, stop)
 
 
-def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
+def _starting_network(config: TrainConfig, splits, initial: Network | None) -> Network:
+    """The network a run starts from, once the settings, the data and ``initial`` are checked."""
     config.validate()
     if initial is not None:
         problems = initial_network_problems(config, initial)
         if problems:
             raise ValueError("cannot start from this network: " + "; ".join(problems))
-    control = control or RunControl()
-    x, y = splits.x_train, np.asarray(splits.y_train, dtype=np.intp)
-    x_val, y_val = splits.x_val, np.asarray(splits.y_val, dtype=np.intp)
+    x = splits.x_train
     n, features = x.shape
     if features != config.layer_sizes[0]:
         raise ValueError(f"the data has {features} features per image but the first layer has "
                          f"{config.layer_sizes[0]} units; set layer_sizes to start with {features}")
-    n_classes = int(max(y.max(), y_val.max())) + 1
+    n_classes = int(max(np.max(splits.y_train), np.max(splits.y_val))) + 1
     if n_classes > config.layer_sizes[-1]:
         raise ValueError(f"the data has {n_classes} classes but the output layer has "
                          f"{config.layer_sizes[-1]} units")
-
-    init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
     if initial is not None:
-        network = initial.copy(dtype=dtype)
-    else:
-        network = Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
-                          init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]),
-                          dtype=dtype)
-    optimizer = make_optimizer(config.optimizer, network.params, momentum=config.momentum)
-    rng = np.random.default_rng(shuffle_seed)
+        return initial.copy(dtype=dtype)
+    init_seed = _seed_streams(config)[0]
+    return Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
+                   init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]), dtype=dtype)
 
-    batch_size = min(config.batch_size, n)
-    steps_per_epoch = math.ceil(n / batch_size)
-    total_steps = steps_per_epoch * config.max_epochs
-    batches = _BatchSource(x, batch_size, network.dtype, getattr(splits, "x_train_bytes", None))
-    # With augmentation the feed shuffles (drawing the same permutations from ``rng``) and
-    # transforms the batches, a chunk of them at a time.
-    feed = _augmented_feed(config, batches, batch_size, rng, network.dtype) if config.augment else None
-    l2 = float(config.l2)
 
-    history = History()
-    best_cost, best_step, best_state = math.inf, 0, None
-    since_best = 0
-    step = epoch = 0
-    cost_sum, cost_count = 0.0, 0
-    stop_reason, message = "max_epochs", ""
-    paused_time = 0.0
-    start = time.perf_counter()
+def _seed_streams(config: TrainConfig):
+    """``(initialisation, shuffling)``: independent random streams of the run's seed."""
+    return np.random.SeedSequence(config.seed).spawn(2)
 
-    def check_now() -> Check:
-        val_cost, val_acc = network.cost_and_accuracy(x_val, y_val, l2, m=batch_size)
-        elapsed = time.perf_counter() - start - paused_time
-        return Check(step, epoch + 1, cost_sum / max(cost_count, 1), val_cost, val_acc, elapsed, lr)
 
-    chance_limit = CHANCE_FACTOR / config.layer_sizes[-1]
-    stuck = dead = 0          # consecutive stuck checks, and of those with dead outputs
-    probe = x_val[:512]       # enough images to see whether the answers differ at all
-    judge_from = max(STUCK_STEPS, steps_per_epoch)
+class _Run:
+    """One run in progress: what it trains, where it is, and the rules that may stop it.
 
-    def stuck_check(accuracy: float, cost: float):
-        """``(stuck, dead, cross-entropy)`` of the network as it is now (see CHANCE_FACTOR)."""
-        if accuracy > chance_limit:
-            return False, False, math.nan
-        entropy = cost - (l2 / (2 * batch_size) * network.l2_sum() if l2 else 0.0)
-        z = network.logits(probe)
-        is_dead = bool(np.all(np.ptp(z, axis=0) <= 1e-6 * max(1.0, float(np.abs(z).max()))))
-        return is_dead or entropy >= math.log(config.layer_sizes[-1]), is_dead, entropy
+    :meth:`loop` reads as the run does: next batch -> step -> divergence? -> every ``eval_every``
+    steps a check (validation, not learning?, early stopping?) -> pause or cancel? Each of those
+    returns a :class:`Stop` or None, and the first Stop ends the loop; :meth:`finish` is the one
+    place where a run ends, with its reason and message.
+    """
 
-    def not_learning_message(accuracy: float, entropy: float, is_dead: bool, where: str) -> str:
-        lr0 = config.learning_rate
-        if is_dead:
-            why = (f"the network gives the same answer for every image (its ReLUs have died), so "
-                   f"the validation accuracy is {100 * accuracy:.1f} % (chance). Most likely the "
-                   f"learning rate {lr0:g} is too high; try a smaller one, for example "
-                   f"{min(0.01, lr0 / 10):g}.")
-        else:
-            why = (f"the validation accuracy is {100 * accuracy:.1f} % (chance) and the validation "
-                   f"cross-entropy {entropy:.3f} is no better than guessing "
-                   f"(ln {config.layer_sizes[-1]} = {math.log(config.layer_sizes[-1]):.3f}). ")
-            why += (f"Most likely the learning rate {lr0:g} is too high; try a smaller one, for "
-                    f"example {min(0.01, lr0 / 10):g}." if lr0 > 0.1 else
-                    f"The learning rate {lr0:g} may be too small (try {lr0 * 10:g}), or the "
-                    f"labels may not match the images.")
-        return f"The network is not learning: {where} {why}"
+    def __init__(self, config: TrainConfig, splits, network: Network, control: RunControl):
+        self.config, self.network, self.control = config, network, control
+        self.y = np.asarray(splits.y_train, dtype=np.intp)
+        self.x_val, self.y_val = splits.x_val, np.asarray(splits.y_val, dtype=np.intp)
+        self.n = len(splits.x_train)
+        self.batch_size = min(config.batch_size, self.n)
+        self.steps_per_epoch = math.ceil(self.n / self.batch_size)
+        self.total_steps = self.steps_per_epoch * config.max_epochs
+        self.l2 = float(config.l2)
+        self.optimizer = make_optimizer(config.optimizer, network.params, momentum=config.momentum)
+        self.rng = np.random.default_rng(_seed_streams(config)[1])
+        self.batches = _BatchSource(splits.x_train, self.batch_size, network.dtype,
+                                    getattr(splits, "x_train_bytes", None))
+        # With augmentation the feed shuffles (drawing the same permutations from ``rng``) and
+        # transforms the batches, a chunk of them at a time.
+        self.feed = (_augmented_feed(config, self.batches, self.batch_size, self.rng, network.dtype)
+                     if config.augment else None)
+        self.history = History()
+        self.early = EarlyStopping(config.patience, config.tol, config.eval_every)
+        self.divergence = DivergenceWatch(config, self.batch_size)
+        self.learning = NotLearningWatch(network, self.x_val, learning_rate=config.learning_rate, l2=self.l2,
+                                         batch_size=self.batch_size, steps_per_epoch=self.steps_per_epoch)
+        self.step = self.epoch = 0          # steps taken; epochs started, counted once each ends
+        self.cost_sum, self.cost_count = 0.0, 0
+        self.lr = config.learning_rate      # of the latest step
+        self.paused_time = 0.0
+        self.elapsed = 0.0                  # seconds of training, pauses excluded: set by finish()
+        self.start = time.perf_counter()
 
-    lr = config.learning_rate
-    first_cost = None
-    done = False
-    while epoch < config.max_epochs and not done:
-        order = rng.permutation(n) if feed is None else None
-        for begin in range(0, n, batch_size):
-            if feed is None:
-                idx = order[begin:begin + batch_size]
-                x_batch = batches.gather(idx)
+    def loop(self, on_check, on_epoch) -> Stop:
+        """Train epoch by epoch until a rule stops the run or the epochs run out."""
+        stop = None
+        while self.epoch < self.config.max_epochs and stop is None:
+            stop = self._epoch(on_check)
+            self.epoch += 1      # epochs started, so a run stopped mid-epoch counts that epoch
+            if on_epoch:
+                on_epoch(self.epoch, self.step, self.config.max_epochs)
+        return stop or self._max_epochs_stop()
+
+    def _epoch(self, on_check) -> Stop | None:
+        for x_batch, idx in self._batches():
+            stop = self._step(x_batch, idx)
+            if stop is None and self.step % self.config.eval_every == 0:
+                stop = self._check(on_check)
+            if stop is None:
+                stop = self._pause_or_cancel()
+            if stop is not None:
+                return stop
+        return None
+
+    def _batches(self):
+        """The epoch's batches as ``(pixels, row indices)``, in a fresh random order."""
+        if self.feed is not None:
+            for _ in range(0, self.n, self.batch_size):
+                yield self.feed.next_batch()
+            return
+        order = self.rng.permutation(self.n)
+        for begin in range(0, self.n, self.batch_size):
+            idx = order[begin:begin + self.batch_size]
+            yield self.batches.gather(idx), idx
+
+    def _step(self, x_batch: np.ndarray, idx: np.ndarray) -> Stop | None:
+        """One step of descent on a batch, unless its cost shows the run has diverged."""
+        cost = self.network.loss_and_grad(x_batch, self.y[idx], self.l2, self.batches.input_scale)
+        diverged = self.divergence.after_step(cost, self.step + 1, self.epoch + 1)
+        if diverged:
+            return Stop(StopReason.DIVERGED, diverged)
+        config = self.config
+        self.lr = learning_rate_at(config.schedule, config.learning_rate, self.step, self.total_steps,
+                                   self.steps_per_epoch)
+        self.optimizer.step(self.network.grads, self.lr)
+        self.step += 1
+        self.cost_sum += cost
+        self.cost_count += 1
+        return None
+
+    def _check(self, on_check) -> Stop | None:
+        """A validation check, recorded and reported, then the rules that judge it."""
+        val_cost, val_acc = self.network.cost_and_accuracy(self.x_val, self.y_val, self.l2, m=self.batch_size)
+        check = Check(self.step, self.epoch + 1, self.cost_sum / max(self.cost_count, 1), val_cost, val_acc,
+                      self._elapsed(), self.lr)
+        self.cost_sum, self.cost_count = 0.0, 0
+        diverged = self.divergence.after_check(check.val_cost, self.step, self.epoch + 1)
+        if diverged:
+            return Stop(StopReason.DIVERGED, diverged)
+        self.history.checks.append(check)
+        if on_check:
+            on_check(check)
+        stuck = self.learning.after_check(check.val_accuracy, check.val_cost, self.step, self.epoch + 1)
+        if stuck:
+            return Stop(StopReason.NOT_LEARNING, stuck)
+        if self.early.update(self.step, check.val_cost, self.network.state):
+            return Stop(StopReason.EARLY_STOPPING,
+                        f"Stopped early at step {self.step} (epoch {self.epoch + 1}): the validation "
+                        f"cost had not improved for {self.early.since_best} steps. The best weights, "
+                        f"from step {self.early.best_step}, were restored.")
+        return None
+
+    def _pause_or_cancel(self) -> Stop | None:
+        """Wait here while paused; stop if cancelled (which also ends a pause)."""
+        if self.control.paused:
+            self.paused_time += self.control.wait_if_paused()
+        if self.control.cancelled:
+            return Stop(StopReason.CANCELLED, f"Stopped by you at step {self.step} (epoch {self.epoch + 1}).")
+        return None
+
+    def _max_epochs_stop(self) -> Stop:
+        message = f"Reached the maximum of {self.config.max_epochs} epochs ({self.step} steps)."
+        if self.early.has_best:
+            message += f" The best weights, from step {self.early.best_step}, were kept."
+        return Stop(StopReason.MAX_EPOCHS, message)
+
+    def finish(self, stop: Stop) -> Stop:
+        """End the run: keep the weights its reason calls for, then judge what it learned.
+
+        Early stopping and divergence go back to the best check; a run cancelled or out of
+        epochs keeps its last weights only if they are better still. A run that ends as
+        "finished" but at chance is reported as not learning instead.
+        """
+        if self.feed is not None:
+            self.feed.close()
+        if self.early.has_best:
+            if stop.reason in (StopReason.EARLY_STOPPING, StopReason.DIVERGED):
+                self.early.restore_best(self.network)
             else:
-                x_batch, idx = feed.next_batch()
-            cost = network.loss_and_grad(x_batch, y[idx], l2, batches.input_scale)
-            if first_cost is None:
-                first_cost = cost
-            # Diverging: the cost is inf or NaN, or has grown a thousandfold past where it started
-            # (a mean cross-entropy that large means the weights have blown up; it cannot recover).
-            if not math.isfinite(cost) or cost > DIVERGENCE_FACTOR * max(first_cost, 1.0):
-                stop_reason = "diverged"
-                shown = f"{cost:.3g}" if math.isfinite(cost) else str(cost)
-                message = (f"Training diverged at step {step + 1} (epoch {epoch + 1}): the cost became "
-                           f"{shown} (it started at {first_cost:.3g}). " + _divergence_advice(config, batch_size))
-                done = True
-                break
-            lr = learning_rate_at(config.schedule, config.learning_rate, step, total_steps, steps_per_epoch)
-            optimizer.step(network.grads, lr)
-            step += 1
-            cost_sum += cost
-            cost_count += 1
+                cost = self.network.cost(self.x_val, self.y_val, self.l2, m=self.batch_size)
+                self.early.keep_better(self.network, cost, self.step)
+        elif stop.reason == StopReason.DIVERGED:
+            stop = Stop(stop.reason, stop.message + " No validation check had passed yet, so there "
+                                                    "are no usable weights.")
+        if stop.reason in (StopReason.EARLY_STOPPING, StopReason.MAX_EPOCHS) and len(self.x_val):
+            cost, accuracy = self.network.cost_and_accuracy(self.x_val, self.y_val, self.l2,
+                                                            m=self.batch_size)
+            stuck = self.learning.at_end(accuracy, cost, len(self.history), self.step)
+            if stuck:
+                stop = Stop(StopReason.NOT_LEARNING, stuck)
+        self.elapsed = self._elapsed()
+        return stop
 
-            if step % config.eval_every == 0:
-                check = check_now()
-                cost_sum, cost_count = 0.0, 0
-                if not math.isfinite(check.val_cost):
-                    stop_reason = "diverged"
-                    message = (f"Training diverged at step {step} (epoch {epoch + 1}): the validation "
-                               f"cost became {check.val_cost}. " + _divergence_advice(config, batch_size))
-                    done = True
-                    break
-                history.checks.append(check)
-                if on_check:
-                    on_check(check)
-                is_stuck, is_dead, entropy = stuck_check(check.val_accuracy, check.val_cost)
-                stuck = stuck + 1 if is_stuck else 0
-                dead = dead + 1 if is_dead else 0
-                if dead >= DEAD_CHECKS or (stuck >= STUCK_CHECKS and step >= judge_from):
-                    stop_reason = "not_learning"
-                    message = not_learning_message(
-                        check.val_accuracy, entropy, is_dead,
-                        f"for the last {dead if dead >= DEAD_CHECKS else stuck} checks, up to step {step} (epoch {epoch + 1}),")
-                    done = True
-                    break
-                if check.val_cost < best_cost - config.tol:
-                    best_cost, best_step, best_state = check.val_cost, step, network.state()
-                    since_best = 0
-                else:
-                    since_best += config.eval_every
-                    if since_best >= config.patience:
-                        stop_reason = "early_stopping"
-                        message = (f"Stopped early at step {step} (epoch {epoch + 1}): the validation "
-                                   f"cost had not improved for {since_best} steps. The best weights, "
-                                   f"from step {best_step}, were restored.")
-                        done = True
-                        break
+    def _elapsed(self) -> float:
+        """Seconds of training so far, pauses excluded."""
+        return time.perf_counter() - self.start - self.paused_time
 
-            if control.paused:
-                paused_time += control.wait_if_paused()
-            if control.cancelled:
-                stop_reason, done = "cancelled", True
-                break
-        epoch += 1      # epochs started, so a run stopped mid-epoch counts that epoch
-        if on_epoch:
-            on_epoch(epoch, step, config.max_epochs)
 
-    if feed is not None:
-        feed.close()
-    if stop_reason == "max_epochs":
-        message = f"Reached the maximum of {config.max_epochs} epochs ({step} steps)."
-        if best_state is not None:
-            message += f" The best weights, from step {best_step}, were kept."
-    elif stop_reason == "cancelled":
-        message = f"Stopped by you at step {step} (epoch {epoch})."
-
-    # Keep what the run learned: the best weights seen on the validation set, unless the current
-    # ones (of a cancelled or exhausted run) are better still.
-    # Early stopping and divergence always go back to the best check.
-    if best_state is not None:
-        if stop_reason in ("early_stopping", "diverged"):
-            network.load_state(best_state)
-        else:
-            current_cost = network.cost(x_val, y_val, l2, m=batch_size)
-            if current_cost < best_cost - config.tol:
-                best_step = step
-            else:
-                network.load_state(best_state)
-    elif stop_reason == "diverged":
-        message += " No validation check had passed yet, so there are no usable weights."
-    if stop_reason in ("early_stopping", "max_epochs") and len(x_val):
-        # A run too short or too patient for the checks above can still end at chance: say so
-        # rather than report "Finished" for a network that guesses.
-        cost, accuracy = network.cost_and_accuracy(x_val, y_val, l2, m=batch_size)
-        is_stuck, is_dead, entropy = stuck_check(accuracy, cost)
-        if is_dead or (is_stuck and len(history) >= STUCK_CHECKS and step >= judge_from):
-            stop_reason = "not_learning"
-            message = not_learning_message(accuracy, entropy, is_dead, f"at the end of the run (step {step}),")
-    elapsed = time.perf_counter() - start - paused_time
+def _result(run: _Run, splits, initial: Network | None, stop: Stop) -> TrainResult:
+    """The result of a finished run: its network, history, stop and scores."""
+    network, l2, batch_size = run.network, run.l2, run.batch_size
     metrics = evaluate(network, splits, l2, batch_size) if np.all(np.isfinite(network.params)) else {}
     extra_accuracy = {}
     x_extra, y_extra = getattr(splits, "x_extra", None), getattr(splits, "y_extra", None)
@@ -493,7 +477,7 @@ def _train(config, splits, initial, control, on_check, on_epoch) -> TrainResult:
             extra_accuracy["before"] = float(np.mean(initial.predict(x_extra) == y_extra))
         if metrics:
             extra_accuracy["after"] = float(np.mean(network.predict(x_extra) == y_extra))
-    return TrainResult(network, config, history, stop_reason, message, best_step,
-                       epoch, step, elapsed, metrics, dataset=getattr(splits, "name", ""),
+    return TrainResult(network, run.config, run.history, stop.reason, stop.message, run.early.best_step,
+                       run.epoch, run.step, run.elapsed, metrics, dataset=getattr(splits, "name", ""),
                        dataset_checksum=getattr(splits, "checksum", ""),
                        origin=dict(getattr(splits, "origin", {})), extra_accuracy=extra_accuracy)
