@@ -6,24 +6,65 @@ Layout and conventions
   ``(fan_in, fan_out)`` so a layer is ``Z = A @ W + b``.
 * Every trainable number lives in one flat buffer, ``params``, and its gradient in ``grads``, with
   the same layout. ``weights``, ``biases``, ``gammas`` and ``betas`` are views into it. The optimiser
-  therefore updates the whole network with one in-place operation, and saving, export and the L2
-  sum all walk the same ``parameters()`` list (the micrograd idea).
-* Batch normalisation (``batch_norm=True``) acts on every hidden layer between the affine map and
-  the ReLU: ``A = relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``. Training uses the batch's
-  statistics and updates running averages; inference uses the running averages only, so one image
-  is classified exactly as it would be inside any batch. The bias ``b`` of a normalised layer is
-  kept for a uniform layout, but it would cancel in ``Z - mean``, so training neither adds nor
-  updates it: it stays exactly 0 (``beta`` plays its role).
-* L2 exactly as the course report defines it: cost + lambda/(2m) * sum of squared weights, gradient
-  + (lambda/m) * W, with m the number of examples in the batch. Biases and BN parameters are not
-  penalised.
+  therefore updates the whole network with one in-place operation, and the L2 penalty covers every
+  weight in one pass (the micrograd idea).
+* A hidden layer is affine map, then (``batch_norm=True``) batch normalisation, then the activation
+  (``activations.py``; ReLU): ``A = relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``. Training
+  uses the batch's statistics and updates running averages; inference uses the running averages
+  only, folded into the weights, so one image is classified exactly as it would be inside any
+  batch. The bias ``b`` of a normalised layer is kept for a uniform layout, but it would cancel in
+  ``Z - mean``, so training neither adds nor updates it: it stays exactly 0 (``beta`` plays its role).
+* Each step lives in its own module: ``layers.py`` (affine and batch norm, forward and backward),
+  ``activations.py`` (tables of activations and derivatives), ``loss.py`` (softmax with
+  cross-entropy), ``l2.py`` (the report's L2). This module wires them into forward and backward
+  passes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .activations import ACTIVATIONS, DERIVATIVES
+from .l2 import FlatL2, l2_penalty, sum_of_squares
+from .layers import (affine_backward, affine_forward, batch_norm_backward, batch_norm_forward,
+                     fold_batch_norm)
+from .loss import cross_entropy_from_logits, softmax, softmax_cross_entropy
+
 INITS = ("he", "normal")
+
+
+def _settings_problem(sizes, init, init_std, activation) -> str | None:
+    """Why these settings cannot make a network, as a sentence; None if they can."""
+    if len(sizes) < 2:
+        return f"layer_sizes needs at least an input and an output size, got {sizes}"
+    if any(s < 1 for s in sizes):
+        return f"every layer size must be >= 1, got {sizes}"
+    if sizes[-1] < 2:
+        return f"the output layer needs at least 2 classes, got {sizes[-1]}"
+    if init not in INITS:
+        return f"init must be one of {INITS}, got {init!r}"
+    if init == "normal" and not init_std > 0:
+        return f"init_std must be > 0, got {init_std}"
+    if activation not in ACTIVATIONS:
+        return f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}"
+    return None
+
+
+def _buffer_layout(sizes, batch_norm: bool):
+    """``[(name, offset, shape)]`` of every trainable array in the flat buffer, and its length."""
+    shapes = []
+    for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes.append((f"W{l + 1}", (fan_in, fan_out)))
+        shapes.append((f"b{l + 1}", (fan_out,)))
+    if batch_norm:
+        for l, units in enumerate(sizes[1:-1]):
+            shapes.append((f"gamma{l + 1}", (units,)))
+            shapes.append((f"beta{l + 1}", (units,)))
+    layout, offset = [], 0
+    for name, shape in shapes:
+        layout.append((name, offset, shape))
+        offset += int(np.prod(shape))
+    return layout, offset
 
 
 class Network:
@@ -48,21 +89,17 @@ class Network:
     bn_momentum, bn_eps : float
         Running statistics are ``momentum * running + (1 - momentum) * batch``; ``eps`` keeps the
         normalisation finite for a unit whose batch variance is zero.
+    activation : str
+        The hidden layers' activation, a key of ``activations.ACTIVATIONS`` (today only "relu").
     """
 
     def __init__(self, layer_sizes=(784, 20, 7, 5, 10), *, batch_norm=False, init="he",
-                 init_std=0.01, seed=0, dtype=np.float32, bn_momentum=0.9, bn_eps=1e-5):
+                 init_std=0.01, seed=0, dtype=np.float32, bn_momentum=0.9, bn_eps=1e-5,
+                 activation="relu"):
         sizes = tuple(int(s) for s in layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")
-        if any(s < 1 for s in sizes):
-            raise ValueError(f"every layer size must be >= 1, got {sizes}")
-        if sizes[-1] < 2:
-            raise ValueError(f"the output layer needs at least 2 classes, got {sizes[-1]}")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if init == "normal" and not init_std > 0:
-            raise ValueError(f"init_std must be > 0, got {init_std}")
+        problem = _settings_problem(sizes, init, init_std, activation)
+        if problem:
+            raise ValueError(problem)
         self.layer_sizes = sizes
         self.batch_norm = bool(batch_norm)
         self.init = init
@@ -71,58 +108,48 @@ class Network:
         self.dtype = np.dtype(dtype)
         self.bn_momentum = float(bn_momentum)
         self.bn_eps = float(bn_eps)
+        self.activation = activation
+        self._activate = ACTIVATIONS[activation]
+        self._derivative = DERIVATIVES[activation]
+        self._allocate()
+        self._initialise()
+        self._constants = {}
+        self._ones_out = np.ones(sizes[-1], dtype=self.dtype)
 
-        # Lay out every trainable array in one flat buffer.
-        shapes = []
-        for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            shapes.append((f"W{l + 1}", (fan_in, fan_out)))
-            shapes.append((f"b{l + 1}", (fan_out,)))
-        if self.batch_norm:
-            for l, units in enumerate(sizes[1:-1]):
-                shapes.append((f"gamma{l + 1}", (units,)))
-                shapes.append((f"beta{l + 1}", (units,)))
-        total = sum(int(np.prod(shape)) for _, shape in shapes)
+    def _allocate(self) -> None:
+        """The flat parameter and gradient buffers and the named views into them."""
+        self._layout, total = _buffer_layout(self.layer_sizes, self.batch_norm)
         self.params = np.zeros(total, dtype=self.dtype)
         self.grads = np.zeros(total, dtype=self.dtype)
-        self._layout = []
-        offset = 0
-        for name, shape in shapes:
-            size = int(np.prod(shape))
-            self._layout.append((name, offset, shape))
-            offset += size
-        self._views = {name: self.params[o:o + int(np.prod(s))].reshape(s) for name, o, s in self._layout}
-        self._grad_views = {name: self.grads[o:o + int(np.prod(s))].reshape(s) for name, o, s in self._layout}
-
-        n_layers = len(sizes) - 1
-        self.weights = [self._views[f"W{l + 1}"] for l in range(n_layers)]
-        self.biases = [self._views[f"b{l + 1}"] for l in range(n_layers)]
-        self._dW = [self._grad_views[f"W{l + 1}"] for l in range(n_layers)]
-        self._db = [self._grad_views[f"b{l + 1}"] for l in range(n_layers)]
-        n_hidden = n_layers - 1
-        if self.batch_norm:
-            self.gammas = [self._views[f"gamma{l + 1}"] for l in range(n_hidden)]
-            self.betas = [self._views[f"beta{l + 1}"] for l in range(n_hidden)]
-            self._dgamma = [self._grad_views[f"gamma{l + 1}"] for l in range(n_hidden)]
-            self._dbeta = [self._grad_views[f"beta{l + 1}"] for l in range(n_hidden)]
-            for g in self.gammas:
-                g[...] = 1.0
-        else:
-            self.gammas = self.betas = self._dgamma = self._dbeta = []
+        self._views = {n: self.params[o:o + int(np.prod(s))].reshape(s) for n, o, s in self._layout}
+        self._grad_views = {n: self.grads[o:o + int(np.prod(s))].reshape(s) for n, o, s in self._layout}
+        layers, hidden = range(1, self.n_layers + 1), range(1, self.n_layers) if self.batch_norm else ()
+        self.weights = [self._views[f"W{l}"] for l in layers]
+        self.biases = [self._views[f"b{l}"] for l in layers]
+        self._dW = [self._grad_views[f"W{l}"] for l in layers]
+        self._db = [self._grad_views[f"b{l}"] for l in layers]
+        self.gammas = [self._views[f"gamma{l}"] for l in hidden]
+        self.betas = [self._views[f"beta{l}"] for l in hidden]
+        self._dgamma = [self._grad_views[f"gamma{l}"] for l in hidden]
+        self._dbeta = [self._grad_views[f"beta{l}"] for l in hidden]
         # Running statistics are state, not parameters: the optimiser never touches them.
-        self.running_means = [np.zeros(u, dtype=self.dtype) for u in sizes[1:-1]] if self.batch_norm else []
-        self.running_vars = [np.ones(u, dtype=self.dtype) for u in sizes[1:-1]] if self.batch_norm else []
-
-        rng = np.random.default_rng(self.seed)
-        for W in self.weights:
-            std = np.sqrt(2.0 / W.shape[0]) if init == "he" else self.init_std
-            W[...] = rng.standard_normal(W.shape) * std
-        self._constants = {}
-        self._weight_mask = np.zeros(total, dtype=self.dtype)    # 1 where the buffer holds a weight
+        units = self.layer_sizes[1:-1] if self.batch_norm else ()
+        self.running_means = [np.zeros(u, dtype=self.dtype) for u in units]
+        self.running_vars = [np.ones(u, dtype=self.dtype) for u in units]
+        weight_mask = np.zeros(total, dtype=self.dtype)    # 1 where the buffer holds a weight
         for name, offset, shape in self._layout:
             if name.startswith("W"):
-                self._weight_mask[offset:offset + int(np.prod(shape))] = 1
-        self._l2_buffer = np.empty(total, dtype=self.dtype)
-        self._ones_out = np.ones(sizes[-1], dtype=self.dtype)
+                weight_mask[offset:offset + int(np.prod(shape))] = 1
+        self._l2 = FlatL2(weight_mask)
+
+    def _initialise(self) -> None:
+        """Gaussian weights (He or fixed std) from the seed, zero biases, batch-norm scales 1."""
+        for g in self.gammas:
+            g[...] = 1.0
+        rng = np.random.default_rng(self.seed)
+        for W in self.weights:
+            std = np.sqrt(2.0 / W.shape[0]) if self.init == "he" else self.init_std
+            W[...] = rng.standard_normal(W.shape) * std
 
     # ------------------------------------------------------------------ structure
     @property
@@ -163,7 +190,7 @@ class Network:
         """An independent copy, optionally in another dtype (float64 for gradient checks)."""
         other = Network(self.layer_sizes, batch_norm=self.batch_norm, init=self.init,
                         init_std=self.init_std, seed=self.seed, dtype=dtype or self.dtype,
-                        bn_momentum=self.bn_momentum, bn_eps=self.bn_eps)
+                        bn_momentum=self.bn_momentum, bn_eps=self.bn_eps, activation=self.activation)
         other.load_state(self.state())
         return other
 
@@ -173,7 +200,7 @@ class Network:
 
     def l2_sum(self) -> float:
         """Sum of the squared weights (biases and BN parameters excluded)."""
-        return float(sum(np.dot(W.ravel(), W.ravel()) for W in self.weights))
+        return sum_of_squares(self.weights)
 
     def __repr__(self) -> str:
         arch = "-".join(str(s) for s in self.layer_sizes)
@@ -187,9 +214,8 @@ class Network:
         for l in range(self.n_layers):
             W, b = self.weights[l], self.biases[l]
             if self.batch_norm and l < self.n_layers - 1:
-                scale = self.gammas[l] / np.sqrt(self.running_vars[l] + self.bn_eps)
-                W = W * scale
-                b = (b - self.running_means[l]) * scale + self.betas[l]
+                W, b = fold_batch_norm(W, b, self.gammas[l], self.betas[l], self.running_means[l],
+                                       self.running_vars[l], self.bn_eps)
             layers.append((W, b))
         return layers
 
@@ -200,7 +226,7 @@ class Network:
         for W, b in layers[:-1]:
             A = A @ W
             A += b
-            np.maximum(A, 0, out=A)
+            self._activate(A)
         W, b = layers[-1]
         Z = A @ W
         Z += b
@@ -228,13 +254,13 @@ class Network:
         return softmax(self.logits(A))[0]
 
     def hidden_activations(self, X: np.ndarray) -> list[np.ndarray]:
-        """The activations after each hidden layer's ReLU, ``[(n, units), ...]``."""
+        """The activations after each hidden layer's activation function, ``[(n, units), ...]``."""
         A = np.asarray(X, dtype=self.dtype)
         if A.ndim == 1:
             A = A[None, :]
         out = []
         for W, b in self._inference_layers()[:-1]:
-            A = np.maximum(A @ W + b, 0)
+            A = self._activate(A @ W + b)
             out.append(A)
         return out
 
@@ -251,7 +277,7 @@ class Network:
         accuracy = float(np.mean(np.argmax(Z, axis=1) == y))
         cost = cross_entropy_from_logits(Z, y)
         if l2:
-            cost += l2 / (2 * (m or len(X))) * self.l2_sum()
+            cost += l2_penalty(l2, m or len(X), self.l2_sum())
         return float(cost), accuracy
 
     def cost(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, m: int | None = None) -> float:
@@ -280,95 +306,45 @@ class Network:
         """
         m = X.shape[0]
         ones, rows = self._batch_constants(m)
-        n_layers = self.n_layers
-        bn = self.batch_norm
-        A = X
-        acts = [X]        # input of each layer
-        cache = []        # per hidden layer: (Y, xhat, inv_std) with Y the pre-ReLU value
-        # Column sums are written as products with a ones vector: at these sizes a matmul is
-        # several times faster than NumPy's axis-0 reduction.
-        for l in range(n_layers - 1):
-            Z = A @ self.weights[l]
-            if l == 0 and input_scale != 1.0:
-                Z *= input_scale
-            if not bn:                # a normalised layer's bias cancels in Z - mean: skip it
-                Z += self.biases[l]
-            if bn:
-                mean = ones @ Z
-                mean /= m
-                Z -= mean
-                var = ones @ (Z * Z)
-                var /= m
-                inv_std = 1.0 / np.sqrt(var + self.bn_eps)
-                Z *= inv_std                      # Z is now xhat
-                xhat = Z
-                Y = xhat * self.gammas[l]
-                Y += self.betas[l]
-                mom = self.bn_momentum
-                self.running_means[l] *= mom
-                self.running_means[l] += (1 - mom) * mean
-                self.running_vars[l] *= mom
-                self.running_vars[l] += (1 - mom) * (m / max(m - 1, 1)) * var
-                cache.append((Y, xhat, inv_std))
-            else:
-                Y = Z
-                cache.append((Y, None, None))
-            A = np.maximum(Y, 0)
-            acts.append(A)
-        Z = A @ self.weights[-1]
-        Z += self.biases[-1]
-
-        # Softmax and cross-entropy from shifted logits: exp never overflows (the largest exponent
-        # is 0) and log never sees 0 (log-sum-exp instead of the log of a probability). Shifting
-        # by the batch's maximum is one fast reduction; only if that underflows a whole row (logits
-        # more than ~80 apart across rows) do we pay for the exact per-row maximum.
-        Z -= Z.max()
-        E = np.exp(Z)
-        S = E @ self._ones_out
-        if S.min() < 1e-30:
-            Z += Z.max()                              # undo, then shift row by row
-            Z -= Z.max(axis=1, keepdims=True)
-            np.exp(Z, out=E)
-            S = E @ self._ones_out
-        picked = Z[rows, y]
-        cost = float(np.log(S).sum() - picked.sum()) / m
-
-        # The softmax + cross-entropy shortcut: dCost/dZ = (P - onehot(y)) / m. The Jacobian of
-        # softmax and the 1/p of the log cancel, which is why the two are always paired.
-        dZ = E
-        dZ /= S[:, None]
-        dZ[rows, y] -= 1.0
-        dZ /= m
-
-        for l in range(n_layers - 1, -1, -1):
-            np.matmul(acts[l].T, dZ, out=self._dW[l])
-            if l == 0 and input_scale != 1.0:
-                self._dW[0] *= input_scale
-            if not (bn and l < n_layers - 1):
-                np.matmul(ones, dZ, out=self._db[l])   # (a normalised layer's db stays 0)
-            if l == 0:
-                break              # the gradient for the input pixels is never needed
-            dA = dZ @ self.weights[l].T
-            Y, xhat, inv_std = cache[l - 1]
-            dA *= Y > 0            # ReLU
-            if bn:
-                gamma = self.gammas[l - 1]
-                dbeta = np.matmul(ones, dA, out=self._dbeta[l - 1])
-                dgamma = np.matmul(ones, dA * xhat, out=self._dgamma[l - 1])
-                # The exact BN backward, simplified: dZ = gamma/(m sigma) (m dY - sum dY - xhat sum dY xhat)
-                dA *= m
-                dA -= dbeta
-                dA -= xhat * dgamma
-                dA *= gamma * inv_std / m
-            dZ = dA
+        Z, inputs, bn_caches = self._forward_train(X, ones, input_scale)
+        cost, dZ = softmax_cross_entropy(Z, y, rows, self._ones_out)
+        self._backward(dZ, inputs, bn_caches, ones, input_scale)
         if l2:
-            # The report's L2 over every weight at once through the flat buffers: the masked
-            # parameters give both the penalty sum(W^2) and its gradient (lambda/m) W.
-            masked = np.multiply(self.params, self._weight_mask, out=self._l2_buffer)
-            cost += l2 / (2 * m) * float(masked @ masked)
-            masked *= l2 / m
-            self.grads += masked
+            cost += self._l2.add_gradient(self.params, self.grads, l2, m)
         return cost
+
+    def _forward_train(self, X: np.ndarray, ones: np.ndarray, input_scale: float):
+        """Training-mode forward: the logits, every layer's input, every normalised layer's cache."""
+        bn = self.batch_norm
+        inputs, bn_caches = [X], []
+        for l in range(self.n_layers - 1):
+            # a normalised layer's bias cancels in Z - mean: skip it
+            Z = affine_forward(inputs[l], self.weights[l], None if bn else self.biases[l],
+                               input_scale if l == 0 else 1.0)
+            if bn:
+                Z, cache = batch_norm_forward(Z, self.gammas[l], self.betas[l], self.running_means[l],
+                                              self.running_vars[l], ones, self.bn_momentum, self.bn_eps)
+                bn_caches.append(cache)
+            inputs.append(self._activate(Z))
+        last = self.n_layers - 1
+        Z = affine_forward(inputs[last], self.weights[last], self.biases[last],
+                           input_scale if last == 0 else 1.0)
+        return Z, inputs, bn_caches
+
+    def _backward(self, dZ: np.ndarray, inputs, bn_caches, ones: np.ndarray, input_scale: float) -> None:
+        """From the logits' gradient ``dZ`` back to the first layer, writing ``self.grads``."""
+        for l in range(self.n_layers - 1, -1, -1):
+            normalised = self.batch_norm and l < self.n_layers - 1   # (its db stays 0)
+            affine_backward(inputs[l], dZ, ones, self._dW[l], None if normalised else self._db[l],
+                            input_scale if l == 0 else 1.0)
+            if l == 0:
+                return             # the gradient for the input pixels is never needed
+            dA = dZ @ self.weights[l].T
+            self._derivative(inputs[l], dA)
+            if self.batch_norm:
+                dA = batch_norm_backward(dA, bn_caches[l - 1], self.gammas[l - 1], ones,
+                                         self._dgamma[l - 1], self._dbeta[l - 1])
+            dZ = dA
 
     def _batch_constants(self, m: int):
         """``ones(m)`` and ``arange(m)`` for a batch of m rows, made once per batch size."""
@@ -376,22 +352,3 @@ class Network:
         if cached is None:
             cached = self._constants[m] = (np.ones(m, dtype=self.dtype), np.arange(m))
         return cached
-
-
-def softmax(Z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, shifted by the row maximum so that exp cannot overflow."""
-    Z = Z - Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
-    return Z
-
-
-def cross_entropy_from_logits(Z: np.ndarray, y: np.ndarray) -> float:
-    """Mean categorical cross-entropy of integer labels ``y`` given logits ``Z``, computed stably.
-
-    Row maxima are taken over a transposed copy: NumPy reduces a (n, 10) array along its short
-    axis about fifty times slower than along its long one.
-    """
-    Z = Z - np.ascontiguousarray(Z.T).max(axis=0)[:, None]
-    log_s = np.log(np.exp(Z) @ np.ones(Z.shape[1], dtype=Z.dtype))
-    return float(np.mean(log_s - Z[np.arange(len(y)), y]))

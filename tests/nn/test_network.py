@@ -1,17 +1,18 @@
-"""The network: gradients against finite differences, the softmax shortcut, L2, batch norm."""
+"""The network: gradients against finite differences (input_scale too), softmax shortcut, L2, batch norm."""
 
 import numpy as np
 import pytest
 
 from digitlab.nn import Network, cross_entropy_from_logits, softmax
+from digitlab.nn.activations import ACTIVATIONS
 
 
-def _numeric_grad(net, X, y, l2, eps=1e-6):
+def _numeric_grad(net, X, y, l2, input_scale=1.0, eps=1e-6):
     """Central differences of the training cost for every parameter, running stats frozen."""
     saved = [(m.copy(), v.copy()) for m, v in zip(net.running_means, net.running_vars)]
 
     def cost():
-        c = net.loss_and_grad(X, y, l2)
+        c = net.loss_and_grad(X, y, l2, input_scale)
         for (m, v), rm, rv in zip(saved, net.running_means, net.running_vars):
             rm[...], rv[...] = m, v
         return c
@@ -29,23 +30,44 @@ def _numeric_grad(net, X, y, l2, eps=1e-6):
     return num
 
 
+@pytest.mark.parametrize("sizes", [(12, 6, 5, 4), (12, 4)])
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("l2", [0.0, 2.5])
-def test_every_gradient_matches_finite_differences(batch_norm, l2):
+@pytest.mark.parametrize("input_scale", [1.0, 1 / 255])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_gradient_matches_finite_differences(sizes, batch_norm, l2, input_scale, activation):
     rng = np.random.default_rng(7)
-    net = Network((12, 6, 5, 4), batch_norm=batch_norm, seed=1, dtype=np.float64)
-    if batch_norm:  # move gamma, beta and b away from their initial values so all paths are tested
+    net = Network(sizes, batch_norm=batch_norm, seed=1, dtype=np.float64, activation=activation)
+    if batch_norm and len(sizes) > 2:  # move gamma, beta and b away from their start so all paths are tested
         net.gammas[0][...] = rng.uniform(0.5, 1.5, 6)
         net.betas[1][...] = rng.uniform(-0.5, 0.5, 5)
         net.biases[0][...] = rng.normal(size=6)
-    X = rng.random((9, 12))
-    y = rng.integers(0, 4, 9)
-    net.loss_and_grad(X, y, l2)
+    # input_scale is how the trainer feeds MNIST: raw pixel values 0..255 and 1/255 here
+    X = rng.random((9, 12)) if input_scale == 1.0 else rng.integers(0, 256, (9, 12)).astype(np.float64)
+    y = rng.integers(0, sizes[-1], 9)
+    net.loss_and_grad(X, y, l2, input_scale)
     analytic = net.grads.copy()
-    numeric = _numeric_grad(net, X, y, l2)
+    numeric = _numeric_grad(net, X, y, l2, input_scale)
     assert np.max(np.abs(analytic - numeric)) < 1e-7 * max(1.0, np.max(np.abs(numeric)))
     # and the gradient is not trivially zero
     assert np.abs(analytic).max() > 1e-3
+
+
+@pytest.mark.parametrize("sizes", [(12, 6, 5, 4), (12, 4)])
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_input_scale_trains_exactly_like_scaled_inputs(sizes, batch_norm):
+    """Raw pixels with input_scale 1/255 are the same network as pixels divided by 255."""
+    rng = np.random.default_rng(11)
+    raw = rng.integers(0, 256, (16, 12)).astype(np.float64)
+    y = rng.integers(0, sizes[-1], 16)
+    scaled_net = Network(sizes, batch_norm=batch_norm, seed=2, dtype=np.float64)
+    raw_net = scaled_net.copy()
+    want = scaled_net.loss_and_grad(raw / 255, y, 1.5)
+    got = raw_net.loss_and_grad(raw, y, 1.5, 1 / 255)
+    assert got == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(raw_net.grads, scaled_net.grads, rtol=1e-9, atol=1e-13)
+    for a, b in zip(raw_net.running_means, scaled_net.running_means):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
 
 
 def test_softmax_cross_entropy_shortcut_is_p_minus_onehot():
@@ -112,6 +134,7 @@ def test_he_and_fixed_initialisation_are_gaussian_with_zero_biases():
     ({"layer_sizes": (784, 0, 10)}, ">= 1"),
     ({"init": "xavier"}, "init must be one of"),
     ({"init": "normal", "init_std": 0}, "init_std must be > 0"),
+    ({"activation": "swish"}, r"activation must be one of \('relu',"),
 ])
 def test_bad_settings_are_rejected_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
