@@ -200,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "benchmarks" / "out" / f"drawn_set_seed{args.seed}.npz"
 
     from digitlab.io import load_model
-    from digitlab.pyside_refcount import protect_singletons
+    from digitlab.process import install_refcount_guard
 
-    protect_singletons()  # hundreds of thousands of Qt calls: see digitlab/pyside_refcount.py
+    install_refcount_guard()  # hundreds of thousands of Qt calls: see digitlab/process.py
     app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 - kept alive
 
     paths = sorted(glob.glob(str(ROOT / "models" / "*.h5"))) + [str(p) for p in args.models]

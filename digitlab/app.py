@@ -8,13 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-# One BLAS thread, set before NumPy loads: these small matrices gain nothing from more, and extra
-# BLAS threads fighting the GUI thread for two cores made the draw-to-bars latency spike (p95 48 ms
-# against 14 ms, benchmarks/draw_latency.py --blas-threads default).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-from digitlab import __version__  # noqa: E402
+from digitlab import __version__
+from digitlab.process import install_refcount_guard, set_blas_threads
 
 __all__ = ["main", "make_app", "make_icon", "STARTUP_PROBE_ENV"]
 
@@ -51,10 +46,12 @@ def make_icon():
 
 
 def make_app(argv: list[str] | None = None):
-    """The QApplication (the existing one if any), named for QSettings and styled."""
-    from digitlab.pyside_refcount import protect_singletons
+    """The QApplication (the existing one if any), named for QSettings and styled.
 
-    protect_singletons()  # first: PySide6 6.12 on Python 3.11 would otherwise abort after a while
+    An entry point for scripts and benchmarks that build their own window: it installs the
+    refcount guard (once per process) before any Qt call.
+    """
+    install_refcount_guard()  # first: PySide6 6.12 on Python 3.11 would otherwise abort after a while
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
@@ -116,6 +113,7 @@ def _install_startup_probe(app, window) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the desktop app; returns the exit code of the event loop."""
+    set_blas_threads()  # first, before anything loads NumPy (see digitlab.process)
     argv = list(sys.argv if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv[1:]):
         print("usage: python main.py   (opens the digitlab window)\n"

@@ -24,16 +24,13 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one BLAS thread: faster and stable here
-
-from contextlib import contextmanager  # noqa: E402
-
-from . import __version__  # noqa: E402
-from .atomic import (OutputError, atomic_folder, check_output, output_error, output_lock,  # noqa: E402
-                     write_text_atomic)
-from .text import printable  # noqa: E402
+from . import __version__
+from .atomic import OutputError, atomic_folder, check_output, output_error, output_lock, write_text_atomic
+from .process import install_refcount_guard, set_blas_threads
+from .text import printable
 
 
 class UserError(Exception):
@@ -933,6 +930,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The ``digitlab`` command; returns the exit status."""
+    # Process-wide settings first: nothing above imports NumPy, and the commands that draw figures
+    # (report, evaluate --calibration ...) make thousands of Qt calls (see digitlab.process).
+    set_blas_threads()
+    install_refcount_guard()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -2,12 +2,12 @@ import os
 
 # Offscreen unless the caller chose a platform (QT_QPA_PLATFORM=xcb under Xvfb still wins).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# One BLAS thread: stable timings and bit-reproducible runs (see docs on PERFORMANCE).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-# PySide6 6.12 on Python 3.11 leaks references to None/True on every Qt call; long test sessions
-# would abort. The app protects itself the same way (see digitlab/pyside_refcount.py).
-from digitlab.pyside_refcount import protect_singletons  # noqa: E402
+# The test session is an entry point: the same process-wide settings as the app and the CLI, set
+# before any test module imports NumPy or Qt (see digitlab/process.py). One BLAS thread gives
+# stable timings and bit-reproducible runs; the refcount guard keeps PySide6 6.12 on Python 3.11
+# from aborting a long session ("deallocating None").
+from digitlab.process import install_refcount_guard, set_blas_threads  # noqa: E402
 
-protect_singletons()
+set_blas_threads()
+install_refcount_guard()

@@ -17,8 +17,6 @@ so the event loop stalls for one figure at a time, never for the whole job.
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import logging
 import threading
 import traceback

@@ -26,8 +26,6 @@ The main window connects (in ``MainWindow._connect_views``)::
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import logging
 import os
 import threading

@@ -12,15 +12,12 @@ process with no traceback (see ../shared/docs/QT-NOTES.md). Every overridden eve
         @guarded(default=False)          # handlers that must return a value
         def eventFilter(self, obj, event): ...
 
-A second defect of the same PySide6 builds on Python 3.11 is handled here as well, because it
-takes the app down just as surely: every call of a Qt method that returns ``void`` drops one
-reference to ``None`` that it never took, and every ``Signal.emit`` drops one reference to
-``True`` (measured with ``sys.getrefcount``: -1 per call). Python 3.11 starts with only a few
-thousand references to each, so after a few thousand Qt calls (a few seconds of drawing) the
-interpreter aborts with "Fatal Python error: none_dealloc: deallocating None" or "bool_dealloc".
-Python 3.12 made these singletons immortal; on 3.11 :func:`protect_singletons` (run when this
-module is imported) gives them 2**40 extra references so the stray decrements can never reach
-zero. Import ``digitlab.gui.guard`` before any heavy Qt use (``digitlab.gui`` modules do).
+A second defect of the same PySide6 builds on Python 3.11 takes the app down just as surely:
+every call of a Qt method that returns ``void`` drops one reference to ``None`` that it never
+took, and every ``Signal.emit`` one to ``True``. That one is process-wide, so it is not handled
+here but by :func:`digitlab.process.install_refcount_guard`, which the entry points call
+(``digitlab.app.make_app``, ``digitlab.cli.main``, tests/conftest.py). Importing this module does
+nothing but define what it offers.
 
 A failing handler is caught, logged with its traceback (``logging``, logger ``digitlab.gui``),
 reported to the person through :func:`report_error` and returns ``default`` instead of raising.
@@ -42,8 +39,6 @@ from typing import Any, Callable, TypeVar, overload
 
 from PySide6.QtCore import QObject, Signal
 
-from digitlab.pyside_refcount import protect_singletons
-
 log = logging.getLogger("digitlab.gui")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,10 +52,7 @@ __all__ = [
     "ErrorReporter",
     "last_error",
     "reset_reported",
-    "protect_singletons",
 ]
-
-protect_singletons()
 
 
 class ErrorReporter(QObject):

@@ -9,8 +9,6 @@ receives. ``shutdown()`` cancels and joins it (a QThread alive at exit aborts th
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import logging
 import os
 

@@ -40,11 +40,9 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.gui import messages
-from digitlab.gui.guard import call_guarded, guarded, protect_singletons
+from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.library_events import LibraryEvents
 from digitlab.library import ModelEntry, ModelLibrary, safe_file_stem
-
-protect_singletons()
 
 log = logging.getLogger("digitlab.gui")
 

@@ -26,11 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# Importing the guard protects None/True/False from PySide6 6.12's refcount drift on Python 3.11.
-from digitlab.gui.guard import protect_singletons
-
-protect_singletons()
-
 __all__ = [
     "BAR_COLOR",
     "DIMMED_BAR_COLOR",

@@ -11,8 +11,6 @@ to whoever starts a run, and :meth:`values` / :meth:`set_values` give a plain di
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import math
 from dataclasses import dataclass
 from pathlib import Path

@@ -7,8 +7,6 @@ A timer that should fire every ``interval_ms`` fires late by as long as the even
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import time
 
 import numpy as np

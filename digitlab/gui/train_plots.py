@@ -11,8 +11,6 @@ message instead.
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence

@@ -7,8 +7,6 @@ on a QThread); this widget only reacts to its GUI-thread signals. Curves are buf
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import json
 import math
 import re

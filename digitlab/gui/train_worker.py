@@ -13,8 +13,6 @@ thread in :meth:`TrainController.shutdown` (used by the window's closeEvent and 
 
 from __future__ import annotations
 
-import digitlab.gui.guard  # noqa: F401  first: keeps PySide6 6.12 on Python 3.11 from crashing (see guard)
-
 import logging
 import sys
 import threading

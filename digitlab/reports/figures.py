@@ -39,25 +39,22 @@ LEGEND_PT = 12
 
 # Report figures are drawn on a widget ``scale`` times the figure's nominal size, with fonts, pens
 # and markers scaled to match, and rendered 1:1. (Rendering a 1x scene through a scaled painter,
-# as pyqtgraph's ImageExporter does, leaves the legend's text at 1x: pyqtgraph 0.14.)
-_SCALE = [1.0]
+# as pyqtgraph's ImageExporter does, leaves the legend's text at 1x: pyqtgraph 0.14.) The scale is
+# an argument of every function that sizes something: 1 for the app's live plots, RENDER_SCALE for
+# the ``*_figure`` functions.
+RENDER_SCALE = 2.0
 
 
-def _s(x: float) -> float:
-    return x * _SCALE[0]
-
-
-def _pt(size_pt: float) -> str:
-    return f"{size_pt * _SCALE[0]:g}pt"
+def _pt(size_pt: float, scale: float) -> str:
+    return f"{size_pt * scale:g}pt"
 
 
 def ensure_app():
-    """The running ``QApplication``, made (offscreen-friendly) if there is none."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    # PySide6 6.12 on Python 3.11 drops references to None/True on every Qt call; rendering makes
-    # thousands of them, so protect the singletons first (see digitlab/pyside_refcount.py).
-    from ..pyside_refcount import protect_singletons
-    protect_singletons()
+    """The running ``QApplication``, made (offscreen-friendly) if there is none.
+
+    Rendering makes thousands of Qt calls: the entry point that got here (the app, the CLI, the
+    test session) has installed the refcount guard first (see digitlab/process.py).
+    """
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance()
     if app is None:
@@ -80,12 +77,13 @@ def color(i: int) -> str:
 
 
 # ---------------------------------------------------------------------------- styling
-def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = True) -> None:
-    """Dark axes and text on white, readable fonts, labelled axes."""
+def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = True,
+               scale: float = 1.0) -> None:
+    """Dark axes and text on white, readable fonts, labelled axes; fonts and sizes times ``scale``."""
     pg = _pg()
     from PySide6.QtGui import QFont
     font = QFont()
-    font.setPointSizeF(_s(AXIS_FONT_PT))
+    font.setPointSizeF(AXIS_FONT_PT * scale)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(TEXT))
@@ -93,28 +91,29 @@ def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = 
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)      # no "(x0.001)": the report's tables give the same numbers
     if title:
-        plot.setTitle(title, color=TEXT, size=_pt(TITLE_PT))
-        if _SCALE[0] != 1:       # pyqtgraph gives the title row a fixed 30 px
-            plot.titleLabel.setMaximumHeight(_s(30))
-            plot.layout.setRowFixedHeight(0, _s(30))
+        plot.setTitle(title, color=TEXT, size=_pt(TITLE_PT, scale))
+        if scale != 1:       # pyqtgraph gives the title row a fixed 30 px
+            plot.titleLabel.setMaximumHeight(30 * scale)
+            plot.layout.setRowFixedHeight(0, 30 * scale)
     if x:
-        plot.setLabel("bottom", x, color=TEXT, **{"font-size": _pt(LABEL_PT)})
+        plot.setLabel("bottom", x, color=TEXT, **{"font-size": _pt(LABEL_PT, scale)})
     if y:
-        plot.setLabel("left", y, color=TEXT, **{"font-size": _pt(LABEL_PT)})
-    if _SCALE[0] != 1:
+        plot.setLabel("left", y, color=TEXT, **{"font-size": _pt(LABEL_PT, scale)})
+    if scale != 1:
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
-            axis.setStyle(tickLength=int(_s(-5)), tickTextOffset=int(_s(3)))
+            axis.setStyle(tickLength=int(-5 * scale), tickTextOffset=int(3 * scale))
         # pyqtgraph sizes axes for 1x fonts: give the scaled tick labels and axis labels room
-        plot.getAxis("left").setWidth(int(_s(62 if y else 42)))
-        plot.getAxis("bottom").setHeight(int(_s(44 if x else 26)))
+        plot.getAxis("left").setWidth(int((62 if y else 42) * scale))
+        plot.getAxis("bottom").setHeight(int((44 if x else 26) * scale))
     if grid:
         plot.showGrid(x=True, y=True, alpha=0.25)
 
 
-def _legend(plot, offset=(-10, 10), cols: int = 1):
-    legend = plot.addLegend(offset=(_s(offset[0]), _s(offset[1])), labelTextColor=TEXT,
-                            labelTextSize=_pt(LEGEND_PT), colCount=cols, verSpacing=_s(-2), horSpacing=_s(5))
+def _legend(plot, offset=(-10, 10), cols: int = 1, *, scale: float = 1.0):
+    legend = plot.addLegend(offset=(offset[0] * scale, offset[1] * scale), labelTextColor=TEXT,
+                            labelTextSize=_pt(LEGEND_PT, scale), colCount=cols, verSpacing=-2 * scale,
+                            horSpacing=5 * scale)
     legend.setBrush((255, 255, 255, 220))
     legend.setPen((180, 180, 180))
     return legend
@@ -128,15 +127,17 @@ def _finite(x, y):
 
 
 # ---------------------------------------------------------------------------- draw_* (shared with the GUI)
-def draw_cost_curves(plot, curves, which: str = "val_cost", *, legend: bool = True) -> None:
-    """One line per run: ``curves`` is ``[(name, steps, values)]``."""
+def draw_cost_curves(plot, curves, which: str = "val_cost", *, legend: bool = True,
+                     scale: float = 1.0) -> None:
+    """One line per run: ``curves`` is ``[(name, steps, values)]``; pens and marks times ``scale``."""
     pg = _pg()
     if legend:
-        _legend(plot)
+        _legend(plot, scale=scale)
     for i, (name, steps, values) in enumerate(curves):
         x, y = _finite(steps, values)
-        marks = {"symbol": "o", "symbolSize": _s(6), "symbolBrush": color(i), "symbolPen": None} if len(x) < 12 else {}
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=_s(2)), name=name, **marks)
+        marks = ({"symbol": "o", "symbolSize": 6 * scale, "symbolBrush": color(i), "symbolPen": None}
+                 if len(x) < 12 else {})
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=2 * scale), name=name, **marks)
 
 
 def _confusion_colors(cm: np.ndarray) -> np.ndarray:
@@ -151,7 +152,7 @@ def _confusion_colors(cm: np.ndarray) -> np.ndarray:
     return rgba.astype(np.ubyte)
 
 
-def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False) -> list:
+def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: float = 1.0) -> list:
     """A heatmap of ``cm`` (rows = true digit, top to bottom; columns = predicted) with its counts.
 
     With ``diff=True`` the values are differences (red for positive off-diagonal counts, i.e.
@@ -186,14 +187,15 @@ def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False) -> list:
     plot.getAxis("left").setTicks(ticks)
     plot.showGrid(x=False, y=False)
     font = QFont()
-    font.setPointSizeF(_s(font_pt))
+    font.setPointSizeF(font_pt * scale)
     items = []
     dark = np.log1p(np.abs(cm)) / (np.log1p(np.abs(cm).max()) or 1.0) > 0.6
     for (i, j), v in np.ndenumerate(cm):
         if v == 0 and i != j:
             continue
         text = (f"{int(v):+d}" if v else "0") if diff else str(int(v))
-        item = pg.TextItem(text, color=(255, 255, 255) if (dark[i, j] and not diff) else TEXT, anchor=(0.5, 0.5))
+        ink = (255, 255, 255) if (dark[i, j] and not diff) else TEXT
+        item = pg.TextItem(text, color=ink, anchor=(0.5, 0.5))
         item.setFont(font)
         item.setPos(j + 0.5, i + 0.5)
         plot.addItem(item)
@@ -201,7 +203,7 @@ def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False) -> list:
     return items
 
 
-def draw_reliability(plot, reliabilities, *, legend: bool = True) -> None:
+def draw_reliability(plot, reliabilities, *, legend: bool = True, scale: float = 1.0) -> None:
     """Accuracy against mean confidence per bin, one line per model, and the diagonal.
 
     ``reliabilities`` is ``[(name, Reliability)]``; the legend gives each model's ECE.
@@ -209,13 +211,13 @@ def draw_reliability(plot, reliabilities, *, legend: bool = True) -> None:
     pg = _pg()
     from PySide6.QtCore import Qt
     if legend:       # bottom right: a model is rarely wrong when it is sure, so that corner is empty
-        _legend(plot, offset=(-10, -10))
-    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=_s(1.5), style=Qt.PenStyle.DashLine),
+        _legend(plot, offset=(-10, -10), scale=scale)
+    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=1.5 * scale, style=Qt.PenStyle.DashLine),
               name="perfectly calibrated")
     for i, (name, rel) in enumerate(reliabilities):
         ok = rel.counts > 0
         x, y = rel.confidence[ok], rel.accuracy[ok]
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=_s(2)), symbol="o", symbolSize=_s(7),
+        plot.plot(x, y, pen=pg.mkPen(color(i), width=2 * scale), symbol="o", symbolSize=7 * scale,
                   symbolBrush=color(i), symbolPen=None, name=f"{name} (ECE {100 * rel.ece:.2f} %)")
     plot.setXRange(0, 1, padding=0.02)
     plot.setYRange(0, 1, padding=0.02)
@@ -234,14 +236,14 @@ def draw_confidence_counts(plot, reliabilities) -> None:
     plot.setXRange(0, 1, padding=0.02)
 
 
-def draw_weight_bars(plot, names, values, *, legend: bool = True) -> None:
+def draw_weight_bars(plot, names, values, *, legend: bool = True, scale: float = 1.0) -> None:
     """Grouped bars: ``values[m][l]`` is model ``m``'s mean |W| in layer ``l``."""
     pg = _pg()
     values = np.asarray(values, dtype=float)
     n_models, n_layers = values.shape
     width = 0.8 / max(n_models, 1)
     if legend:
-        _legend(plot, offset=(10, 10))
+        _legend(plot, offset=(10, 10), scale=scale)
     for m in range(n_models):
         x = np.arange(1, n_layers + 1) - 0.4 + width * (m + 0.5)
         plot.addItem(pg.BarGraphItem(x=x, height=values[m], width=width * 0.92, brush=color(m), pen=None,
@@ -251,17 +253,17 @@ def draw_weight_bars(plot, names, values, *, legend: bool = True) -> None:
     plot.setYRange(0, float(values.max()) * 1.15 if values.size else 1, padding=0)
 
 
-def draw_histograms(plot, edges, counts, names, *, legend: bool = True) -> None:
+def draw_histograms(plot, edges, counts, names, *, legend: bool = True, scale: float = 1.0) -> None:
     """Overlaid step histograms sharing ``edges``; ``counts[m]`` for model ``m``."""
     pg = _pg()
     from PySide6.QtGui import QColor
     if legend:
-        _legend(plot)
+        _legend(plot, scale=scale)
     for m, c in enumerate(counts):
         fill = QColor(color(m))
         fill.setAlpha(60)
-        plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(color(m), width=_s(1.5)),
-                  name=names[m])
+        plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill,
+                  pen=pg.mkPen(color(m), width=1.5 * scale), name=names[m])
 
 
 def tile_image(W1: np.ndarray, cols: int = 5, pad: int = 2, side: int = 28) -> np.ndarray:
@@ -310,24 +312,24 @@ def draw_tiles(plot, W1, cols: int = 5) -> None:
     plot.setYRange(0, img.shape[0], padding=0)
 
 
-def draw_sweep_accuracy(plot, table) -> None:
+def draw_sweep_accuracy(plot, table, *, scale: float = 1.0) -> None:
     pg = _pg()
     x, y, sd = table["lambdas"], table["accuracy"], table["accuracy_std"]
-    plot.plot(x, y, pen=pg.mkPen(color(0), width=_s(2)), symbol="o", symbolSize=_s(8), symbolBrush=color(0),
-              symbolPen=None)
+    plot.plot(x, y, pen=pg.mkPen(color(0), width=2 * scale), symbol="o", symbolSize=8 * scale,
+              symbolBrush=color(0), symbolPen=None)
     if np.any(sd > 0):
-        plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * sd, beam=0.15 * (x.max() - x.min() or 1) / max(len(x), 1),
-                                     pen=pg.mkPen(color(0))))
+        beam = 0.15 * (x.max() - x.min() or 1) / max(len(x), 1)
+        plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * sd, beam=beam, pen=pg.mkPen(color(0))))
 
 
-def draw_sweep_weights(plot, table, *, legend: bool = True) -> None:
+def draw_sweep_weights(plot, table, *, legend: bool = True, scale: float = 1.0) -> None:
     pg = _pg()
     if legend:
-        _legend(plot)
+        _legend(plot, scale=scale)
     w = table["weights"]
     for l in range(w.shape[1]):
-        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=_s(2)), symbol="o", symbolSize=_s(6),
-                  symbolBrush=color(l), symbolPen=None, name=f"layer {l + 1}")
+        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=2 * scale), symbol="o",
+                  symbolSize=6 * scale, symbolBrush=color(l), symbolPen=None, name=f"layer {l + 1}")
 
 
 def draw_activations(plot, activations, names=None) -> None:
@@ -339,23 +341,24 @@ def draw_activations(plot, activations, names=None) -> None:
         a = np.asarray(a, dtype=float).ravel()
         x = x0 + np.arange(len(a))
         plot.addItem(pg.BarGraphItem(x=x, height=a, width=0.8, brush=color(l), pen=None))
-        ticks.append((x0 + (len(a) - 1) / 2, (names or [f"hidden {k + 1}" for k in range(len(activations))])[l]))
+        label = (names or [f"hidden {k + 1}" for k in range(len(activations))])[l]
+        ticks.append((x0 + (len(a) - 1) / 2, label))
         x0 += len(a) + 2
     plot.getAxis("bottom").setTicks([ticks])
 
 
 # ---------------------------------------------------------------------------- Figure
 class Figure:
-    """An offscreen pyqtgraph figure of nominal size ``width`` x ``height``.
+    """An offscreen pyqtgraph figure of nominal size ``width`` x ``height``, ``scale`` times larger.
 
-    Built inside a ``*_figure`` function, the widget is ``RENDER_SCALE`` times that size with fonts
-    and pens to match, so the PNG is sharp in a PDF and its legend is as large as its axes.
+    The ``*_figure`` functions build it at ``RENDER_SCALE`` and draw with fonts and pens to match,
+    so the PNG is sharp in a PDF and its legend is as large as its axes.
     """
 
-    def __init__(self, width: int = 860, height: int = 440):
+    def __init__(self, width: int = 860, height: int = 440, *, scale: float = 1.0):
         pg = _pg()
         from PySide6.QtCore import Qt
-        self.scale = _SCALE[0]
+        self.scale = scale
         self.width, self.height = int(width * self.scale), int(height * self.scale)
         self.widget = pg.GraphicsLayoutWidget()
         self.widget.setBackground("w")
@@ -366,11 +369,8 @@ class Figure:
 
     def add_plot(self, row: int, col: int, title: str = "", x: str = "", y: str = "", **kwargs):
         plot = self.layout.addPlot(row=row, col=col, **kwargs)
-        style_plot(plot, title, x, y)
+        style_plot(plot, title, x, y, scale=self.scale)
         return plot
-
-    def add_label(self, row: int, col: int, text: str, colspan: int = 1, size_pt: float = TITLE_PT):
-        return self.layout.addLabel(text, row=row, col=col, colspan=colspan, color=TEXT, size=_pt(size_pt))
 
     def _settle(self):
         from PySide6.QtWidgets import QApplication
@@ -429,35 +429,17 @@ class Figure:
         self.widget.deleteLater()
 
 
-RENDER_SCALE = 2.0
-
-
-def _builder(func):
-    """Run a ``*_figure`` function with fonts, pens and the widget scaled by ``RENDER_SCALE``."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        previous = _SCALE[0]
-        _SCALE[0] = RENDER_SCALE
-        try:
-            return func(*args, **kwargs)
-        finally:
-            _SCALE[0] = previous
-    return wrapper
-
-
 # ---------------------------------------------------------------------------- *_figure (for reports)
-@_builder
 def cost_curves_figure(runs) -> Figure:
     """Training and validation cost against iteration; ``runs`` is ``[(name, History)]``."""
-    fig = Figure(810, 360)
+    fig = Figure(810, 360, scale=RENDER_SCALE)
     left = fig.add_plot(0, 0, "Training cost", "iteration", "cost")
     right = fig.add_plot(0, 1, "Validation cost", "iteration", "cost")
     fig.layout.layout.setColumnStretchFactor(0, 1)
     fig.layout.layout.setColumnStretchFactor(1, 1)
-    draw_cost_curves(left, [(n, h.column("step"), h.column("train_cost")) for n, h in runs], legend=False)
-    draw_cost_curves(right, [(n, h.column("step"), h.column("val_cost")) for n, h in runs])
+    draw_cost_curves(left, [(n, h.column("step"), h.column("train_cost")) for n, h in runs], legend=False,
+                     scale=fig.scale)
+    draw_cost_curves(right, [(n, h.column("step"), h.column("val_cost")) for n, h in runs], scale=fig.scale)
     values = np.concatenate([np.concatenate([h.column("train_cost"), h.column("val_cost")]) for _, h in runs]
                             or [np.zeros(0)])
     values = values[np.isfinite(values)]
@@ -467,24 +449,23 @@ def cost_curves_figure(runs) -> Figure:
     return fig
 
 
-@_builder
 def confusion_figure(items, cols: int = 2, cell: int = 400) -> Figure:
     """Confusion matrices with counts: ``items`` is ``[(title, cm)]``, in a grid of ``cols``."""
     cols = max(1, min(cols, len(items)))
     rows = -(-len(items) // cols)
-    fig = Figure(cell * cols, int(cell * 1.02) * rows)
+    fig = Figure(cell * cols, int(cell * 1.02) * rows, scale=RENDER_SCALE)
     for k, (title, cm) in enumerate(items):
         plot = fig.add_plot(k // cols, k % cols, title, "predicted digit", "true digit")
-        draw_confusion(plot, cm)
+        draw_confusion(plot, cm, scale=fig.scale)
     return fig
 
 
-@_builder
 def reliability_figure(items) -> Figure:
     """Reliability diagram and confidence histogram; ``items`` is ``[(name, Reliability)]``."""
-    fig = Figure(810, 380)
-    left = fig.add_plot(0, 0, "Reliability diagram", "confidence (mean per bin)", "accuracy (fraction correct)")
-    draw_reliability(left, items)
+    fig = Figure(810, 380, scale=RENDER_SCALE)
+    left = fig.add_plot(0, 0, "Reliability diagram", "confidence (mean per bin)",
+                        "accuracy (fraction correct)")
+    draw_reliability(left, items, scale=fig.scale)
     right = fig.add_plot(0, 1, "Predictions per confidence bin", "confidence", "predictions (log scale)")
     draw_confidence_counts(right, items)
     fig.layout.layout.setColumnStretchFactor(0, 3)
@@ -492,30 +473,27 @@ def reliability_figure(items) -> Figure:
     return fig
 
 
-@_builder
 def weight_bars_figure(names, values) -> Figure:
     """Mean |W| per layer as grouped bars, one colour per model."""
-    fig = Figure(810, 300)
+    fig = Figure(810, 300, scale=RENDER_SCALE)
     plot = fig.add_plot(0, 0, "Mean absolute weight per layer", "", "mean |W|")
-    draw_weight_bars(plot, names, values)
+    draw_weight_bars(plot, names, values, scale=fig.scale)
     return fig
 
 
-@_builder
 def weight_histograms_figure(names, networks, bins: int = 60) -> Figure:
     """Each layer's weight distribution, the models overlaid (one panel per layer)."""
     from .analysis import layer_histograms
     hist = layer_histograms(networks, bins=bins)
     cols = 2
     rows = -(-len(hist) // cols)
-    fig = Figure(810, 250 * rows)
+    fig = Figure(810, 250 * rows, scale=RENDER_SCALE)
     for l, (edges, counts) in enumerate(hist):
         plot = fig.add_plot(l // cols, l % cols, f"Layer {l + 1} weights", "weight value", "count")
-        draw_histograms(plot, edges, counts, names, legend=(l == 0))
+        draw_histograms(plot, edges, counts, names, legend=(l == 0), scale=fig.scale)
     return fig
 
 
-@_builder
 def first_layer_figure(items, cols: int = 5) -> Figure:
     """First-layer weights as 28x28 tiles per hidden unit, models side by side.
 
@@ -525,21 +503,20 @@ def first_layer_figure(items, cols: int = 5) -> Figure:
     rows = -(-units // cols)
     tile_h = rows / cols
     per = 400
-    fig = Figure(per * len(items), int(per * tile_h) + 40)
+    fig = Figure(per * len(items), int(per * tile_h) + 40, scale=RENDER_SCALE)
     for k, (name, W) in enumerate(items):
         plot = fig.add_plot(0, k, name)
         draw_tiles(plot, W, cols)
     return fig
 
 
-@_builder
 def sweep_figure(table) -> Figure:
     """Test accuracy and each layer's mean |W| against lambda (from ``sweep.sweep_table``)."""
-    fig = Figure(810, 340)
+    fig = Figure(810, 340, scale=RENDER_SCALE)
     left = fig.add_plot(0, 0, "Test accuracy against L2 strength", "lambda", "test accuracy (%)")
-    draw_sweep_accuracy(left, table)
+    draw_sweep_accuracy(left, table, scale=fig.scale)
     right = fig.add_plot(0, 1, "Mean |W| per layer against L2 strength", "lambda", "mean |W|")
-    draw_sweep_weights(right, table)
+    draw_sweep_weights(right, table, scale=fig.scale)
     fig.layout.layout.setColumnStretchFactor(0, 1)
     fig.layout.layout.setColumnStretchFactor(1, 1)
     return fig

@@ -100,7 +100,6 @@ def _point(l2: float, seed: int, result) -> SweepPoint:
 
 def _train_one(l2: float, seed: int, config: TrainConfig) -> SweepPoint:
     """Runs in a worker process: load the data, train, return only the numbers (small to pickle)."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return _point(l2, seed, train(config, splits_for(config)))
 
 

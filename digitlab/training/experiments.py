@@ -7,10 +7,10 @@ for these small matrices, so threads would not help). Each process loads the bun
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from ..process import worker_process_setup
 from .config import TrainConfig
 from .presets import EXPERIMENTS
 from .trainer import RunControl, TrainResult, train
@@ -20,9 +20,11 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of fresh ("spawn") processes with one BLAS thread each.
 
     Spawned, not forked: forking a process that runs Qt or other threads can deadlock the child.
+    Each worker is an entry point of its own: :func:`digitlab.process.worker_process_setup` runs
+    in it before the first job loads NumPy.
     """
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # inherited by the children
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker_process_setup)
 
 
 @dataclass

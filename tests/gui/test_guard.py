@@ -156,7 +156,8 @@ def test_guard_prevents_the_real_crash_in_a_fresh_process(tmp_path):
 _REFCOUNT_SCRIPT = """
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-import digitlab.gui.guard  # noqa: F401  (protects None/True/False on Python 3.11)
+from digitlab.process import install_refcount_guard
+install_refcount_guard()   # what every entry point does: protects None/True/False on Python 3.11
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 app = QApplication([])
@@ -185,16 +186,6 @@ def test_many_qt_calls_do_not_exhaust_none_or_true(tmp_path):
                          timeout=120, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "alive" in out.stdout
-
-
-def test_protect_singletons_is_idempotent():
-    import sys
-
-    from digitlab.gui.guard import protect_singletons
-
-    before = sys.getrefcount(None)
-    protect_singletons()
-    assert abs(sys.getrefcount(None) - before) < 1000
 
 
 def test_every_overridden_qt_virtual_in_the_draw_and_models_views_is_guarded():

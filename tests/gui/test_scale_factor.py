@@ -22,6 +22,8 @@ PROBE = textwrap.dedent(r"""
     import json, sys, time
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
+    from digitlab.process import install_refcount_guard
+    install_refcount_guard()   # an entry point of its own: no GUI module installs it on import
     app = QApplication(sys.argv[:1])
     from digitlab.gui.main_window import MainWindow
 
