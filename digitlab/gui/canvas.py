@@ -150,9 +150,6 @@ class DrawingCanvas(QWidget):
         self._eraser = bool(on)
         self._update_hover()
 
-    def can_undo(self) -> bool:
-        return bool(self._ops)
-
     def undo(self) -> bool:
         """Remove the last stroke (or clear, or loaded image). Returns False if nothing to undo."""
         self._finish_stroke(emit=False)
@@ -271,10 +268,6 @@ class DrawingCanvas(QWidget):
         self._image = image
         self.update()
         self._emit_finished_change()
-
-    def set_placeholder_text(self, text: str) -> None:
-        self._placeholder = text
-        self.update()
 
     # ------------------------------------------------------------------ geometry
     @guarded(default=True)

@@ -355,12 +355,6 @@ class TrainPlots(QWidget):
     def _on_manual_range(self, *_args) -> None:
         self._following = False
 
-    def reset_view(self) -> None:
-        """Follow the data again (after the person zoomed or panned)."""
-        self._following = True
-        self._x_max = self._cost_max = 0.0
-        self._follow()
-
     def _place_best(self, run: _Run) -> None:
         if run.best_step is None or not math.isfinite(run.best_cost):
             return

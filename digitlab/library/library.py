@@ -138,14 +138,6 @@ class ModelLibrary:
         """Call ``callback(entry)`` when loading a listed model on first use finds it damaged."""
         self._damage_listeners.append(self._hold(callback))
 
-    def remove_listener(self, callback: Callable[[], object]) -> None:
-        keep = []
-        for item in self._listeners:
-            fn = item() if isinstance(item, weakref.WeakMethod) else item
-            if fn is not None and fn != callback:
-                keep.append(item)
-        self._listeners = keep
-
     @staticmethod
     def _call_all(listeners: list, *args) -> list:
         alive = []

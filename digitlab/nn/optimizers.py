@@ -13,8 +13,6 @@ import numpy as np
 class SGD:
     """Plain mini-batch gradient descent, the report's optimiser: ``p -= lr * g``."""
 
-    name = "sgd"
-
     def __init__(self, params: np.ndarray):
         self.params = params
         self._step = np.empty_like(params)
@@ -23,14 +21,9 @@ class SGD:
         np.multiply(grads, lr, out=self._step)
         self.params -= self._step
 
-    def state(self) -> dict[str, np.ndarray]:
-        return {}
-
 
 class Momentum:
     """Heavy-ball momentum: ``v = mu v - lr g; p += v``. Smooths the noisy mini-batch direction."""
-
-    name = "momentum"
 
     def __init__(self, params: np.ndarray, momentum: float = 0.9):
         if not 0.0 <= momentum < 1.0:
@@ -46,14 +39,9 @@ class Momentum:
         self.velocity -= self._step
         self.params += self.velocity
 
-    def state(self) -> dict[str, np.ndarray]:
-        return {"velocity": self.velocity}
-
 
 class Adam:
     """Adam (Kingma and Ba, 2015): per-parameter steps from bias-corrected moment estimates."""
-
-    name = "adam"
 
     def __init__(self, params: np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         for label, value in (("beta1", beta1), ("beta2", beta2)):
@@ -83,9 +71,6 @@ class Adam:
         np.divide(self.m, self._tmp, out=self._tmp)
         self._tmp *= lr_t
         self.params -= self._tmp
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {"m": self.m, "v": self.v, "t": np.array(self.t)}
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

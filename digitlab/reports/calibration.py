@@ -50,10 +50,6 @@ class Reliability:
         return int(self.counts.sum())
 
     @property
-    def centers(self) -> np.ndarray:
-        return (self.edges[:-1] + self.edges[1:]) / 2
-
-    @property
     def gap(self) -> np.ndarray:
         """``confidence - accuracy`` per bin: positive means over-confident."""
         return self.confidence - self.accuracy
