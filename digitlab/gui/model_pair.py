@@ -132,10 +132,17 @@ class ModelPair(QObject):
 
     # ------------------------------------------------------------------ remembering
     def save_state(self, settings: QSettings) -> None:
-        """The two files (a run not saved yet is not remembered: it has no file)."""
+        """The two files; "" for a side left empty. A run not saved yet is not remembered (it has no
+        file): its side's key is removed, so the next launch starts that side from the default
+        rather than from "" (which means "none" and would leave A empty, a state no chooser offers)."""
         for side in SIDES:
             e = self._entries[side]
-            settings.setValue(_KEYS[side], str(e.path) if e is not None and e.path is not None else "")
+            if e is None:
+                settings.setValue(_KEYS[side], "")
+            elif e.path is None:
+                settings.remove(_KEYS[side])
+            else:
+                settings.setValue(_KEYS[side], str(e.path))
 
     def restore_state(self, settings: QSettings) -> None:
         """Choose the remembered files again; a file that is gone leaves the default."""
