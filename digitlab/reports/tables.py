@@ -2,7 +2,11 @@
 
 Pure Python and NumPy: the CLI prints these, the GUI shows them, the report writers embed them.
 Every table is a list of rows (dicts keyed by column name) holding numbers; formatting happens
-only in the ``to_*`` functions, so CSV and JSON keep full precision.
+only in the ``to_*`` functions and :func:`screen_text`, so CSV and JSON keep full precision.
+
+The Train view shows the summary and the weights while the four experiments run, one run each so
+far (:func:`run_summary_rows`, :func:`layer_weights_rows`), in its own shorter headers and
+decimals (:data:`SCREEN_HEADERS`, :func:`screen_text`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class Stat:
     n: int
 
     @classmethod
-    def of(cls, values) -> "Stat":
+    def of(cls, values) -> Stat:
         arr = np.asarray(list(values), dtype=float)
         return cls(float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0, len(arr))
 
@@ -54,15 +58,50 @@ def _by_experiment(runs):
     return dict(sorted(groups.items()))
 
 
+def _summary_value(result, column: str):
+    """The number ``result`` (a TrainResult or SavedModel) has in a summary column, or None."""
+    kind, key, scale = _SUMMARY_SOURCES[column]
+    value = result.metrics.get(key) if kind == "metric" else getattr(result, key, None)
+    return None if value is None else value * scale
+
+
 def summary_rows(runs) -> list[dict]:
     """One row per experiment in the report's columns (plus test cost), each cell a :class:`Stat`."""
     rows = []
-    for index, group in _by_experiment(runs).items():
+    for group in _by_experiment(runs).values():
         row = {"Experiment": group[0].label}
-        for column, (kind, key, scale) in _SUMMARY_SOURCES.items():
-            values = [(r.result.metrics[key] if kind == "metric" else getattr(r.result, key)) * scale
-                      for r in group]
-            row[column] = Stat.of(values)
+        for column in _SUMMARY_SOURCES:
+            row[column] = Stat.of(_summary_value(r.result, column) for r in group)
+        rows.append(row)
+    return rows
+
+
+def run_summary_rows(results) -> list[dict]:
+    """The summary of single runs, ``results`` being (label, TrainResult) pairs: one row each in
+    the report's columns, a plain number per cell (None where the run has none)."""
+    rows = []
+    for label, result in results:
+        row = {"Experiment": label}
+        for column in _SUMMARY_SOURCES:
+            row[column] = _summary_value(result, column)
+        rows.append(row)
+    return rows
+
+
+def layer_weights_rows(networks) -> list[dict]:
+    """Mean absolute weight of each weight matrix, one column per network: ``networks`` is
+    (column name, Network) pairs. A row is named after its matrix and shape, "W1  (784 → 20)" (the
+    first network's sizes); a network with fewer layers has None there. The names must differ."""
+    names = [name for name, _network in networks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two networks share a column name in {names}; give each its own")
+    weights = [(name, list(network.mean_abs_weights())) for name, network in networks]
+    sizes = next((s for s in (tuple(n.layer_sizes) for _name, n in networks) if s), ())
+    rows = []
+    for l in range(max((len(w) for _n, w in weights), default=0)):
+        row = {"Layer": f"W{l + 1}" + (f"  ({sizes[l]} → {sizes[l + 1]})" if len(sizes) > l + 1 else "")}
+        for name, w in weights:
+            row[name] = w[l] if l < len(w) else None
         rows.append(row)
     return rows
 
@@ -134,13 +173,18 @@ def check_claims(runs) -> list[Claim]:
         l2_detail = ""
 
     best_agree = [max(range(4), key=lambda i: r[i].metrics["test_accuracy"]) == 3 for r in full.values()]
-    acc = {i: Stat.of([100 * r[i].metrics["test_accuracy"] for r in full.values()]) for i in range(4)} if full else {}
-    best_detail = ("test accuracy %: " + ", ".join(f"exp {i + 1} {acc[i].format(2)}" for i in range(4))) if full else ""
+    acc = ({i: Stat.of([100 * r[i].metrics["test_accuracy"] for r in full.values()]) for i in range(4)}
+           if full else {})
+    best_detail = ("test accuracy %: " + ", ".join(f"exp {i + 1} {acc[i].format(2)}" for i in range(4))
+                   if full else "")
 
     return [
-        Claim("bn_fewer_epochs", "Batch normalisation converges in fewer epochs", sum(bn_agree), len(full), bn_detail),
-        Claim("l2_shrinks_deeper_weights", "L2 shrinks the deeper layers' weights", sum(l2_agree), len(full), l2_detail),
-        Claim("l2_bn_best", "L2 with batch normalisation is the best of the four", sum(best_agree), len(full), best_detail),
+        Claim("bn_fewer_epochs", "Batch normalisation converges in fewer epochs",
+              sum(bn_agree), len(full), bn_detail),
+        Claim("l2_shrinks_deeper_weights", "L2 shrinks the deeper layers' weights",
+              sum(l2_agree), len(full), l2_detail),
+        Claim("l2_bn_best", "L2 with batch normalisation is the best of the four",
+              sum(best_agree), len(full), best_detail),
     ]
 
 
@@ -149,7 +193,8 @@ _DIGITS = {"Training Cost": 4, "Validation Cost": 4, "Test Cost": 4, "Training T
            "Epochs": 1, "Iterations": 0}
 
 
-def _cell(column, value) -> str:
+def cell_text(column: str, value) -> str:
+    """A cell as the report's tables print it: a Stat in its column's decimals, anything else as is."""
     if isinstance(value, Stat):
         digits = _DIGITS.get(column, 2 if "%" in column else 5)
         if column in ("Epochs", "Iterations") and value.n == 1:
@@ -164,7 +209,7 @@ def to_markdown(rows: list[dict]) -> str:
         return ""
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(_cell(c, row[c]) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell_text(c, row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -173,10 +218,39 @@ def to_text(rows: list[dict]) -> str:
     if not rows:
         return ""
     columns = list(rows[0])
-    cells = [[_cell(c, row[c]) for c in columns] for row in rows]
+    cells = [[cell_text(c, row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    fmt = lambda items: "  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(items, widths)))
-    return "\n".join([fmt(columns), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells]) + "\n"
+    def line(items):
+        return "  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(items, widths)))
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells]) + "\n"
+
+
+# The Train view's shorter headers for the summary's columns, and its decimals (a cell is narrow there).
+SCREEN_HEADERS = {
+    "Experiment": "Experiment", "Training Cost": "Train cost", "Validation Cost": "Val cost",
+    "Test Cost": "Test cost", "Train Accuracy (%)": "Train acc", "Validation Accuracy (%)": "Val acc",
+    "Test Accuracy (%)": "Test acc", "Training Time (s)": "Time (s)", "Epochs": "Epochs",
+    "Iterations": "Iterations",
+}
+_SCREEN_FORMATS = {"Train Accuracy (%)": "{:.2f} %", "Validation Accuracy (%)": "{:.2f} %",
+                   "Test Accuracy (%)": "{:.2f} %", "Training Time (s)": "{:.1f}", "Epochs": "{:d}",
+                   "Iterations": "{:d}"}
+
+
+def screen_text(column: str, value) -> str:
+    """A cell of :func:`run_summary_rows` or :func:`layer_weights_rows` as the Train view shows it:
+    text as is, "—" for a missing or non-finite number, accuracies as "97.12 %", counts whole,
+    the time to 0.1 s, costs and weights to four decimals."""
+    if isinstance(value, str):
+        return value
+    try:
+        finite = value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        return "—"
+    fmt = _SCREEN_FORMATS.get(column, "{:.4f}")
+    return fmt.format(int(value)) if fmt == "{:d}" else fmt.format(float(value))
 
 
 def _plain(value):
