@@ -38,26 +38,14 @@ from digitlab.gui.guard import guarded
 from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import FineTuning, TrainController
+from digitlab.reports import tables
 from digitlab.training import EXPERIMENTS, Check, TrainConfig, TrainResult
 
 if TYPE_CHECKING:
     from digitlab.data import Splits
     from digitlab.library import ModelLibrary
 
-__all__ = ["TrainView", "SUMMARY_COLUMNS"]
-
-SUMMARY_COLUMNS = [
-    ("Experiment", None),
-    ("Train cost", "train_cost"),
-    ("Val cost", "val_cost"),
-    ("Test cost", "test_cost"),
-    ("Train acc", "train_accuracy"),
-    ("Val acc", "val_accuracy"),
-    ("Test acc", "test_accuracy"),
-    ("Time (s)", "elapsed"),
-    ("Epochs", "epochs"),
-    ("Iterations", "steps"),
-]
+__all__ = ["TrainView"]
 
 _REASON_TITLES = {
     "early_stopping": "Stopped early",
@@ -216,7 +204,7 @@ class TrainView(QWidget):
         rs.addWidget(self.save_button)
         rs.addWidget(self.clear_button)
 
-        self.summary_table = self._make_table([c for c, _ in SUMMARY_COLUMNS])
+        self.summary_table = self._make_table([tables.SCREEN_HEADERS[c] for c in tables.SUMMARY_COLUMNS])
         self.weights_table = self._make_table(["Layer"])
         self.tables = QTabWidget()
         self.tables.addTab(self.summary_table, "Experiments: summary")
@@ -657,51 +645,21 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- tables
     def _fill_tables(self) -> None:
-        rows = self._experiment_results
-        self.summary_table.setRowCount(len(rows))
-        for r, (label, result) in enumerate(rows):
-            metrics = result.metrics
-            for c, (_title, key) in enumerate(SUMMARY_COLUMNS):
-                if key is None:
-                    text = label
-                elif key in ("elapsed",):
-                    text = _num(result.elapsed, "{:.1f}")
-                elif key in ("epochs", "steps"):
-                    text = _num(getattr(result, key), "{:d}", integer=True)   # epochs or steps
-                elif key.endswith("accuracy"):
-                    v = metrics.get(key)
-                    text = _num(None if v is None else v * 100, "{:.2f} %")
-                else:
-                    text = _num(metrics.get(key), "{:.4f}")
-                item = QTableWidgetItem(text)
-                if key is not None:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.summary_table.setItem(r, c, item)
-
+        """The experiments run so far in the report's summary and weights tables (reports.tables)."""
+        results = self._experiment_results
+        _fill_table(self.summary_table, tables.run_summary_rows(results))
         # mean |w| per weight matrix, one column per experiment (with / without L2 side by side)
-        per_run = []
-        for label, result in rows:
-            network = result.network
-            per_run.append((label, list(network.mean_abs_weights()), tuple(network.layer_sizes)))
-        n_layers = max((len(w) for _l, w, _s in per_run), default=0)
-        self.weights_table.setColumnCount(1 + len(per_run))
-        self.weights_table.setHorizontalHeaderLabels(
-            ["Layer"] + [_short_label(i, result.config) for i, (_label, result) in enumerate(rows)])
-        for j, (label, _w, _s) in enumerate(per_run):
+        columns = [(_short_label(i, result.config), result.network)
+                   for i, (_label, result) in enumerate(results)]
+        self.weights_table.setColumnCount(1 + len(columns))
+        self.weights_table.setHorizontalHeaderLabels(["Layer"] + [name for name, _network in columns])
+        for j, (label, _result) in enumerate(results):
             self.weights_table.horizontalHeaderItem(j + 1).setToolTip(label)
-        self.weights_table.setRowCount(n_layers)
-        sizes = next((s for _l, _w, s in per_run if s), ())
-        for i in range(n_layers):
-            name = f"W{i + 1}" + (f"  ({sizes[i]} → {sizes[i + 1]})" if len(sizes) > i + 1 else "")
-            self.weights_table.setItem(i, 0, QTableWidgetItem(name))
-            for j, (_label, weights, _s) in enumerate(per_run):
-                item = QTableWidgetItem(_num(weights[i] if i < len(weights) else None, "{:.4f}"))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.weights_table.setItem(i, j + 1, item)
+        _fill_table(self.weights_table, tables.layer_weights_rows(columns))
         header = self.weights_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.tables_hint.setText(f"{len(rows)} of 4 experiments")
+        self.tables_hint.setText(f"{len(results)} of 4 experiments")
 
     # ----------------------------------------------------------------- persistence
     def save_state(self, settings: QSettings) -> None:
@@ -772,7 +730,13 @@ def _finite(value: object) -> bool:
         return False
 
 
-def _num(value: float | int | None, fmt: str, integer: bool = False) -> str:
-    if not _finite(value):
-        return "—"
-    return fmt.format(int(value) if integer else float(value))
+def _fill_table(table: QTableWidget, rows: list[dict]) -> None:
+    """Rows of reports.tables into ``table``, each cell as the Train view shows it (tables.screen_text):
+    the first column as text, the numbers right-aligned."""
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, (column, value) in enumerate(row.items()):
+            item = QTableWidgetItem(tables.screen_text(column, value))
+            if c > 0:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
