@@ -133,6 +133,32 @@ def _dump_tables(report: Report, folder: Path) -> None:
         (folder / f"{key}.json").write_text(tables.to_json(rows), encoding="utf-8")
 
 
+def _write_files(report: Report, tmp: Path, formats: list[str], say, out: Path) -> None:
+    """Every file of the report into the staging folder ``tmp`` (``out`` is where it will be)."""
+    _dump_tables(report, tmp / "tables")
+    (tmp / "report.json").write_text(json.dumps({
+        "title": report.title, "created": report.created, "digitlab_version": __version__,
+        "formats": formats, "figures": {k: c for k, (_, c) in report.figures.items()},
+        "tables": sorted(k for k, v in report.tables.items() if v)}, indent=2) + "\n", encoding="utf-8")
+    if "html" in formats:
+        say("writing report.html")
+        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
+    if "md" in formats:
+        say("writing report.md")
+        (tmp / "figures").mkdir()
+        for key, (png, _) in report.figures.items():
+            (tmp / "figures" / f"{key}.png").write_bytes(png)
+        for key, data in report.svgs.items():
+            (tmp / "figures" / f"{key}.svg").write_bytes(data)
+        (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    if "pdf" in formats:
+        say("writing report.pdf")
+        render_pdf(report, tmp / "report.pdf")
+        if not (tmp / "report.pdf").is_file() or (tmp / "report.pdf").stat().st_size == 0:
+            raise OutputError(f"cannot write {out / 'report.pdf'}: Qt wrote no PDF (is the disk "
+                              f"full?); check the free space and try again, or leave out the PDF")
+
+
 def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=None, splits=None,
                  title: str | None = None,
                  overwrite: bool = False, on_progress=None, svg: bool = False, gui_call=None) -> Path:
@@ -169,28 +195,7 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
     # Built in a staging folder beside ``out`` and moved (or, with overwrite, swapped) into place
     # whole: at every instant ``out`` is the complete old report, the complete new one or absent.
     with atomic_folder(out, replace=overwrite) as tmp:
-        _dump_tables(report, tmp / "tables")
-        (tmp / "report.json").write_text(json.dumps({
-            "title": report.title, "created": report.created, "digitlab_version": __version__,
-            "formats": formats, "figures": {k: c for k, (_, c) in report.figures.items()},
-            "tables": sorted(k for k, v in report.tables.items() if v)}, indent=2) + "\n", encoding="utf-8")
-        if "html" in formats:
-            say("writing report.html")
-            (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-        if "md" in formats:
-            say("writing report.md")
-            (tmp / "figures").mkdir()
-            for key, (png, _) in report.figures.items():
-                (tmp / "figures" / f"{key}.png").write_bytes(png)
-            for key, data in report.svgs.items():
-                (tmp / "figures" / f"{key}.svg").write_bytes(data)
-            (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
-        if "pdf" in formats:
-            say("writing report.pdf")
-            render_pdf(report, tmp / "report.pdf")
-            if not (tmp / "report.pdf").is_file() or (tmp / "report.pdf").stat().st_size == 0:
-                raise OutputError(f"cannot write {out / 'report.pdf'}: Qt wrote no PDF (is the disk "
-                                  f"full?); check the free space and try again, or leave out the PDF")
+        _write_files(report, tmp, formats, say, out)
     say(f"wrote {out}")
     return out
 
