@@ -6,8 +6,10 @@ therefore written in terms of the output ``A`` and multiplies the incoming gradi
 place: ``delta *= f'(Z)``. That holds for the usual ones: ReLU ``A > 0``, tanh ``1 - A**2``,
 sigmoid ``A * (1 - A)``, leaky ReLU ``where(A > 0, 1, slope)``.
 
-Adding an activation is one entry in each table and a case in tests/nn/test_activations.py, which
-checks every entry's derivative against finite differences and trains a network with it.
+Adding an activation is one entry in each table; tests/nn/test_activations.py then checks its
+derivative against finite differences and trains a network with it, and tests/nn/test_network.py
+runs the full gradient check with it. Model files do not record the activation yet (with ReLU the
+only entry there is nothing to record): the change that adds a second one must also save it.
 """
 
 from __future__ import annotations

@@ -210,10 +210,12 @@ class Network:
     # ------------------------------------------------------------------ inference
     def _inference_layers(self):
         """(W, b) per layer with batch norm folded in: BN at inference is an affine map."""
+        if not self.batch_norm:
+            return list(zip(self.weights, self.biases))
         layers = []
         for l in range(self.n_layers):
             W, b = self.weights[l], self.biases[l]
-            if self.batch_norm and l < self.n_layers - 1:
+            if l < self.n_layers - 1:
                 W, b = fold_batch_norm(W, b, self.gammas[l], self.betas[l], self.running_means[l],
                                        self.running_vars[l], self.bn_eps)
             layers.append((W, b))
@@ -223,10 +225,11 @@ class Network:
         """Output-layer pre-activations ``(n, classes)`` in inference mode."""
         A = np.asarray(X, dtype=self.dtype)
         layers = self._inference_layers()
+        activate = self._activate      # looked up once: predict_one runs this on every stroke
         for W, b in layers[:-1]:
             A = A @ W
             A += b
-            self._activate(A)
+            activate(A)
         W, b = layers[-1]
         Z = A @ W
         Z += b
