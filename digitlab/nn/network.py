@@ -8,7 +8,7 @@ Layout and conventions
   the same layout. ``weights``, ``biases``, ``gammas`` and ``betas`` are views into it. The optimiser
   therefore updates the whole network with one in-place operation, and the L2 penalty covers every
   weight in one pass (the micrograd idea).
-* A hidden layer is affine map, then (``batch_norm=True``) batch normalisation, then the activation
+* A hidden layer is an affine map, then (``batch_norm=True``) batch normalisation, then the activation
   (``activations.py``; ReLU): ``A = relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``. Training
   uses the batch's statistics and updates running averages; inference uses the running averages
   only, folded into the weights, so one image is classified exactly as it would be inside any
@@ -18,6 +18,12 @@ Layout and conventions
   ``activations.py`` (tables of activations and derivatives), ``loss.py`` (softmax with
   cross-entropy), ``l2.py`` (the report's L2). This module wires them into forward and backward
   passes.
+* The fast paths that pay, each commented where it lives: the first layer scales its small product
+  by ``input_scale`` instead of scaling every pixel (``layers.affine_forward``); column sums are
+  products with a ones vector (``layers``); activations work in place and their derivatives read
+  the output (``activations``); softmax and cross-entropy are fused for training, shifted by the
+  batch maximum (``loss.softmax_cross_entropy``); the L2 penalty and its gradient take one pass
+  over the flat buffer (``l2.FlatL2``); batch norm is folded into the weights at inference.
 """
 
 from __future__ import annotations
