@@ -2,7 +2,7 @@
 
 Layout and conventions
 ----------------------
-* Row-major: a batch ``X`` is ``(n_samples, n_features)``; a weight matrix ``W[l]`` is
+* Row-major: a batch ``X`` is ``(n_samples, n_features)``; a weight matrix ``W[i]`` is
   ``(fan_in, fan_out)`` so a layer is ``Z = A @ W + b``.
 * Every trainable number lives in one flat buffer, ``params``, and its gradient in ``grads``, with
   the same layout. ``weights``, ``biases``, ``gammas`` and ``betas`` are views into it. The optimiser
@@ -32,8 +32,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES
 from .l2 import FlatL2, l2_penalty, sum_of_squares
-from .layers import (affine_backward, affine_forward, batch_norm_backward, batch_norm_forward,
-                     fold_batch_norm)
+from .layers import affine_backward, affine_forward, batch_norm_backward, batch_norm_forward, fold_batch_norm
 from .loss import cross_entropy_from_logits, softmax, softmax_cross_entropy
 
 INITS = ("he", "normal")
@@ -59,13 +58,13 @@ def _settings_problem(sizes, init, init_std, activation) -> str | None:
 def _buffer_layout(sizes, batch_norm: bool):
     """``[(name, offset, shape)]`` of every trainable array in the flat buffer, and its length."""
     shapes = []
-    for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        shapes.append((f"W{l + 1}", (fan_in, fan_out)))
-        shapes.append((f"b{l + 1}", (fan_out,)))
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes.append((f"W{i + 1}", (fan_in, fan_out)))
+        shapes.append((f"b{i + 1}", (fan_out,)))
     if batch_norm:
-        for l, units in enumerate(sizes[1:-1]):
-            shapes.append((f"gamma{l + 1}", (units,)))
-            shapes.append((f"beta{l + 1}", (units,)))
+        for i, units in enumerate(sizes[1:-1]):
+            shapes.append((f"gamma{i + 1}", (units,)))
+            shapes.append((f"beta{i + 1}", (units,)))
     layout, offset = [], 0
     for name, shape in shapes:
         layout.append((name, offset, shape))
@@ -130,14 +129,14 @@ class Network:
         self._views = {n: self.params[o:o + int(np.prod(s))].reshape(s) for n, o, s in self._layout}
         self._grad_views = {n: self.grads[o:o + int(np.prod(s))].reshape(s) for n, o, s in self._layout}
         layers, hidden = range(1, self.n_layers + 1), range(1, self.n_layers) if self.batch_norm else ()
-        self.weights = [self._views[f"W{l}"] for l in layers]
-        self.biases = [self._views[f"b{l}"] for l in layers]
-        self._dW = [self._grad_views[f"W{l}"] for l in layers]
-        self._db = [self._grad_views[f"b{l}"] for l in layers]
-        self.gammas = [self._views[f"gamma{l}"] for l in hidden]
-        self.betas = [self._views[f"beta{l}"] for l in hidden]
-        self._dgamma = [self._grad_views[f"gamma{l}"] for l in hidden]
-        self._dbeta = [self._grad_views[f"beta{l}"] for l in hidden]
+        self.weights = [self._views[f"W{i}"] for i in layers]
+        self.biases = [self._views[f"b{i}"] for i in layers]
+        self._dW = [self._grad_views[f"W{i}"] for i in layers]
+        self._db = [self._grad_views[f"b{i}"] for i in layers]
+        self.gammas = [self._views[f"gamma{i}"] for i in hidden]
+        self.betas = [self._views[f"beta{i}"] for i in hidden]
+        self._dgamma = [self._grad_views[f"gamma{i}"] for i in hidden]
+        self._dbeta = [self._grad_views[f"beta{i}"] for i in hidden]
         # Running statistics are state, not parameters: the optimiser never touches them.
         units = self.layer_sizes[1:-1] if self.batch_norm else ()
         self.running_means = [np.zeros(u, dtype=self.dtype) for u in units]
@@ -170,9 +169,9 @@ class Network:
     def buffers(self):
         """``[(name, array)]`` of the non-trainable state (batch-norm running statistics)."""
         out = []
-        for l, (m, v) in enumerate(zip(self.running_means, self.running_vars)):
-            out.append((f"running_mean{l + 1}", m))
-            out.append((f"running_var{l + 1}", v))
+        for i, (m, v) in enumerate(zip(self.running_means, self.running_vars)):
+            out.append((f"running_mean{i + 1}", m))
+            out.append((f"running_var{i + 1}", v))
         return out
 
     def state(self) -> dict[str, np.ndarray]:
@@ -192,7 +191,7 @@ class Network:
                 raise ValueError(f"{name} has shape {value.shape}, this network needs {arr.shape}")
             arr[...] = value
 
-    def copy(self, dtype=None) -> "Network":
+    def copy(self, dtype=None) -> Network:
         """An independent copy, optionally in another dtype (float64 for gradient checks)."""
         other = Network(self.layer_sizes, batch_norm=self.batch_norm, init=self.init,
                         init_std=self.init_std, seed=self.seed, dtype=dtype or self.dtype,
@@ -219,11 +218,11 @@ class Network:
         if not self.batch_norm:
             return list(zip(self.weights, self.biases))
         layers = []
-        for l in range(self.n_layers):
-            W, b = self.weights[l], self.biases[l]
-            if l < self.n_layers - 1:
-                W, b = fold_batch_norm(W, b, self.gammas[l], self.betas[l], self.running_means[l],
-                                       self.running_vars[l], self.bn_eps)
+        for i in range(self.n_layers):
+            W, b = self.weights[i], self.biases[i]
+            if i < self.n_layers - 1:
+                W, b = fold_batch_norm(W, b, self.gammas[i], self.betas[i], self.running_means[i],
+                                       self.running_vars[i], self.bn_eps)
             layers.append((W, b))
         return layers
 
@@ -326,13 +325,13 @@ class Network:
         """Training-mode forward: the logits, every layer's input, every normalised layer's cache."""
         bn = self.batch_norm
         inputs, bn_caches = [X], []
-        for l in range(self.n_layers - 1):
+        for i in range(self.n_layers - 1):
             # a normalised layer's bias cancels in Z - mean: skip it
-            Z = affine_forward(inputs[l], self.weights[l], None if bn else self.biases[l],
-                               input_scale if l == 0 else 1.0)
+            Z = affine_forward(inputs[i], self.weights[i], None if bn else self.biases[i],
+                               input_scale if i == 0 else 1.0)
             if bn:
-                Z, cache = batch_norm_forward(Z, self.gammas[l], self.betas[l], self.running_means[l],
-                                              self.running_vars[l], ones, self.bn_momentum, self.bn_eps)
+                Z, cache = batch_norm_forward(Z, self.gammas[i], self.betas[i], self.running_means[i],
+                                              self.running_vars[i], ones, self.bn_momentum, self.bn_eps)
                 bn_caches.append(cache)
             inputs.append(self._activate(Z))
         last = self.n_layers - 1
@@ -342,17 +341,17 @@ class Network:
 
     def _backward(self, dZ: np.ndarray, inputs, bn_caches, ones: np.ndarray, input_scale: float) -> None:
         """From the logits' gradient ``dZ`` back to the first layer, writing ``self.grads``."""
-        for l in range(self.n_layers - 1, -1, -1):
-            normalised = self.batch_norm and l < self.n_layers - 1   # (its db stays 0)
-            affine_backward(inputs[l], dZ, ones, self._dW[l], None if normalised else self._db[l],
-                            input_scale if l == 0 else 1.0)
-            if l == 0:
+        for i in range(self.n_layers - 1, -1, -1):
+            normalised = self.batch_norm and i < self.n_layers - 1   # (its db stays 0)
+            affine_backward(inputs[i], dZ, ones, self._dW[i], None if normalised else self._db[i],
+                            input_scale if i == 0 else 1.0)
+            if i == 0:
                 return             # the gradient for the input pixels is never needed
-            dA = dZ @ self.weights[l].T
-            self._derivative(inputs[l], dA)
+            dA = dZ @ self.weights[i].T
+            self._derivative(inputs[i], dA)
             if self.batch_norm:
-                dA = batch_norm_backward(dA, bn_caches[l - 1], self.gammas[l - 1], ones,
-                                         self._dgamma[l - 1], self._dbeta[l - 1])
+                dA = batch_norm_backward(dA, bn_caches[i - 1], self.gammas[i - 1], ones,
+                                         self._dgamma[i - 1], self._dbeta[i - 1])
             dZ = dA
 
     def _batch_constants(self, m: int):
