@@ -27,7 +27,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["BLAS_THREAD_VARIABLES", "set_blas_threads", "install_refcount_guard", "worker_process_setup"]
+__all__ = ["BLAS_THREAD_VARIABLES", "install_refcount_guard", "set_blas_threads", "worker_process_setup"]
 
 log = logging.getLogger("digitlab")
 

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from digitlab.process import BLAS_THREAD_VARIABLES, install_refcount_guard, set_blas_threads
+from digitlab.process import (
+    BLAS_THREAD_VARIABLES,
+    install_refcount_guard,
+    set_blas_threads,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,28 +22,29 @@ def _run_fresh(code: str) -> dict:
     """Run ``code`` in a fresh interpreter whose environment names no BLAS thread count."""
     env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
     env.update(PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # Records the BLAS variables at the moment NumPy starts loading, then runs the `digitlab` console
 # script's own call (pyproject: digitlab = "digitlab.cli:main").
-_CLI_SCRIPT = """
+_CLI_SCRIPT = f"""
 import importlib.abc, json, os, sys
-VARS = %r
-seen = {}
+VARS = {BLAS_THREAD_VARIABLES!r}
+seen = {{}}
 class Spy(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "numpy" and "numpy" not in seen:
-            seen["numpy"] = {v: os.environ.get(v) for v in VARS}
+            seen["numpy"] = {{v: os.environ.get(v) for v in VARS}}
         return None
 sys.meta_path.insert(0, Spy())
 from digitlab.cli import main
 numpy_before_main = "numpy" in sys.modules
 status = main(["data", "info"])
-print(json.dumps({"status": status, "numpy_before_main": numpy_before_main, "seen": seen}))
-""" % (BLAS_THREAD_VARIABLES,)
+print(json.dumps({{"status": status, "numpy_before_main": numpy_before_main, "seen": seen}}))
+"""
 
 
 def test_the_cli_sets_one_blas_thread_before_numpy_loads():
@@ -49,25 +54,25 @@ def test_the_cli_sets_one_blas_thread_before_numpy_loads():
     assert result["seen"]["numpy"] == {name: "1" for name in BLAS_THREAD_VARIABLES}
 
 
-_IMPORT_SCRIPT = """
+_IMPORT_SCRIPT = f"""
 import importlib, json, os, pkgutil, sys
 import digitlab, digitlab.gui, digitlab.reports
-VARS = %r
-env_before = {v: os.environ.get(v) for v in VARS}
-names = sorted({m.name for pkg in (digitlab, digitlab.gui, digitlab.reports)
-                for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")})
+VARS = {BLAS_THREAD_VARIABLES!r}
+env_before = {{v: os.environ.get(v) for v in VARS}}
+names = sorted({{m.name for pkg in (digitlab, digitlab.gui, digitlab.reports)
+                for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")}})
 for name in names:
     importlib.import_module(name)
-print(json.dumps({"env_before": env_before, "env_after": {v: os.environ.get(v) for v in VARS},
-                  "none_refs": sys.getrefcount(None), "imported": names}))
-""" % (BLAS_THREAD_VARIABLES,)
+print(json.dumps({{"env_before": env_before, "env_after": {{v: os.environ.get(v) for v in VARS}},
+                  "none_refs": sys.getrefcount(None), "imported": names}}))
+"""
 
 
 def test_importing_digitlab_gui_and_reports_modules_sets_nothing():
     """No import side effects: no BLAS variable, no refcount guard, until an entry point runs."""
     result = _run_fresh(_IMPORT_SCRIPT)
-    assert "digitlab.gui.main_window" in result["imported"] and "digitlab.reports.figures" in result["imported"]
-    assert "digitlab.app" in result["imported"] and "digitlab.cli" in result["imported"]
+    for name in ("digitlab.gui.main_window", "digitlab.reports.figures", "digitlab.app", "digitlab.cli"):
+        assert name in result["imported"]
     assert result["env_before"] == result["env_after"] == {name: None for name in BLAS_THREAD_VARIABLES}
     assert result["none_refs"] < 1 << 39          # the guard would have added 2**40
 
