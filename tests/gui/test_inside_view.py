@@ -28,8 +28,8 @@ def read_layers(path) -> dict:
         n = int(layers.attrs["n_layers"])
         out = {"batch_norm": bool(layers.attrs["batch_norm"]), "eps": float(layers.attrs["bn_eps"]),
                "layers": []}
-        for l in range(1, n + 1):
-            g = layers[str(l)]
+        for number in range(1, n + 1):
+            g = layers[str(number)]
             out["layers"].append({k: np.asarray(g[k], dtype=np.float64) for k in g.keys()})
     return out
 
@@ -172,10 +172,10 @@ def test_the_table_holds_each_layers_mean_absolute_weight(view):
     a, b = (read_layers(e.path) for e in view.models())
     assert table.rowCount() == 4
     assert [table.horizontalHeaderItem(c).text() for c in range(3)] == ["Layer", "pad", "pad-l2"]
-    for l in range(4):
-        assert table.item(l, 0).text() == f"Layer {l + 1}"
+    for row in range(4):
+        assert table.item(row, 0).text() == f"Layer {row + 1}"
         for column, model in ((1, a), (2, b)):
-            assert float(table.item(l, column).text()) == pytest.approx(
-                np.abs(model["layers"][l]["W"]).mean(), abs=1e-5)
+            assert float(table.item(row, column).text()) == pytest.approx(
+                np.abs(model["layers"][row]["W"]).mean(), abs=1e-5)
     # L2 shrinks the weights: B's first layer is smaller than A's, as the figures show
     assert float(table.item(0, 2).text()) < float(table.item(0, 1).text())
