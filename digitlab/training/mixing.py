@@ -90,25 +90,8 @@ def mix_extra(splits: Splits, x_extra: np.ndarray, y_extra: np.ndarray, *, share
 
     The rows are added once, so the trainer's per-epoch shuffle spreads them over every epoch.
     """
-    problem = extra_share_problem(share)
-    if problem:
-        raise ValueError(problem)
-    x_extra = np.asarray(x_extra)
-    y_extra = np.asarray(y_extra)
-    n_extra = int(x_extra.shape[0]) if x_extra.ndim else 0
-    if n_extra == 0:
-        raise ValueError("the extra data holds no digits; add some before training on them")
-    if x_extra.dtype != np.uint8:
-        raise ValueError(f"the extra images must be uint8 pixels 0..255 (as MNIST stores them), "
-                         f"got {x_extra.dtype}")
-    flat = x_extra.reshape(n_extra, -1)
-    if flat.shape[1] != splits.n_features:
-        raise ValueError(f"the extra images have {flat.shape[1]} pixels but {splits.name} has "
-                         f"{splits.n_features}; they must be 28x28 digits as MNIST's are")
-    if y_extra.shape != (n_extra,):
-        raise ValueError(f"{n_extra} extra images but labels of shape {y_extra.shape}; "
-                         f"give one label per image")
-
+    flat, y_extra = _checked_extra(splits, x_extra, y_extra, share)
+    n_extra = len(flat)
     n_rows = extra_rows(splits.n_train, n_extra, float(share))
     rng = np.random.default_rng(seed)
     repeats, rest = divmod(n_rows, n_extra)
@@ -133,3 +116,27 @@ def mix_extra(splits: Splits, x_extra: np.ndarray, y_extra: np.ndarray, *, share
     mixed.origin = {"extra_data": str(name), "extra_data_checksum": str(checksum),
                     "extra_share": round(float(mixed.share), 6)}
     return mixed
+
+
+def _checked_extra(splits: Splits, x_extra, y_extra, share) -> tuple[np.ndarray, np.ndarray]:
+    """The extra images as rows of pixels, and their labels, once both and ``share`` are checked
+    against ``splits`` (``ValueError`` saying what is wrong otherwise)."""
+    problem = extra_share_problem(share)
+    if problem:
+        raise ValueError(problem)
+    x_extra = np.asarray(x_extra)
+    y_extra = np.asarray(y_extra)
+    n_extra = int(x_extra.shape[0]) if x_extra.ndim else 0
+    if n_extra == 0:
+        raise ValueError("the extra data holds no digits; add some before training on them")
+    if x_extra.dtype != np.uint8:
+        raise ValueError(f"the extra images must be uint8 pixels 0..255 (as MNIST stores them), "
+                         f"got {x_extra.dtype}")
+    flat = x_extra.reshape(n_extra, -1)
+    if flat.shape[1] != splits.n_features:
+        raise ValueError(f"the extra images have {flat.shape[1]} pixels but {splits.name} has "
+                         f"{splits.n_features}; they must be 28x28 digits as MNIST's are")
+    if y_extra.shape != (n_extra,):
+        raise ValueError(f"{n_extra} extra images but labels of shape {y_extra.shape}; "
+                         f"give one label per image")
+    return flat, y_extra
