@@ -292,7 +292,7 @@ def _starting_network(config: TrainConfig, splits, initial: Network | None) -> N
         if problems:
             raise ValueError("cannot start from this network: " + "; ".join(problems))
     x = splits.x_train
-    n, features = x.shape
+    _, features = x.shape
     if features != config.layer_sizes[0]:
         raise ValueError(f"the data has {features} features per image but the first layer has "
                          f"{config.layer_sizes[0]} units; set layer_sizes to start with {features}")
