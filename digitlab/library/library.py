@@ -563,7 +563,7 @@ class ModelLibrary:
         try:
             e.path.unlink()
         except FileNotFoundError:
-            pass
+            pass                      # already gone (deleted elsewhere): the entry goes all the same
         except OSError as exc:
             raise LibraryError(f"Could not delete {e.path}: {exc.strerror or exc}.") from exc
         if e in self._entries:
