@@ -143,9 +143,9 @@ def cmd_models(args) -> int:
 
 def _splits(config, dataset=None):
     from .data import DatasetError
-    from .training import splits_for
+    from .training import cached_splits
     try:
-        return splits_for(config if dataset is None else config.replace(dataset=dataset))
+        return cached_splits(config if dataset is None else config.replace(dataset=dataset))
     except (DatasetError, OSError, ValueError) as e:
         raise UserError(str(e)) from None
 

@@ -82,8 +82,8 @@ def _digit_icon(x784: np.ndarray, size: int = 56) -> QIcon:
 
 
 def _default_splits_for(config):
-    from digitlab.training import splits_for
-    return splits_for(config.replace(train_subset=None))
+    from digitlab.training import cached_splits
+    return cached_splits(config.replace(train_subset=None))
 
 
 class EvaluateView(QWidget):

@@ -43,6 +43,7 @@ from digitlab.gui import messages
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.library_events import LibraryEvents
 from digitlab.library import ModelEntry, ModelLibrary, safe_file_stem
+from digitlab.training import format_layer_sizes
 
 log = logging.getLogger("digitlab.gui")
 
@@ -166,7 +167,7 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     if isinstance(v, (list, tuple)):
-        return "-".join(str(x) for x in v) if all(isinstance(x, int) for x in v) else ", ".join(map(str, v))
+        return format_layer_sizes(v) if all(isinstance(x, int) for x in v) else ", ".join(map(str, v))
     if v is None:
         return "–"
     return str(v)

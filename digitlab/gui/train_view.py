@@ -39,7 +39,7 @@ from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import FineTuning, TrainController
 from digitlab.reports import tables
-from digitlab.training import EXPERIMENTS, Check, TrainConfig, TrainResult
+from digitlab.training import EXPERIMENTS, Check, TrainConfig, TrainResult, default_model_name
 
 if TYPE_CHECKING:
     from digitlab.data import Splits
@@ -436,12 +436,7 @@ class TrainView(QWidget):
         result = result or self.last_result
         config = result.config
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        parts = ["-".join(str(n) for n in config.layer_sizes), config.optimizer]
-        if config.l2:
-            parts.append(f"l2-{config.l2:g}")
-        if config.batch_norm:
-            parts.append("bn")
-        base = user_models_dir() / f"{stamp}-{_slug('-'.join(parts))}.h5"
+        base = user_models_dir() / f"{stamp}-{_slug(default_model_name(config, with_optimizer=True))}.h5"
         path, n = base, 1
         while path.exists():
             n += 1
@@ -452,11 +447,7 @@ class TrainView(QWidget):
         """A name for a person: architecture, optimiser, L2/BN, test accuracy."""
         result = result or self.last_result
         c = result.config
-        parts = ["-".join(str(n) for n in c.layer_sizes), c.optimizer]
-        if c.l2:
-            parts.append(f"L2 {c.l2:g}")
-        if c.batch_norm:
-            parts.append("BN")
+        parts = [default_model_name(c, with_optimizer=True)]
         acc = result.metrics.get("test_accuracy")
         if _finite(acc):
             parts.append(f"{acc * 100:.2f} %")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -40,29 +39,16 @@ TRAINING_SWITCH_INTERVAL = 0.001
 Job = tuple[str, TrainConfig]
 SplitsProvider = Callable[[TrainConfig], Splits]
 
-_cache_lock = threading.Lock()
-_splits_cache: dict[tuple, Splits] = {}
-_SPLITS_CACHE_SIZE = 2
-
-
 def load_splits(config: TrainConfig) -> Splits:
     """The train/validation/test splits for ``config``, exactly as the command line makes them.
 
-    The core's :func:`digitlab.training.splits_for` does the work (same dataset, same fixed split
-    seed, same subset); the result is cached for the session so the second run on the same data
-    starts at once. Safe to call from the worker thread.
+    The core's one split cache (:func:`digitlab.training.cached_splits`: same dataset, same fixed
+    split seed, same subset, kept for the session so the second run on the same data starts at
+    once). Safe to call from the worker thread.
     """
-    from digitlab.training import splits_for
+    from digitlab.training import cached_splits
 
-    key = (str(config.dataset), int(config.n_validation), config.train_subset)
-    with _cache_lock:
-        cached = _splits_cache.pop(key, None)
-        if cached is None:
-            cached = splits_for(config)
-        _splits_cache[key] = cached           # most recently used last
-        while len(_splits_cache) > _SPLITS_CACHE_SIZE:  # full MNIST splits are ~220 MB each
-            _splits_cache.pop(next(iter(_splits_cache)))
-        return cached
+    return cached_splits(config)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from digitlab.io import SavedModel
 from digitlab.nn import Network
-from digitlab.training import TrainConfig
+from digitlab.training import TrainConfig, format_layer_sizes
 
 __all__ = ["ModelEntry", "ModelInfo", "BUNDLED", "USER", "UNSAVED", "REPORT_LAYERS"]
 
@@ -205,7 +205,7 @@ class ModelEntry:
     # ------------------------------------------------------------------ texts for a person
     @property
     def layers_text(self) -> str:
-        return "–" if self.damaged else ("-".join(str(s) for s in self.layer_sizes) or "?")
+        return "–" if self.damaged else (format_layer_sizes(self.layer_sizes) or "?")
 
     @property
     def l2_text(self) -> str:

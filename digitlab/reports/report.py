@@ -61,24 +61,21 @@ FORMATS = ("html", "pdf", "md")
 
 
 # ---------------------------------------------------------------------------- evaluation
-def _splits_for_model(config, cache: dict, splits=None):
+def _splits_for_model(config, splits=None):
     if splits is not None:
         return splits
-    from ..training import splits_for
-    key = (config.dataset, config.n_validation)
-    if key not in cache:
-        cache[key] = splits_for(config.replace(train_subset=None))
-    return cache[key]
+    from ..training import cached_splits
+    return cached_splits(config.replace(train_subset=None))    # the test set is the whole file's
 
 
 def evaluate_runs(runs, *, splits=None, n_bins: int = 10) -> dict[tuple[int, int], Evaluation]:
     """Each run evaluated on the test set of ``splits`` (by default its own dataset's, loaded once
-    per dataset): (index, seed) -> :class:`~.analysis.Evaluation`, costs with the run's L2 term."""
-    cache: dict = {}
+    per dataset through the process's one cache, ``training.cached_splits``): (index, seed) ->
+    :class:`~.analysis.Evaluation`, costs with the run's L2 term."""
     evals = {}
     for r in runs:
         cfg = r.result.config
-        data = _splits_for_model(cfg, cache, splits)
+        data = _splits_for_model(cfg, splits)
         evals[(r.index, r.seed)] = evaluate(r.result.network, data.x_test, data.y_test, name=r.label,
                                             l2=cfg.l2, m=cfg.batch_size, n_bins=n_bins)
     return evals

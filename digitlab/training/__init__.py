@@ -6,7 +6,8 @@ Uses ``digitlab.nn`` and plain data arrays; never imports Qt.
 from .config import SCHEDULES, TrainConfig
 from .presets import BEST, EXPERIMENTS, PRESETS, REPORT, REPORT_LAMBDA, preset
 from .schedules import learning_rate_at
-from .splits import SPLIT_SEED, splits_for
+from .naming import default_model_name, format_layer_sizes
+from .splits import SPLIT_SEED, cached_splits, splits_for
 from .experiments import ExperimentRun, experiment_jobs, process_pool, run_experiments
 from .trainer import (CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, TrainResult,
                       evaluate, train)
@@ -14,4 +15,5 @@ from .trainer import (CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, Tr
 __all__ = ["SCHEDULES", "TrainConfig", "BEST", "EXPERIMENTS", "PRESETS", "REPORT", "REPORT_LAMBDA",
            "preset", "learning_rate_at", "CHECK_FIELDS", "STOP_REASONS", "Check", "History",
            "RunControl", "TrainResult", "evaluate", "train", "ExperimentRun", "experiment_jobs",
-           "run_experiments", "process_pool", "SPLIT_SEED", "splits_for"]
+           "run_experiments", "process_pool", "SPLIT_SEED", "splits_for",
+           "cached_splits", "default_model_name", "format_layer_sizes"]

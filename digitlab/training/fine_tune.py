@@ -17,6 +17,7 @@ import numpy as np
 
 from ..nn import Network
 from .config import TrainConfig
+from .naming import format_layer_sizes
 
 # Fine-tuning defaults, applied to the starting model's own settings (its optimiser, L2, batch
 # size, validation checks): the regularisation is part of what the model is (the Draw view
@@ -64,9 +65,9 @@ def architecture_problems(network: Network, *, layer_sizes=None, batch_norm=None
     architecture of a fine-tuned network is always its starting network's.
     """
     p = []
-    own = "-".join(map(str, network.layer_sizes))
+    own = format_layer_sizes(network.layer_sizes)
     if layer_sizes is not None and tuple(int(s) for s in layer_sizes) != tuple(network.layer_sizes):
-        p.append(f"the layers {'-'.join(map(str, layer_sizes))} differ from the starting model's {own}; "
+        p.append(f"the layers {format_layer_sizes(layer_sizes)} differ from the starting model's {own}; "
                  f"a fine-tuned network keeps its model's layers, so leave the layer sizes out")
     if batch_norm is not None and bool(batch_norm) != bool(network.batch_norm):
         has = "has" if network.batch_norm else "has no"

@@ -461,16 +461,16 @@ def test_the_view_follows_the_curves_in_coarse_steps(qtbot):
 
 def test_splits_come_from_the_core_and_are_cached(monkeypatch):
     import digitlab.gui.train_worker as tw
-    import digitlab.training as training
+    import digitlab.training.splits as splits
 
     calls = []
-    monkeypatch.setattr(training, "splits_for", lambda config: calls.append(config.train_subset) or object())
-    monkeypatch.setattr(tw, "_splits_cache", {})
+    monkeypatch.setattr(splits, "splits_for", lambda config: calls.append(config.train_subset) or object())
+    monkeypatch.setattr(splits, "_cache", {})
     a = tw.load_splits(TrainConfig(train_subset=100))
     assert tw.load_splits(TrainConfig(train_subset=100, seed=9)) is a       # the network seed does not matter
     tw.load_splits(TrainConfig(train_subset=200))
     tw.load_splits(TrainConfig(train_subset=300))
-    assert len(tw._splits_cache) == 2                                       # bounded: ~220 MB per full split
+    assert splits.cached_split_count() == 2                                 # bounded: ~220 MB per full split
     tw.load_splits(TrainConfig(train_subset=100))
     assert calls == [100, 200, 300, 100]
 
