@@ -1,9 +1,11 @@
 """The training settings form of the Train view: every field of ``TrainConfig``, validated as typed.
 
-Each field parses its own text and explains a bad value in words (the field turns red, the reason
-is shown in its tooltip and in the line under the form); the whole configuration is then checked by
-``TrainConfig.validate()`` so that rules across fields (a subset smaller than a batch, ...) come
-from the core, not from a second copy here. ``validity_changed(bool)`` drives the Start button.
+Each field's text is checked as it is typed by the core (``TrainConfig.setting_from_text`` and
+``parse_layer_sizes``: the ranges and the sentences live in ``training/config.py`` alone), and a
+bad value is explained in words (the field turns red, the reason is shown in its tooltip and in the
+line under the form); the whole configuration is then checked by ``TrainConfig.validate()``, so
+rules across fields and the limits that only catch typos come from the core too, not from a second
+copy here. ``validity_changed(bool)`` drives the Start button.
 
 The form never trains and never touches files; :meth:`SettingsForm.config` hands a ``TrainConfig``
 to whoever starts a run, and :meth:`values` / :meth:`set_values` give a plain dict for QSettings.
@@ -11,7 +13,6 @@ to whoever starts a run, and :meth:`values` / :meth:`set_values` give a plain di
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -37,8 +38,8 @@ from PySide6.QtWidgets import (
 
 from digitlab.data.personal import default_personal_set_path
 from digitlab.gui.train_worker import FineTuning
-from digitlab.training import PRESETS, TrainConfig
-from digitlab.training.config import layer_size_problems
+from digitlab.training import PRESETS, TrainConfig, format_layer_sizes
+from digitlab.training.config import parse_layer_sizes
 from digitlab.training.fine_tune import fine_tune_config
 from digitlab.training.mixing import DEFAULT_EXTRA_SHARE, MAX_EXTRA_SHARE
 
@@ -65,65 +66,9 @@ FRESH_START = "Fresh initialisation"
 _FILE_ITEM = "File…"
 
 
-def parse_layer_sizes(text: str) -> tuple[int, ...]:
-    """``"784-20-7-5-10"`` -> ``(784, 20, 7, 5, 10)``; a ValueError says what is wrong in words."""
-    parts = [p.strip() for p in text.replace(",", "-").replace(" ", "-").split("-") if p.strip()]
-    if len(parts) < 2:
-        raise ValueError("give at least an input and an output size, e.g. 784-20-7-5-10")
-    sizes = []
-    for p in parts:
-        try:
-            n = int(p)
-        except ValueError:
-            raise ValueError(f"'{p}' is not a whole number of units") from None
-        if n <= 0:
-            raise ValueError(f"every layer needs at least one unit, got {n}")
-        sizes.append(n)
-    problems = layer_size_problems(sizes)     # the limits the CLI and the model reader apply too
-    if problems:
-        raise ValueError(problems[0])
-    return tuple(sizes)
-
-
-def _float_parser(name: str, *, minimum: float = 0.0, strict: bool = True, maximum: float | None = None):
-    def parse(text: str) -> float:
-        if not text.strip():
-            raise ValueError(f"{name} is empty")
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise ValueError(f"{name} must be a number, got '{text.strip()}'") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {text.strip()}")
-        if strict and value <= minimum:
-            raise ValueError(f"{name} must be > {minimum:g}, got {value:g}")
-        if not strict and value < minimum:
-            raise ValueError(f"{name} must be >= {minimum:g}, got {value:g}")
-        if maximum is not None and value > maximum:
-            raise ValueError(f"{name} must be <= {maximum:g}, got {value:g}")
-        return value
-
-    return parse
-
-
-def _int_parser(name: str, *, minimum: int = 1, maximum: int = 10**9, optional: bool = False):
-    def parse(text: str) -> int | None:
-        text = text.strip()
-        if optional and text.lower() in ("", "all", "none"):
-            return None
-        if not text:
-            raise ValueError(f"{name} is empty")
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{name} must be a whole number, got '{text}'") from None
-        if value < minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value}")
-        if value > maximum:
-            raise ValueError(f"{name} must be <= {maximum}, got {value}")
-        return value
-
-    return parse
+def _setting(key: str) -> Callable[[str], Any]:
+    """The parser of one field: TrainConfig's own check of the typed text, in its words."""
+    return lambda text: TrainConfig.setting_from_text(key, text)
 
 
 def _fmt_float(value: float) -> str:
@@ -197,7 +142,7 @@ class SettingsForm(QWidget):
         # --- network ---
         net = self._group(outer, "Network")
         self._text(net, "layer_sizes", "Layer sizes", parse_layer_sizes,
-                   lambda v: "-".join(str(int(n)) for n in v),
+                   format_layer_sizes,
                    "Units per layer from input to output, separated by '-' (784 in, 10 out).")
         self.batch_norm = QCheckBox("Batch normalisation")
         self.batch_norm.setToolTip("Normalise every hidden layer over the batch (learnable scale and shift)")
@@ -208,9 +153,9 @@ class SettingsForm(QWidget):
         self.init.addItem("Normal (fixed std)", "normal")
         self.init.currentIndexChanged.connect(self._on_edit)
         net.addRow("Initialisation", self.init)
-        self._text(net, "init_std", "Init std", _float_parser("init std"), _fmt_float,
+        self._text(net, "init_std", "Init std", _setting("init_std"), _fmt_float,
                    "Standard deviation of the Gaussian initial weights (only for 'Normal').")
-        self._text(net, "seed", "Seed", _int_parser("seed", minimum=0, maximum=2**31 - 1), str,
+        self._text(net, "seed", "Seed", _setting("seed"), str,
                    "Seeds initialisation and shuffling: the same settings give the same run.")
 
         # --- optimisation ---
@@ -220,29 +165,29 @@ class SettingsForm(QWidget):
             self.optimizer.addItem(label, value)
         self.optimizer.currentIndexChanged.connect(self._on_edit)
         opt.addRow("Optimiser", self.optimizer)
-        self._text(opt, "learning_rate", "Learning rate", _float_parser("learning rate"), _fmt_float,
+        self._text(opt, "learning_rate", "Learning rate", _setting("learning_rate"), _fmt_float,
                    "Step size of gradient descent (the report: 0.009).")
-        self._text(opt, "momentum", "Momentum", _float_parser("momentum", strict=False, maximum=0.9999),
+        self._text(opt, "momentum", "Momentum", _setting("momentum"),
                    _fmt_float, "Momentum coefficient in [0, 1) (only for SGD + momentum).")
         self.schedule = QComboBox()
         for label, value in (("Constant", "constant"), ("Cosine decay", "cosine"), ("Step decay", "step")):
             self.schedule.addItem(label, value)
         self.schedule.currentIndexChanged.connect(self._on_edit)
         opt.addRow("Schedule", self.schedule)
-        self._text(opt, "batch_size", "Batch size", _int_parser("batch size", maximum=60000), str,
+        self._text(opt, "batch_size", "Batch size", _setting("batch_size"), str,
                    "Examples per gradient step (the report: 256).")
-        self._text(opt, "l2", "L2 lambda", _float_parser("L2 lambda", strict=False), _fmt_float,
+        self._text(opt, "l2", "L2 lambda", _setting("l2"), _fmt_float,
                    "Weight decay: cost + λ/(2m)·Σw², m = batch size (0 = off; the report's L2 runs: 5).")
 
         # --- stopping ---
         stop = self._group(outer, "Early stopping")
-        self._text(stop, "eval_every", "Validate every", _int_parser("validation interval"), str,
+        self._text(stop, "eval_every", "Validate every", _setting("eval_every"), str,
                    "Steps between two validation checks (one point on the plots).", suffix="steps")
-        self._text(stop, "patience", "Patience", _int_parser("patience"), str,
+        self._text(stop, "patience", "Patience", _setting("patience"), str,
                    "Stop when the validation cost has not improved for this many steps.", suffix="steps")
-        self._text(stop, "tol", "Tolerance", _float_parser("tolerance", strict=False), _fmt_float,
+        self._text(stop, "tol", "Tolerance", _setting("tol"), _fmt_float,
                    "An improvement must exceed this to count (0 = any improvement).")
-        self._text(stop, "max_epochs", "Max epochs", _int_parser("max epochs", maximum=100000), str,
+        self._text(stop, "max_epochs", "Max epochs", _setting("max_epochs"), str,
                    "Upper bound on every run, early stopping or not.")
 
         # --- data ---
@@ -254,10 +199,10 @@ class SettingsForm(QWidget):
         self.dataset.activated.connect(self._on_dataset_activated)
         self.dataset.currentIndexChanged.connect(self._on_edit)
         data.addRow("Dataset", self.dataset)
-        self._text(data, "n_validation", "Validation set", _int_parser("validation size", maximum=59000), str,
+        self._text(data, "n_validation", "Validation set", _setting("n_validation"), str,
                    "Images held out of the training file for early stopping (the report: 12000).",
                    suffix="images")
-        self._text(data, "train_subset", "Training subset", _int_parser("training subset", optional=True),
+        self._text(data, "train_subset", "Training subset", _setting("train_subset"),
                    lambda v: "" if v is None else str(v),
                    "Train on only this many images for a quick run; empty = all of them.",
                    suffix="images", placeholder="all")
@@ -269,7 +214,7 @@ class SettingsForm(QWidget):
         self.augment.toggled.connect(self._on_edit)
         data.addRow("", self.augment)
         self._text(data, "augment_fraction", "Augmented share",
-                   _float_parser("augmented share", maximum=1.0), _fmt_float,
+                   _setting("augment_fraction"), _fmt_float,
                    "The fraction of the training images transformed anew each epoch, in (0, 1] "
                    "(the pad presets: 0.5).")
 
@@ -518,7 +463,7 @@ class SettingsForm(QWidget):
             config = self._start_models[path][1]
             loading, self._loading = self._loading, True
             try:
-                self.field("layer_sizes").setText("-".join(map(str, config.layer_sizes)))
+                self.field("layer_sizes").setText(format_layer_sizes(config.layer_sizes))
                 self.batch_norm.setChecked(bool(config.batch_norm))
             finally:
                 self._loading = loading

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import INITS, OPTIMIZERS
+from .naming import format_layer_sizes
 
 SCHEDULES = ("constant", "cosine", "step")
 
@@ -42,6 +43,115 @@ MAX_BATCH_SIZE = 60_000
 MAX_N_VALIDATION = 59_000
 MAX_EPOCHS = 100_000
 MAX_STEPS = 10**9          # eval_every, patience and train_subset: the form's limit for counts
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """The allowed range of one numeric setting, and the words a person reads for it.
+
+    ``low`` is allowed itself when ``low_ok`` (integers always include it); ``high`` is the largest
+    value allowed, None for no limit. ``words`` name the setting in the form's sentences
+    ("learning rate"); the command line and model files name it by its field ("learning_rate").
+    ``high_as_typed`` is False for the limits that only catch typos and runs that cannot work
+    (learning rate, init std, L2): a value past them is still a well-formed number, so the form
+    does not mark the field as mistyped and names the limit under the form, with the whole check.
+    """
+
+    kind: type
+    low: float
+    low_ok: bool
+    high: float | None
+    words: str
+    high_as_typed: bool = True
+    or_none: bool = False
+
+
+# Every numeric setting's range, in the order the problems are reported.
+FIELD_RULES: dict[str, FieldRule] = {
+    "learning_rate": FieldRule(float, 0.0, False, MAX_LEARNING_RATE, "learning rate", high_as_typed=False),
+    "init_std": FieldRule(float, 0.0, False, MAX_INIT_STD, "init std", high_as_typed=False),
+    "l2": FieldRule(float, 0.0, True, MAX_L2, "L2 lambda", high_as_typed=False),
+    "momentum": FieldRule(float, 0.0, True, MAX_MOMENTUM, "momentum"),
+    "tol": FieldRule(float, 0.0, True, None, "tolerance"),
+    "batch_size": FieldRule(int, 1, True, MAX_BATCH_SIZE, "batch size"),
+    "eval_every": FieldRule(int, 1, True, MAX_STEPS, "validation interval"),
+    "patience": FieldRule(int, 1, True, MAX_STEPS, "patience"),
+    "max_epochs": FieldRule(int, 1, True, MAX_EPOCHS, "max epochs"),
+    "n_validation": FieldRule(int, 1, True, MAX_N_VALIDATION, "validation size"),
+    "seed": FieldRule(int, 0, True, MAX_SEED, "seed"),
+    "augment_fraction": FieldRule(float, 0.0, False, 1.0, "augmented share"),
+    "train_subset": FieldRule(int, 1, True, MAX_STEPS, "training subset", or_none=True),
+}
+
+
+def field_problems(name: str, value) -> list[str]:
+    """Why ``value`` cannot be the setting ``name`` (a key of :data:`FIELD_RULES`), as sentences
+    naming the field; empty if it can. The check :meth:`TrainConfig.problems` makes per field."""
+    rule = FIELD_RULES[name]
+    if rule.or_none and value is None:
+        return []
+    if rule.kind is int:
+        return _int_problems(name, value, rule.low, rule.high, or_none=rule.or_none)
+    return _float_problems(name, value, rule.low, rule.low_ok, rule.high)
+
+
+def setting_from_text(name: str, text: str):
+    """The value a person typed for the setting ``name``; a ValueError in the form's words says
+    what is wrong ("batch size must be <= 60000, got 60001").
+
+    Integers are whole numbers only; a setting that may be None (the training subset) takes an
+    empty text, "all" or "none" for it. Limits with ``high_as_typed`` False are left to
+    :meth:`TrainConfig.problems`, see :class:`FieldRule`.
+    """
+    rule = FIELD_RULES[name]
+    text = text.strip()
+    if rule.or_none and text.lower() in ("", "all", "none"):
+        return None
+    if not text:
+        raise ValueError(f"{rule.words} is empty")
+    high = rule.high if rule.high_as_typed else None
+    if rule.kind is int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{rule.words} must be a whole number, got '{text}'") from None
+        if value < rule.low:
+            raise ValueError(f"{rule.words} must be >= {rule.low}, got {value}")
+        if high is not None and value > high:
+            raise ValueError(f"{rule.words} must be <= {high}, got {value}")
+        return value
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{rule.words} must be a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{rule.words} must be finite, got {text}")
+    if value < rule.low or (value == rule.low and not rule.low_ok):
+        raise ValueError(f"{rule.words} must be {'>=' if rule.low_ok else '>'} {rule.low:g}, got {value:g}")
+    if high is not None and value > high:
+        raise ValueError(f"{rule.words} must be <= {high:g}, got {value:g}")
+    return value
+
+
+def parse_layer_sizes(text: str) -> tuple[int, ...]:
+    """``"784-20-7-5-10"`` -> ``(784, 20, 7, 5, 10)`` (also with commas or spaces); a ValueError
+    says what is wrong in words, with the limits of :func:`layer_size_problems`."""
+    parts = [p.strip() for p in text.replace(",", "-").replace(" ", "-").split("-") if p.strip()]
+    if len(parts) < 2:
+        raise ValueError("give at least an input and an output size, e.g. 784-20-7-5-10")
+    sizes = []
+    for p in parts:
+        try:
+            n = int(p)
+        except ValueError:
+            raise ValueError(f"'{p}' is not a whole number of units") from None
+        if n <= 0:
+            raise ValueError(f"every layer needs at least one unit, got {n}")
+        sizes.append(n)
+    problems = layer_size_problems(sizes)
+    if problems:
+        raise ValueError(problems[0])
+    return tuple(sizes)
 
 
 def parameter_count(layer_sizes) -> int:
@@ -119,24 +229,17 @@ class TrainConfig:
             p.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             p.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        # (name, value, lowest, lowest allowed itself?, highest)
-        for name, low, low_ok, high in (("learning_rate", 0.0, False, MAX_LEARNING_RATE),
-                                        ("init_std", 0.0, False, MAX_INIT_STD),
-                                        ("l2", 0.0, True, MAX_L2),
-                                        ("momentum", 0.0, True, MAX_MOMENTUM),
-                                        ("tol", 0.0, True, None)):
-            p.extend(_float_problems(name, getattr(self, name), low, low_ok, high))
-        for name, high in (("batch_size", MAX_BATCH_SIZE), ("eval_every", MAX_STEPS),
-                           ("patience", MAX_STEPS), ("max_epochs", MAX_EPOCHS),
-                           ("n_validation", MAX_N_VALIDATION)):
-            p.extend(_int_problems(name, getattr(self, name), 1, high))
-        p.extend(_int_problems("seed", self.seed, 0, MAX_SEED))
-        if not isinstance(self.augment, (bool, np.bool_)):
-            p.append(f"augment must be true or false, got {self.augment!r}")
-        p.extend(_float_problems("augment_fraction", self.augment_fraction, 0.0, False, 1.0))
-        if self.train_subset is not None:
-            p.extend(_int_problems("train_subset", self.train_subset, 1, MAX_STEPS, or_none=True))
+        for name in FIELD_RULES:
+            if name == "augment_fraction" and not isinstance(self.augment, (bool, np.bool_)):
+                p.append(f"augment must be true or false, got {self.augment!r}")  # beside its share
+            p.extend(field_problems(name, getattr(self, name)))
         return p
+
+    # The per-field checks, reachable from the settings themselves (the form calls them as a
+    # person types; see FieldRule).
+    field_problems = staticmethod(field_problems)
+    setting_from_text = staticmethod(setting_from_text)
+    parse_layer_sizes = staticmethod(parse_layer_sizes)
 
     def validate(self) -> "TrainConfig":
         """Raise ``ValueError`` naming every problem; return self when the settings are valid."""
@@ -161,8 +264,7 @@ class TrainConfig:
 
     def describe(self) -> str:
         """One line for a person: architecture and the settings that matter."""
-        arch = "-".join(map(str, self.layer_sizes))
-        parts = [arch, self.optimizer, f"lr {self.learning_rate:g}", f"batch {self.batch_size}"]
+        parts = [format_layer_sizes(self.layer_sizes), self.optimizer, f"lr {self.learning_rate:g}", f"batch {self.batch_size}"]
         if self.schedule != "constant":
             parts.append(f"{self.schedule} schedule")
         parts.append(f"L2 {self.l2:g}" if self.l2 else "no L2")
