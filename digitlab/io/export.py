@@ -2,7 +2,8 @@
 
 Every format uses the same array names, layer by layer from 1: ``W1`` (fan_in, fan_out), ``b1``,
 and for a batch-normalised hidden layer ``gamma1``, ``beta1``, ``running_mean1``,
-``running_var1``; then ``W2``, ... The forward pass is in ``docs/model-format.md``.
+``running_var1``; then ``W2``, ...: the network's one walk over its arrays (``Network.arrays``),
+which also gives each CSV file's description. The forward pass is in ``docs/model-format.md``.
 
 Never imports Qt.
 """
@@ -25,16 +26,6 @@ FORMATS = ("npz", "json", "csv")
 WEIGHTS_FORMAT = "digitlab-weights"
 WEIGHTS_FORMAT_VERSION = 1
 
-_DESCRIPTIONS = {
-    "W": "weights of layer {l}, {r} rows (inputs) x {c} columns (units); Z = A @ W{l} + b{l}",
-    "b": "biases of layer {l}, {c} values, one per unit",
-    "gamma": "batch-norm scale of hidden layer {l}, {c} values",
-    "beta": "batch-norm shift of hidden layer {l}, {c} values",
-    "running_mean": "batch-norm running mean of hidden layer {l} (used at inference), {c} values",
-    "running_var": "batch-norm running variance of hidden layer {l} (used at inference), {c} values",
-}
-
-
 def _unpack(model) -> tuple[Network, SavedModel | TrainResult | None]:
     if isinstance(model, Network):
         return model, None
@@ -46,27 +37,7 @@ def _unpack(model) -> tuple[Network, SavedModel | TrainResult | None]:
 
 def named_arrays(network: Network) -> dict[str, np.ndarray]:
     """``{"W1": ..., "b1": ..., "gamma1": ..., ...}`` in layer order (copies)."""
-    out = {}
-    for l in range(network.n_layers):
-        out[f"W{l + 1}"] = network.weights[l].copy()
-        out[f"b{l + 1}"] = network.biases[l].copy()
-        if network.batch_norm and l < network.n_layers - 1:
-            out[f"gamma{l + 1}"] = network.gammas[l].copy()
-            out[f"beta{l + 1}"] = network.betas[l].copy()
-            out[f"running_mean{l + 1}"] = network.running_means[l].copy()
-            out[f"running_var{l + 1}"] = network.running_vars[l].copy()
-    return out
-
-
-def _split_name(name: str) -> tuple[str, int]:
-    kind = name.rstrip("0123456789")
-    return kind, int(name[len(kind):])
-
-
-def _describe(name: str, arr: np.ndarray) -> str:
-    kind, l = _split_name(name)
-    r, c = (arr.shape if arr.ndim == 2 else (1, arr.shape[0]))
-    return _DESCRIPTIONS[kind].format(l=l, r=r, c=c)
+    return {a.name: a.array.copy() for a in network.arrays()}
 
 
 def _network_info(network: Network) -> dict:
@@ -197,11 +168,12 @@ def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, over
     with atomic_folder(folder, replace=overwrite) as tmp:
         float_fmt = "%.9g" if network.dtype == np.float32 else "%.17g"   # exact round trip
         files = {}
-        for name, arr in arrays.items():
-            np.savetxt(tmp / f"{name}.csv", arr.reshape(1, -1) if arr.ndim == 1 else arr,
+        for a in network.arrays():
+            arr = arrays[a.name]
+            np.savetxt(tmp / f"{a.name}.csv", arr.reshape(1, -1) if arr.ndim == 1 else arr,
                        fmt=float_fmt, delimiter=",")
-            files[f"{name}.csv"] = {"array": name, "shape": list(arr.shape),
-                                    "description": _describe(name, arr)}
+            files[f"{a.name}.csv"] = {"array": a.name, "shape": list(arr.shape),
+                                      "description": a.description}
         manifest = {"format": WEIGHTS_FORMAT, "format_version": WEIGHTS_FORMAT_VERSION,
                     **_network_info(network), "files": files, **_extras(source)}
         (tmp / "manifest.json").write_text(json.dumps(_clean(manifest), indent=1, allow_nan=False)

@@ -45,6 +45,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import write_bytes_atomic
 from ..nn import INITS, Network
+from ..nn.arrays import KINDS, NamedArray, affine_first, array_specs
 from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
 from ..training.config import layer_size_problems, parameter_count
 from ..training.naming import default_model_name, format_layer_sizes
@@ -58,7 +59,6 @@ ROOT_FIELDS = ("name", "created", "stop_reason", "message", "dataset", "dataset_
 # docs/model-format.md): the texts, then the one number.
 ORIGIN_TEXTS = ("init_from", "init_from_checksum", "extra_data", "extra_data_checksum")
 ORIGIN_NUMBERS = ("extra_share",)
-BN_ARRAYS = ("gamma", "beta", "running_mean", "running_var")
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 _HDF5 = b"\x89HDF\r\n\x1a\n"
@@ -165,29 +165,6 @@ def _attr_value(value):
     return value
 
 
-def _layer_arrays(network: Network) -> dict[tuple[int, str], np.ndarray]:
-    """``{(layer, "W"|"b"|"gamma"|...): array}`` for layers numbered from 1."""
-    out = {}
-    for l in range(network.n_layers):
-        out[(l + 1, "W")] = network.weights[l]
-        out[(l + 1, "b")] = network.biases[l]
-    if network.batch_norm:
-        for l in range(network.n_layers - 1):
-            out[(l + 1, "gamma")] = network.gammas[l]
-            out[(l + 1, "beta")] = network.betas[l]
-            out[(l + 1, "running_mean")] = network.running_means[l]
-            out[(l + 1, "running_var")] = network.running_vars[l]
-    return out
-
-
-def _state_name(kind: str, layer: int) -> str:
-    return f"{kind}{layer}"
-
-
-_KIND_WORDS = {"W": "weight W", "b": "bias b", "gamma": "scale gamma", "beta": "shift beta",
-               "running_mean": "running_mean", "running_var": "running_var"}
-
-
 # ---------------------------------------------------------------------------- save
 def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None,
                dataset_name: str | None = None, dataset_checksum: str | None = None,
@@ -213,8 +190,8 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
             model = dataclasses.replace(model, **changes)
     else:
         raise TypeError(f"save_model needs a TrainResult or SavedModel, got {type(model).__name__}")
-    arrays = _layer_arrays(model.network)
-    bad = [f"layer {l} {_KIND_WORDS[k]}" for (l, k), a in arrays.items() if not np.all(np.isfinite(a))]
+    arrays = model.network.arrays()
+    bad = [f"layer {a.layer} {a.words}" for a in affine_first(arrays) if not np.all(np.isfinite(a.array))]
     if bad:
         raise ModelFileError(f"cannot save {path}: the network has non-finite values (NaN or "
                              f"infinity) in {', '.join(bad)}; the run diverged, so retrain with a "
@@ -224,64 +201,75 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
     return write_bytes_atomic(Path(path), _model_image(model, arrays), replace=replace)
 
 
-def _model_image(model: SavedModel, arrays: dict) -> bytes:
+def _model_image(model: SavedModel, arrays: list[NamedArray]) -> bytes:
     """The bytes of the HDF5 file for ``model`` (layout: docs/model-format.md)."""
-    net = model.network
     buffer = io.BytesIO()
     with h5py.File(buffer, "w", track_order=True) as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = np.int64(FORMAT_VERSION)
-        f.attrs["digitlab_version"] = __version__
-        f.attrs["name"] = str(model.name)
-        f.attrs["created"] = str(model.created)
-        f.attrs["stop_reason"] = str(model.stop_reason)
-        f.attrs["message"] = str(model.message)
-        f.attrs["dataset"] = str(model.dataset)
-        f.attrs["dataset_checksum"] = str(model.dataset_checksum)
-        for key in ("epochs", "steps", "best_step"):
-            f.attrs[key] = np.int64(getattr(model, key))
-        f.attrs["elapsed"] = float(model.elapsed)
-        for key in ORIGIN_TEXTS:
-            if model.origin.get(key):
-                f.attrs[key] = str(model.origin[key])
-        for key in ORIGIN_NUMBERS:
-            if model.origin.get(key) is not None:
-                f.attrs[key] = float(model.origin[key])
-
-        cfg = f.create_group("config", track_order=True)
-        for key, value in model.config.to_dict().items():
-            if value is not None:
-                cfg.attrs[key] = _attr_value(value)
-
-        layers = f.create_group("layers")
-        layers.attrs["layer_sizes"] = np.asarray(net.layer_sizes, dtype=np.int64)
-        layers.attrs["n_layers"] = np.int64(net.n_layers)
-        layers.attrs["batch_norm"] = bool(net.batch_norm)
-        layers.attrs["bn_eps"] = float(net.bn_eps)
-        layers.attrs["bn_momentum"] = float(net.bn_momentum)
-        layers.attrs["init"] = str(net.init)
-        layers.attrs["init_std"] = float(net.init_std)
-        layers.attrs["seed"] = np.int64(net.seed)
-        layers.attrs["dtype"] = net.dtype.name
-        layers.attrs["hidden_activation"] = "relu"
-        layers.attrs["output_activation"] = "softmax"
-        for l in range(1, net.n_layers + 1):
-            g = layers.create_group(str(l))
-            g.attrs["fan_in"] = np.int64(net.layer_sizes[l - 1])
-            g.attrs["fan_out"] = np.int64(net.layer_sizes[l])
-            g.attrs["batch_norm"] = bool(net.batch_norm and l < net.n_layers)
-            for kind in ("W", "b") + BN_ARRAYS:
-                arr = arrays.get((l, kind))
-                if arr is not None:
-                    g.create_dataset(kind, data=np.ascontiguousarray(arr), fletcher32=True)
-
-        history = model.history.as_array().astype(np.float64)
-        hist = f.create_dataset("history", data=history, fletcher32=history.size > 0)
-        hist.attrs["columns"] = np.array(CHECK_FIELDS, dtype=h5py.string_dtype())
-        met = f.create_group("metrics", track_order=True)
-        for key, value in model.metrics.items():
-            met.attrs[key] = float(value)
+        _write_root(f, model)
+        _write_layers(f, model.network, arrays)
+        _write_history_and_metrics(f, model)
     return buffer.getvalue()
+
+
+def _write_root(f: h5py.File, model: SavedModel) -> None:
+    """The root attributes and /config."""
+    f.attrs["format"] = FORMAT
+    f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+    f.attrs["digitlab_version"] = __version__
+    f.attrs["name"] = str(model.name)
+    f.attrs["created"] = str(model.created)
+    f.attrs["stop_reason"] = str(model.stop_reason)
+    f.attrs["message"] = str(model.message)
+    f.attrs["dataset"] = str(model.dataset)
+    f.attrs["dataset_checksum"] = str(model.dataset_checksum)
+    for key in ("epochs", "steps", "best_step"):
+        f.attrs[key] = np.int64(getattr(model, key))
+    f.attrs["elapsed"] = float(model.elapsed)
+    for key in ORIGIN_TEXTS:
+        if model.origin.get(key):
+            f.attrs[key] = str(model.origin[key])
+    for key in ORIGIN_NUMBERS:
+        if model.origin.get(key) is not None:
+            f.attrs[key] = float(model.origin[key])
+
+    cfg = f.create_group("config", track_order=True)
+    for key, value in model.config.to_dict().items():
+        if value is not None:
+            cfg.attrs[key] = _attr_value(value)
+
+
+def _write_layers(f: h5py.File, net: Network, arrays: list[NamedArray]) -> None:
+    """/layers: the network's settings, then one group per layer holding its arrays (the walk's
+    order within a layer: W, b, gamma, beta, running_mean, running_var)."""
+    layers = f.create_group("layers")
+    layers.attrs["layer_sizes"] = np.asarray(net.layer_sizes, dtype=np.int64)
+    layers.attrs["n_layers"] = np.int64(net.n_layers)
+    layers.attrs["batch_norm"] = bool(net.batch_norm)
+    layers.attrs["bn_eps"] = float(net.bn_eps)
+    layers.attrs["bn_momentum"] = float(net.bn_momentum)
+    layers.attrs["init"] = str(net.init)
+    layers.attrs["init_std"] = float(net.init_std)
+    layers.attrs["seed"] = np.int64(net.seed)
+    layers.attrs["dtype"] = net.dtype.name
+    layers.attrs["hidden_activation"] = "relu"
+    layers.attrs["output_activation"] = "softmax"
+    for l in range(1, net.n_layers + 1):
+        g = layers.create_group(str(l))
+        g.attrs["fan_in"] = np.int64(net.layer_sizes[l - 1])
+        g.attrs["fan_out"] = np.int64(net.layer_sizes[l])
+        g.attrs["batch_norm"] = bool(net.batch_norm and l < net.n_layers)
+        for a in arrays:
+            if a.layer == l:
+                g.create_dataset(a.kind, data=np.ascontiguousarray(a.array), fletcher32=True)
+
+
+def _write_history_and_metrics(f: h5py.File, model: SavedModel) -> None:
+    history = model.history.as_array().astype(np.float64)
+    hist = f.create_dataset("history", data=history, fletcher32=history.size > 0)
+    hist.attrs["columns"] = np.array(CHECK_FIELDS, dtype=h5py.string_dtype())
+    met = f.create_group("metrics", track_order=True)
+    for key, value in model.metrics.items():
+        met.attrs[key] = float(value)
 
 
 # ---------------------------------------------------------------------------- limits
@@ -661,6 +649,13 @@ class _Reader:
             wanted = " or ".join(np.dtype(d).name for d in dtypes)
             raise self.fail(f"{what} is stored as {_cut(str(ds.dtype), 60)}, not as {wanted} "
                             f"numbers")
+        layout, filters = self.check_layout_and_filters(ds, what)
+        if math.prod(shape) > 0:
+            self.check_stored(ds, what, shape, dtype, layout, bool(filters))
+        return dtype
+
+    def check_layout_and_filters(self, ds: h5py.Dataset, what: str) -> tuple[int, list[int]]:
+        """The dataset's storage layout and filter codes, refused unless digitlab writes them."""
         plist = ds.id.get_create_plist()
         layout = plist.get_layout()
         if layout not in _LAYOUTS:
@@ -675,9 +670,13 @@ class _Reader:
             raise self.fail(f"{what} is stored through HDF5 filter {other[0]} ({name}); digitlab "
                             f"writes only the Fletcher-32 checksum filter",
                             "save the model again with digitlab (or 'h5repack -f NONE' it)")
+        return layout, filters
+
+    def check_stored(self, ds: h5py.Dataset, what: str, shape: tuple, dtype: np.dtype, layout: int,
+                     filtered: bool) -> None:
+        """Every value of a non-empty dataset is stored, inside the file, in bytes no other array
+        claims."""
         n = math.prod(shape)
-        if n == 0:
-            return dtype
         if layout == h5py.h5d.CHUNKED:
             chunks = ds.chunks
             if len(chunks) != len(shape) or any(c < 1 or c > s for c, s in zip(chunks, shape)):
@@ -687,7 +686,7 @@ class _Reader:
             stored = ds.id.get_num_chunks()
             complete = stored == expected
             if complete:
-                self.check_chunks(ds, what, shape, chunks, dtype, bool(filters))
+                self.check_chunks(ds, what, shape, chunks, dtype, filtered)
         else:
             stored = ds.id.get_storage_size()
             offset = ds.id.get_offset() if layout == h5py.h5d.CONTIGUOUS else 0
@@ -700,7 +699,6 @@ class _Reader:
         if not complete:
             raise self.fail(f"{what} was never completely written (only part of it is stored), so "
                             f"it would read as zeros")
-        return dtype
 
     def check_chunks(self, ds, what: str, shape: tuple, chunks: tuple, dtype: np.dtype,
                      checksummed: bool) -> None:
@@ -903,23 +901,7 @@ class _Reader:
         layers = self.member(self.f, "layers", "/layers", h5py.Group)
         if layers is None:
             raise self.fail("the /layers group is missing")
-        sizes = self.attr(layers, "layer_sizes", "the layer_sizes attribute of /layers")
-        if sizes is _MISSING:
-            raise self.fail("the network settings on /layers cannot be read (no layer_sizes)")
-        if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                  for s in sizes):
-            raise self.fail(f"the layer_sizes attribute of /layers is {_cut(repr(sizes), 80)}, not "
-                            f"a list of whole numbers")
-        sizes = tuple(sizes)
-        problems = layer_size_problems(sizes)        # before anything the size of a layer exists
-        if problems:
-            raise self.fail(f"its layer sizes {_cut(str(sizes), 120)} cannot be a digitlab "
-                            f"network ({'; '.join(problems)})")
-        n_layers = self.integer(layers, "n_layers", "the n_layers attribute of /layers",
-                                len(sizes) - 1)
-        if n_layers != len(sizes) - 1:
-            raise self.fail(f"/layers says n_layers is {n_layers} but its layer sizes {sizes} "
-                            f"make {len(sizes) - 1}")
+        sizes = self.layer_sizes(layers)
         batch_norm = self.flag(layers, "batch_norm", "the batch_norm flag of /layers", False)
         bn_eps = self.number(layers, "bn_eps", "the bn_eps attribute of /layers", 1e-5)
         if not 0 < bn_eps <= 1:
@@ -939,6 +921,37 @@ class _Reader:
         dtype_name = self.text(layers, "dtype", "the dtype attribute of /layers", default="float32")
         if dtype_name not in ("float32", "float64"):
             raise self.fail(f"the network dtype is {dtype_name}, expected float32 or float64")
+        self.layers_agree(layers, config, sizes, batch_norm)
+        spec = dict(layer_sizes=sizes, batch_norm=batch_norm, bn_eps=bn_eps,
+                    bn_momentum=bn_momentum, init=init, init_std=init_std, seed=seed,
+                    dtype=np.dtype(dtype_name))
+        return layers, spec
+
+    def layer_sizes(self, layers: h5py.Group) -> tuple[int, ...]:
+        """The layer_sizes attribute of /layers, checked to make a digitlab network, and n_layers
+        checked against it."""
+        sizes = self.attr(layers, "layer_sizes", "the layer_sizes attribute of /layers")
+        if sizes is _MISSING:
+            raise self.fail("the network settings on /layers cannot be read (no layer_sizes)")
+        if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                  for s in sizes):
+            raise self.fail(f"the layer_sizes attribute of /layers is {_cut(repr(sizes), 80)}, not "
+                            f"a list of whole numbers")
+        sizes = tuple(sizes)
+        problems = layer_size_problems(sizes)        # before anything the size of a layer exists
+        if problems:
+            raise self.fail(f"its layer sizes {_cut(str(sizes), 120)} cannot be a digitlab "
+                            f"network ({'; '.join(problems)})")
+        n_layers = self.integer(layers, "n_layers", "the n_layers attribute of /layers",
+                                len(sizes) - 1)
+        if n_layers != len(sizes) - 1:
+            raise self.fail(f"/layers says n_layers is {n_layers} but its layer sizes {sizes} "
+                            f"make {len(sizes) - 1}")
+        return sizes
+
+    def layers_agree(self, layers: h5py.Group, config: TrainConfig, sizes: tuple,
+                     batch_norm: bool) -> None:
+        """/layers names digitlab's activations and agrees with /config on sizes and batch norm."""
         for key, wanted in (("hidden_activation", "relu"), ("output_activation", "softmax")):
             value = self.text(layers, key, f"the {key} attribute of /layers", default=wanted)
             if value != wanted:
@@ -951,70 +964,81 @@ class _Reader:
         if bool(config.batch_norm) != batch_norm:
             raise self.fail(f"/layers says batch_norm is {str(batch_norm).lower()} but /config "
                             f"says {str(bool(config.batch_norm)).lower()}; one of them was edited")
-        spec = dict(layer_sizes=sizes, batch_norm=batch_norm, bn_eps=bn_eps,
-                    bn_momentum=bn_momentum, init=init, init_std=init_std, seed=seed,
-                    dtype=np.dtype(dtype_name))
-        return layers, spec
 
-    def layer_datasets(self, layers: h5py.Group, spec: dict) -> dict:
-        """``{(layer, kind): dataset}`` for every array the network needs, each checked (links,
-        storage, filters, shape, dtype, flags) before any value is read."""
-        sizes, batch_norm, dtype = spec["layer_sizes"], spec["batch_norm"], spec["dtype"]
+    def layer_datasets(self, layers: h5py.Group, spec: dict) -> list[tuple[NamedArray, h5py.Dataset]]:
+        """``(array, dataset)`` for every array the network needs (the walk over its sizes, the
+        arrays not yet read), each checked (links, storage, filters, shape, dtype, flags) before
+        any value is read."""
+        sizes, batch_norm = spec["layer_sizes"], spec["batch_norm"]
         L = len(sizes) - 1
         if layers.id.links.exists(str(L + 1).encode()):
             raise self.fail(f"/layers has a group /layers/{L + 1} beyond the {L} layers its layer "
                             f"sizes {sizes} describe")
-        out = {}
+        needed = array_specs(sizes, batch_norm)
+        out = []
         for l in range(1, L + 1):
-            group = self.member(layers, str(l), f"layer {l} (/layers/{l})", h5py.Group)
-            if group is None:
-                raise self.fail(f"layer {l} (/layers/{l}) is missing but the layer sizes {sizes} "
-                                f"need {L} layers")
-            fan_in, fan_out = sizes[l - 1], sizes[l]
-            normalised = batch_norm and l < L
-            for key, wanted in (("fan_in", fan_in), ("fan_out", fan_out)):
-                value = self.integer(group, key, f"the {key} attribute of /layers/{l}", wanted)
-                if value != wanted:
-                    raise self.fail(f"/layers/{l} says {key} is {value} but the layer sizes "
-                                    f"{sizes} say {wanted}")
-            flag = self.flag(group, "batch_norm", f"the batch_norm flag of /layers/{l}", normalised)
-            if flag != normalised:
-                raise self.fail(f"/layers/{l} says batch_norm is {str(flag).lower()} but the "
-                                f"network's batch_norm flag makes it {str(normalised).lower()}")
-            for kind in ("W", "b") + BN_ARRAYS:
-                what = f"layer {l} {_KIND_WORDS[kind]} (/layers/{l}/{kind})"
-                needed = kind in ("W", "b") or normalised
-                ds = self.member(group, kind, what, h5py.Dataset)
-                if ds is None and needed:
-                    reason = (" (batch_norm is true, so every hidden layer needs gamma, beta, "
-                              "running_mean and running_var)" if kind in BN_ARRAYS else "")
-                    raise self.fail(f"{what} is missing{reason}")
-                if ds is not None and not needed:
-                    flag_words = ("the output layer has no batch norm" if batch_norm
-                                  else "/layers says batch_norm is false")
-                    raise self.fail(f"{what} is present but {flag_words}; the flag or the arrays "
-                                    f"were edited")
-                if ds is None:
-                    continue
-                shape = (fan_in, fan_out) if kind == "W" else (fan_out,)
-                self.check_dataset(ds, f"layer {l} {_KIND_WORDS[kind]}", shape, (dtype,))
-                out[(l, kind)] = ds
+            group = self.layer_group(layers, l, sizes, batch_norm)
+            out += self.layer_group_datasets(group, l, [a for a in needed if a.layer == l], batch_norm,
+                                             spec["dtype"])
         return out
 
-    def layer_state(self, datasets: dict, spec: dict) -> dict:
+    def layer_group(self, layers: h5py.Group, l: int, sizes: tuple, batch_norm: bool) -> h5py.Group:
+        """/layers/<l>, its fan_in, fan_out and batch_norm attributes checked against the sizes."""
+        L = len(sizes) - 1
+        group = self.member(layers, str(l), f"layer {l} (/layers/{l})", h5py.Group)
+        if group is None:
+            raise self.fail(f"layer {l} (/layers/{l}) is missing but the layer sizes {sizes} "
+                            f"need {L} layers")
+        normalised = batch_norm and l < L
+        for key, wanted in (("fan_in", sizes[l - 1]), ("fan_out", sizes[l])):
+            value = self.integer(group, key, f"the {key} attribute of /layers/{l}", wanted)
+            if value != wanted:
+                raise self.fail(f"/layers/{l} says {key} is {value} but the layer sizes "
+                                f"{sizes} say {wanted}")
+        flag = self.flag(group, "batch_norm", f"the batch_norm flag of /layers/{l}", normalised)
+        if flag != normalised:
+            raise self.fail(f"/layers/{l} says batch_norm is {str(flag).lower()} but the "
+                            f"network's batch_norm flag makes it {str(normalised).lower()}")
+        return group
+
+    def layer_group_datasets(self, group: h5py.Group, l: int, needed: list[NamedArray],
+                             batch_norm: bool, dtype: np.dtype) -> list[tuple[NamedArray, h5py.Dataset]]:
+        """The datasets of /layers/<l>: exactly the arrays ``needed`` (the walk's for this layer),
+        none of the other kinds, each checked before any value is read."""
+        wanted = {a.kind: a for a in needed}
+        out = []
+        for kind in KINDS:
+            what = f"layer {l} {kind.words} (/layers/{l}/{kind.key})"
+            ds = self.member(group, kind.key, what, h5py.Dataset)
+            if ds is None and kind.key in wanted:
+                reason = (" (batch_norm is true, so every hidden layer needs gamma, beta, "
+                          "running_mean and running_var)" if kind.batch_norm else "")
+                raise self.fail(f"{what} is missing{reason}")
+            if ds is not None and kind.key not in wanted:
+                flag_words = ("the output layer has no batch norm" if batch_norm
+                              else "/layers says batch_norm is false")
+                raise self.fail(f"{what} is present but {flag_words}; the flag or the arrays "
+                                f"were edited")
+            if ds is None:
+                continue
+            self.check_dataset(ds, f"layer {l} {kind.words}", wanted[kind.key].shape, (dtype,))
+            out.append((wanted[kind.key], ds))
+        return out
+
+    def layer_state(self, datasets: list[tuple[NamedArray, h5py.Dataset]], spec: dict) -> dict:
         """``{"W1": array, ...}`` read from the checked datasets, every value checked."""
         state = {}
-        for (l, kind), ds in datasets.items():
-            what = f"layer {l} {_KIND_WORDS[kind]}"
+        for a, ds in datasets:
+            what = f"layer {a.layer} {a.words}"
             value = self.values(ds, what).astype(spec["dtype"], copy=False)
             big = np.abs(value) > MAX_ABS_VALUE
             if big.any():
                 raise self.fail(f"{what} has {int(big.sum())} value{'s' if big.sum() != 1 else ''} "
                                 f"beyond +-{MAX_ABS_VALUE:g} (up to {float(np.abs(value).max()):.3g}), "
                                 f"far outside what training produces")
-            if kind == "running_var" and np.any(value < 0):
+            if a.kind == "running_var" and np.any(value < 0):
                 raise self.fail(f"{what} has negative variances")
-            state[_state_name(kind, l)] = value
+            state[a.name] = value
         if spec["batch_norm"]:
             for l in range(1, len(spec["layer_sizes"]) - 1):
                 # The scale inference multiplies W by (Network._inference_layers).

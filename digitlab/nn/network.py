@@ -24,6 +24,10 @@ Layout and conventions
   the output (``activations``); softmax and cross-entropy are fused for training, shifted by the
   batch maximum (``loss.softmax_cross_entropy``); the L2 penalty and its gradient take one pass
   over the flat buffer (``l2.FlatL2``); batch norm is folded into the weights at inference.
+* Every named array (weights, biases, batch-norm parameters and running statistics) is listed once,
+  in ``arrays.py``: :meth:`Network.arrays` walks them with their names, kinds, layers, shapes and
+  descriptions, and the flat buffer's layout, :meth:`parameters`, :meth:`buffers`, the L2 sum, the
+  weights table, saving, loading and export all come from that walk.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES
+from .arrays import NamedArray, affine_first, array_specs
 from .l2 import FlatL2, l2_penalty, sum_of_squares
 from .layers import affine_backward, affine_forward, batch_norm_backward, batch_norm_forward, fold_batch_norm
 from .loss import cross_entropy_from_logits, softmax, softmax_cross_entropy
@@ -57,18 +62,10 @@ def _settings_problem(sizes, init, init_std, activation) -> str | None:
 
 def _buffer_layout(sizes, batch_norm: bool):
     """``[(name, offset, shape)]`` of every trainable array in the flat buffer, and its length."""
-    shapes = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        shapes.append((f"W{i + 1}", (fan_in, fan_out)))
-        shapes.append((f"b{i + 1}", (fan_out,)))
-    if batch_norm:
-        for i, units in enumerate(sizes[1:-1]):
-            shapes.append((f"gamma{i + 1}", (units,)))
-            shapes.append((f"beta{i + 1}", (units,)))
     layout, offset = [], 0
-    for name, shape in shapes:
-        layout.append((name, offset, shape))
-        offset += int(np.prod(shape))
+    for spec in affine_first(s for s in array_specs(sizes, batch_norm) if s.trainable):
+        layout.append((spec.name, offset, spec.shape))
+        offset += int(np.prod(spec.shape))
     return layout, offset
 
 
@@ -162,17 +159,22 @@ class Network:
         """Number of weight layers (4 for 784-20-7-5-10)."""
         return len(self.layer_sizes) - 1
 
+    def arrays(self) -> list[NamedArray]:
+        """Every array of the network, layer by layer (W, b, then a normalised layer's gamma, beta,
+        running_mean, running_var), each with its name, kind, layer, shape and the network's own
+        array (a view, not a copy): the one walk over a network (``arrays.py``)."""
+        state = {"running_mean": self.running_means, "running_var": self.running_vars}
+        return [NamedArray(s.name, s.kind, s.layer, s.shape,
+                           self._views[s.name] if s.trainable else state[s.kind][s.layer - 1])
+                for s in array_specs(self.layer_sizes, self.batch_norm)]
+
     def parameters(self):
         """``[(name, view)]`` of every trainable array, in the order of the flat buffer."""
         return [(name, self._views[name]) for name, _, _ in self._layout]
 
     def buffers(self):
         """``[(name, array)]`` of the non-trainable state (batch-norm running statistics)."""
-        out = []
-        for i, (m, v) in enumerate(zip(self.running_means, self.running_vars)):
-            out.append((f"running_mean{i + 1}", m))
-            out.append((f"running_var{i + 1}", v))
-        return out
+        return [(a.name, a.array) for a in self.arrays() if not a.trainable]
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, by name."""
@@ -201,11 +203,11 @@ class Network:
 
     def mean_abs_weights(self) -> list[float]:
         """Mean absolute value of each weight matrix: the report's weights table."""
-        return [float(np.mean(np.abs(W))) for W in self.weights]
+        return [float(np.mean(np.abs(a.array))) for a in self.arrays() if a.kind == "W"]
 
     def l2_sum(self) -> float:
         """Sum of the squared weights (biases and BN parameters excluded)."""
-        return sum_of_squares(self.weights)
+        return sum_of_squares(a.array for a in self.arrays() if a.kind == "W")
 
     def __repr__(self) -> str:
         arch = "-".join(str(s) for s in self.layer_sizes)

@@ -175,13 +175,13 @@ def test_save_refuses_non_finite_network(tmp_path, result_plain):
 def test_failed_save_keeps_existing_file(tmp_path, result_plain, result_bn, monkeypatch, splits):
     path = save_model(tmp_path / "m.h5", result_plain)
     before = path.read_bytes()
-    original = model_file._layer_arrays
+    original = model_file._write_layers
 
-    def explode(net):
-        arrays = original(net)
+    def explode(f, net, arrays):
+        original(f, net, arrays)          # the image half built, then the failure
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(model_file, "_layer_arrays", explode)
+    monkeypatch.setattr(model_file, "_write_layers", explode)
     with pytest.raises(OSError, match="simulated"):
         save_model(path, result_bn)
     monkeypatch.undo()
