@@ -95,15 +95,21 @@ def layer_weights_rows(networks) -> list[dict]:
     names = [name for name, _network in networks]
     if len(set(names)) != len(names):
         raise ValueError(f"two networks share a column name in {names}; give each its own")
-    weights = [(name, list(network.mean_abs_weights())) for name, network in networks]
-    sizes = next((s for s in (tuple(n.layer_sizes) for _name, n in networks) if s), ())
+    matrices = [(name, _weight_matrices(network)) for name, network in networks]
+    first = matrices[0][1] if matrices else []
     rows = []
-    for l in range(max((len(w) for _n, w in weights), default=0)):
-        row = {"Layer": f"W{l + 1}" + (f"  ({sizes[l]} → {sizes[l + 1]})" if len(sizes) > l + 1 else "")}
-        for name, w in weights:
-            row[name] = w[l] if l < len(w) else None
+    for l in range(max((len(m) for _n, m in matrices), default=0)):
+        row = {"Layer": f"{first[l].name}  ({first[l].shape[0]} → {first[l].shape[1]})" if l < len(first)
+               else f"W{l + 1}"}
+        for name, m in matrices:
+            row[name] = float(np.mean(np.abs(m[l].array))) if l < len(m) else None
         rows.append(row)
     return rows
+
+
+def _weight_matrices(network) -> list:
+    """The weight matrices of ``network``, from its one walk over its arrays (``Network.arrays``)."""
+    return [a for a in network.arrays() if a.kind == "W"]
 
 
 def weights_rows(runs, without_l2: int = 0, with_l2: int = 2) -> list[dict]:
