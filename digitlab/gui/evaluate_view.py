@@ -7,7 +7,7 @@ the other wrong; clicking one shows its probability bars and "Send to Draw"), **
 (reliability diagram and ECE per model) and **Inside** (:class:`~digitlab.gui.inside_view.InsideView`).
 
 Nothing is computed until the view is first shown (the window opens without loading MNIST);
-then the data set is loaded (once per dataset, and kept) and the models are evaluated on a worker
+then the data set is loaded (from the process's one split cache, ``training.cached_splits``) and the models are evaluated on a worker
 thread (:class:`~digitlab.gui.background.BackgroundTask`) while a progress row says what is being
 done and offers Cancel; the figures are drawn on the GUI thread when the numbers are in. File >
 Export report runs on a worker thread too, its figures drawn on the GUI thread one at a time, with
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -83,7 +82,7 @@ def _digit_icon(x784: np.ndarray, size: int = 56) -> QIcon:
 
 def _default_splits_for(config):
     from digitlab.training import cached_splits
-    return cached_splits(config.replace(train_subset=None))
+    return cached_splits(config.replace(train_subset=None))       # the test set is the whole file's
 
 
 class EvaluateView(QWidget):
@@ -126,8 +125,9 @@ class EvaluateView(QWidget):
         own_pair = pair is None
         self.pair = pair if pair is not None else ModelPair(library, self)
         self._splits_for = splits_for or _default_splits_for
-        self._data_cache: dict = {}
-        self._data_lock = threading.Lock()       # the cache is filled from worker threads
+        # datasets an injected provider has given (for the progress line; the default provider asks
+        # the split cache itself)
+        self._data_keys: set = set()
         self._stale = True                       # computed when first shown, not before
         self._pending = False                    # a newer choice came while computing
         self._computed_for: tuple | None = None  # (A, B, set) of what is shown or being computed
@@ -337,12 +337,17 @@ class EvaluateView(QWidget):
         return (which, st.st_size, st.st_mtime_ns)
 
     def _data(self, config):
-        """The splits of ``config``'s dataset, loaded once and kept (safe from a worker thread)."""
-        key = (config.dataset, config.n_validation)
-        with self._data_lock:
-            if key not in self._data_cache:
-                self._data_cache[key] = self._splits_for(config)
-            return self._data_cache[key]
+        """The splits of ``config``'s dataset (safe from a worker thread: the split cache locks)."""
+        data = self._splits_for(config)
+        self._data_keys.add((config.dataset, config.n_validation))
+        return data
+
+    def _has_data(self, config) -> bool:
+        """Whether :meth:`_data` has ``config``'s splits at hand (else it loads them first)."""
+        if self._splits_for is _default_splits_for:
+            from digitlab.training.splits import is_cached
+            return is_cached(config.replace(train_subset=None))
+        return (config.dataset, config.n_validation) in self._data_keys
 
     # ------------------------------------------------------------------ evaluation
     def refresh(self) -> None:
@@ -376,7 +381,7 @@ class EvaluateView(QWidget):
         if b is not None and b.network.layer_sizes[0] == net_a.layer_sizes[0]:
             job_b = (b.network, b.config, b.display_name)
         set_file = self._set_file(which)
-        loaded = set_file is None and (cfg_a.dataset, cfg_a.n_validation) in self._data_cache
+        loaded = set_file is None and self._has_data(cfg_a)
         # what was shown belongs to the previous choice: cleared while the new one is computed
         self.eval_a = self.eval_b = self.comparison = None
         self._draw()

@@ -50,6 +50,12 @@ def cached_splits(config):
         return cached
 
 
+def is_cached(config) -> bool:
+    """Whether :func:`cached_splits` has ``config``'s splits at hand (it would not load them)."""
+    with _lock:
+        return splits_key(config) in _cache
+
+
 def cached_split_count() -> int:
     """How many splits the cache holds now (for tests and diagnostics)."""
     with _lock:

@@ -61,3 +61,12 @@ def test_cached_splits_are_the_splits_of_the_config(monkeypatch):
     cached, fresh = cached_splits(config), splits_for(config)
     assert cached.n_train == fresh.n_train == 300
     assert np.array_equal(cached.x_val, fresh.x_val) and np.array_equal(cached.y_test, fresh.y_test)
+
+
+def test_is_cached_says_whether_the_cache_would_load(monkeypatch):
+    monkeypatch.setattr(splits, "splits_for", lambda config: object())
+    monkeypatch.setattr(splits, "_cache", {})
+    assert not splits.is_cached(TrainConfig(train_subset=100))
+    cached_splits(TrainConfig(train_subset=100))
+    assert splits.is_cached(TrainConfig(train_subset=100, seed=5))
+    assert not splits.is_cached(TrainConfig(train_subset=100, n_validation=500))
