@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..training import RunControl, TrainConfig, process_pool, splits_for, train
+from ..training import RunControl, TrainConfig, cached_splits, process_pool, splits_for, train
 from .tables import Stat
 
 __all__ = ["SweepPoint", "SweepSetting", "run_sweep", "parse_lambdas", "sweep_rows", "sweep_table", "DEFAULT_LAMBDAS"]
@@ -136,7 +136,7 @@ def run_sweep(config: TrainConfig, lambdas, seeds=(3,), *, workers: int | None =
             on_done(point, len(points), len(jobs))
 
     if workers == 1:
-        data = splits if splits is not None else splits_for(config)
+        data = splits if splits is not None else cached_splits(config)    # in this process: shared
         for job in jobs:
             if control.cancelled:
                 break
