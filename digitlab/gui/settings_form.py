@@ -311,7 +311,7 @@ class SettingsForm(QWidget):
     @staticmethod
     def _preset_tooltip(key: str) -> str:
         c = PRESETS[key]
-        return (f"{'-'.join(map(str, c.layer_sizes))}, {c.optimizer}, lr {c.learning_rate:g}, "
+        return (f"{format_layer_sizes(c.layer_sizes)}, {c.optimizer}, lr {c.learning_rate:g}, "
                 f"batch {c.batch_size}, L2 {c.l2:g}, batch norm {'on' if c.batch_norm else 'off'}, "
                 f"schedule {c.schedule}"
                 + (f", augmented ({c.augment_fraction:.0%} of images each epoch)" if c.augment else ""))

@@ -39,7 +39,8 @@ from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import FineTuning, TrainController
 from digitlab.reports import tables
-from digitlab.training import EXPERIMENTS, Check, TrainConfig, TrainResult, default_model_name
+from digitlab.training import (EXPERIMENTS, Check, TrainConfig, TrainResult, default_model_name,
+                               format_layer_sizes)
 
 if TYPE_CHECKING:
     from digitlab.data import Splits
@@ -508,7 +509,7 @@ class TrainView(QWidget):
             title = re.sub(r"^Experiment \d+:\s*", "", label)
             self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {title}")
         else:
-            self.headline.setText(f"{label}: training {'-'.join(map(str, config.layer_sizes))}, "
+            self.headline.setText(f"{label}: training {format_layer_sizes(config.layer_sizes)}, "
                                   f"{config.optimizer}, learning rate {config.learning_rate:g}")
         self._update_progress()
         self.status_message.emit(f"Training {label}…")

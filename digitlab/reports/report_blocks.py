@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from .. import __version__
+from ..training.naming import format_layer_sizes
 from .document import Block
 from .runs import RunGroups
 
@@ -34,7 +35,7 @@ def describe_setting(runs) -> list[str]:
         return f"{name} with learning rate {c.learning_rate:g}{schedule}, mini-batches of {c.batch_size}."
 
     return [
-        line(lambda c: f"Network {'-'.join(map(str, c.layer_sizes))} (ReLU hidden layers, softmax output), "
+        line(lambda c: f"Network {format_layer_sizes(c.layer_sizes)} (ReLU hidden layers, softmax output), "
                        f"{c.init} initialisation."),
         line(optimiser),
         line(lambda c: f"Early stopping: validation cost checked every {c.eval_every} iterations; training "

@@ -20,6 +20,7 @@ from ..nn import Network, make_optimizer
 from .config import TrainConfig
 from .divergence import DivergenceWatch
 from .early_stopping import EarlyStopping
+from .naming import format_layer_sizes
 from .not_learning import NotLearningWatch
 from .schedules import learning_rate_at
 from .stop_reasons import STOP_REASONS, Stop, StopReason
@@ -231,8 +232,8 @@ def initial_network_problems(config: TrainConfig, network: Network) -> list[str]
     """
     p = []
     if tuple(network.layer_sizes) != tuple(config.layer_sizes):
-        p.append(f"the starting network has layers {'-'.join(map(str, network.layer_sizes))} but the "
-                 f"settings ask for {'-'.join(map(str, config.layer_sizes))}; leave the layer sizes "
+        p.append(f"the starting network has layers {format_layer_sizes(network.layer_sizes)} but the "
+                 f"settings ask for {format_layer_sizes(config.layer_sizes)}; leave the layer sizes "
                  f"to the starting network")
     if bool(network.batch_norm) != bool(config.batch_norm):
         p.append(f"the starting network {'has' if network.batch_norm else 'has no'} batch "
