@@ -264,7 +264,8 @@ class TrainConfig:
 
     def describe(self) -> str:
         """One line for a person: architecture and the settings that matter."""
-        parts = [format_layer_sizes(self.layer_sizes), self.optimizer, f"lr {self.learning_rate:g}", f"batch {self.batch_size}"]
+        parts = [format_layer_sizes(self.layer_sizes), self.optimizer, f"lr {self.learning_rate:g}",
+                 f"batch {self.batch_size}"]
         if self.schedule != "constant":
             parts.append(f"{self.schedule} schedule")
         parts.append(f"L2 {self.l2:g}" if self.l2 else "no L2")

@@ -6,7 +6,7 @@ the Train view makes file names from it: one function each, so they cannot drift
 
 from __future__ import annotations
 
-__all__ = ["format_layer_sizes", "default_model_name"]
+__all__ = ["default_model_name", "format_layer_sizes"]
 
 
 def format_layer_sizes(layer_sizes) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import digitlab.training.splits as splits
 from digitlab.io.model_file import SavedModel
-from digitlab.training import TrainConfig, cached_splits, default_model_name, format_layer_sizes, splits_for
+from digitlab.training import (TrainConfig, cached_splits, default_model_name, format_layer_sizes, splits,
+                               splits_for)
 
 
 def test_layer_sizes_are_written_with_dashes():
