@@ -60,10 +60,11 @@ def _settings_problem(sizes, init, init_std, activation) -> str | None:
     return None
 
 
-def _buffer_layout(sizes, batch_norm: bool):
-    """``[(name, offset, shape)]`` of every trainable array in the flat buffer, and its length."""
+def _buffer_layout(specs):
+    """``[(name, offset, shape)]`` of every trainable array of the walk ``specs`` in the flat
+    buffer, and its length."""
     layout, offset = [], 0
-    for spec in affine_first(s for s in array_specs(sizes, batch_norm) if s.trainable):
+    for spec in affine_first(s for s in specs if s.trainable):
         layout.append((spec.name, offset, spec.shape))
         offset += int(np.prod(spec.shape))
     return layout, offset
@@ -120,7 +121,8 @@ class Network:
 
     def _allocate(self) -> None:
         """The flat parameter and gradient buffers and the named views into them."""
-        self._layout, total = _buffer_layout(self.layer_sizes, self.batch_norm)
+        self._specs = array_specs(self.layer_sizes, self.batch_norm)     # the walk without the arrays
+        self._layout, total = _buffer_layout(self._specs)
         self.params = np.zeros(total, dtype=self.dtype)
         self.grads = np.zeros(total, dtype=self.dtype)
         self._views = {n: self.params[o:o + int(np.prod(s))].reshape(s) for n, o, s in self._layout}
@@ -166,7 +168,7 @@ class Network:
         state = {"running_mean": self.running_means, "running_var": self.running_vars}
         return [NamedArray(s.name, s.kind, s.layer, s.shape,
                            self._views[s.name] if s.trainable else state[s.kind][s.layer - 1])
-                for s in array_specs(self.layer_sizes, self.batch_norm)]
+                for s in self._specs]
 
     def parameters(self):
         """``[(name, view)]`` of every trainable array, in the order of the flat buffer."""
