@@ -10,7 +10,7 @@ from digitlab.nn import Network
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model-format.md"
 HEADER = "| HDF5 dataset | export name | shape | what it holds |"
-EXAMPLE = dict(layer_sizes=(784, 20, 7, 5, 10), batch_norm=True)    # the report's BN network
+EXAMPLE = {"layer_sizes": (784, 20, 7, 5, 10), "batch_norm": True}    # the report's BN network
 
 
 def table_from_walk(network: Network) -> str:
