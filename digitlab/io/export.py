@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn import Network
 from ..atomic import atomic_folder, atomic_path, check_output
+from ..nn import Network
 from ..training import TrainResult, format_layer_sizes
 from .model_file import ModelFileError, SavedModel
 

@@ -76,7 +76,7 @@ class ModelFileError(ValueError):
 
 # ---------------------------------------------------------------------------- SavedModel
 def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -104,7 +104,7 @@ class SavedModel:
 
     @classmethod
     def from_result(cls, result: TrainResult, *, name: str | None = None, dataset_name: str = "",
-                    dataset_checksum: str = "") -> "SavedModel":
+                    dataset_checksum: str = "") -> SavedModel:
         """Wrap a fresh :class:`TrainResult`; ``created`` is now (UTC)."""
         config = result.config
         return cls(network=result.network, config=config, history=result.history,
@@ -253,13 +253,13 @@ def _write_layers(f: h5py.File, net: Network, arrays: list[NamedArray]) -> None:
     layers.attrs["dtype"] = net.dtype.name
     layers.attrs["hidden_activation"] = "relu"
     layers.attrs["output_activation"] = "softmax"
-    for l in range(1, net.n_layers + 1):
-        g = layers.create_group(str(l))
-        g.attrs["fan_in"] = np.int64(net.layer_sizes[l - 1])
-        g.attrs["fan_out"] = np.int64(net.layer_sizes[l])
-        g.attrs["batch_norm"] = bool(net.batch_norm and l < net.n_layers)
+    for layer in range(1, net.n_layers + 1):
+        g = layers.create_group(str(layer))
+        g.attrs["fan_in"] = np.int64(net.layer_sizes[layer - 1])
+        g.attrs["fan_out"] = np.int64(net.layer_sizes[layer])
+        g.attrs["batch_norm"] = bool(net.batch_norm and layer < net.n_layers)
         for a in arrays:
-            if a.layer == l:
+            if a.layer == layer:
                 g.create_dataset(a.kind, data=np.ascontiguousarray(a.array), fletcher32=True)
 
 
@@ -560,7 +560,7 @@ class _Reader:
             shown = _cut(f"{os.fsdecode(target_file)}:{os.fsdecode(target)}", 200)
             raise self.fail(f"{what} is an external link to {shown}, so its contents would come "
                             f"from another file", "digitlab reads only models that hold their own "
-                            f"data; open the original model instead, or save it again")
+                            "data; open the original model instead, or save it again")
         if info.type == h5py.h5l.TYPE_SOFT:
             shown = _cut(os.fsdecode(links.get_val(key)), 200)
             raise self.fail(f"{what} is a soft link to {shown}, which digitlab never writes "
@@ -632,13 +632,13 @@ class _Reader:
         if ds.is_virtual:
             raise self.fail(f"{what} is a virtual dataset, whose values are mapped from other "
                             f"datasets (possibly in other files)", "digitlab writes plain arrays "
-                            f"and reads only those; save the model again")
+                            "and reads only those; save the model again")
         external = ds.external
         if external:
             shown = _cut(os.fsdecode(external[0][0]), 200)
             raise self.fail(f"{what} keeps its values outside the model file (HDF5 external "
                             f"storage in {shown})", "digitlab reads only models that hold their own "
-                            f"data; save the model again")
+                            "data; save the model again")
         if tuple(ds.shape) != tuple(shape):
             raise self.fail(f"{what} has shape {tuple(ds.shape)} but the layer sizes say "
                             f"{tuple(shape)}")
@@ -693,7 +693,7 @@ class _Reader:
             complete = stored >= n * dtype.itemsize and offset is not None
             if complete and layout == h5py.h5d.CONTIGUOUS and offset + stored > self.size:
                 raise self.fail(f"{what} lies past the end of the file", "the file is probably "
-                                f"truncated, so save the model again")
+                                "truncated, so save the model again")
             if complete and layout == h5py.h5d.CONTIGUOUS:
                 self.claim(offset, stored, what)
         if not complete:
@@ -784,7 +784,7 @@ class _Reader:
         if bad:
             raise self.fail(f"{what} contains {bad} non-finite value{'s' if bad != 1 else ''} "
                             f"(NaN or infinity)", "the file is damaged or the run diverged, so "
-                            f"retrain the model")
+                            "retrain the model")
         return value
 
     def chunked_values(self, ds, what: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -823,7 +823,7 @@ class _Reader:
         if fmt != FORMAT:
             raise self.fail(f"it is an HDF5 file but not a digitlab model (no format attribute "
                             f"'{FORMAT}'; it contains {self.contents()})", "choose a model saved "
-                            f"by digitlab")
+                            "by digitlab")
         version = self.attr(f, "format_version", "the format_version attribute")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             shown = "missing" if version is _MISSING else _cut(repr(version), 60)
@@ -976,39 +976,39 @@ class _Reader:
                             f"sizes {sizes} describe")
         needed = array_specs(sizes, batch_norm)
         out = []
-        for l in range(1, L + 1):
-            group = self.layer_group(layers, l, sizes, batch_norm)
-            out += self.layer_group_datasets(group, l, [a for a in needed if a.layer == l], batch_norm,
-                                             spec["dtype"])
+        for layer in range(1, L + 1):
+            group = self.layer_group(layers, layer, sizes, batch_norm)
+            out += self.layer_group_datasets(group, layer, [a for a in needed if a.layer == layer],
+                                             batch_norm, spec["dtype"])
         return out
 
-    def layer_group(self, layers: h5py.Group, l: int, sizes: tuple, batch_norm: bool) -> h5py.Group:
+    def layer_group(self, layers: h5py.Group, layer: int, sizes: tuple, batch_norm: bool) -> h5py.Group:
         """/layers/<l>, its fan_in, fan_out and batch_norm attributes checked against the sizes."""
         L = len(sizes) - 1
-        group = self.member(layers, str(l), f"layer {l} (/layers/{l})", h5py.Group)
+        group = self.member(layers, str(layer), f"layer {layer} (/layers/{layer})", h5py.Group)
         if group is None:
-            raise self.fail(f"layer {l} (/layers/{l}) is missing but the layer sizes {sizes} "
+            raise self.fail(f"layer {layer} (/layers/{layer}) is missing but the layer sizes {sizes} "
                             f"need {L} layers")
-        normalised = batch_norm and l < L
-        for key, wanted in (("fan_in", sizes[l - 1]), ("fan_out", sizes[l])):
-            value = self.integer(group, key, f"the {key} attribute of /layers/{l}", wanted)
+        normalised = batch_norm and layer < L
+        for key, wanted in (("fan_in", sizes[layer - 1]), ("fan_out", sizes[layer])):
+            value = self.integer(group, key, f"the {key} attribute of /layers/{layer}", wanted)
             if value != wanted:
-                raise self.fail(f"/layers/{l} says {key} is {value} but the layer sizes "
+                raise self.fail(f"/layers/{layer} says {key} is {value} but the layer sizes "
                                 f"{sizes} say {wanted}")
-        flag = self.flag(group, "batch_norm", f"the batch_norm flag of /layers/{l}", normalised)
+        flag = self.flag(group, "batch_norm", f"the batch_norm flag of /layers/{layer}", normalised)
         if flag != normalised:
-            raise self.fail(f"/layers/{l} says batch_norm is {str(flag).lower()} but the "
+            raise self.fail(f"/layers/{layer} says batch_norm is {str(flag).lower()} but the "
                             f"network's batch_norm flag makes it {str(normalised).lower()}")
         return group
 
-    def layer_group_datasets(self, group: h5py.Group, l: int, needed: list[NamedArray],
+    def layer_group_datasets(self, group: h5py.Group, layer: int, needed: list[NamedArray],
                              batch_norm: bool, dtype: np.dtype) -> list[tuple[NamedArray, h5py.Dataset]]:
         """The datasets of /layers/<l>: exactly the arrays ``needed`` (the walk's for this layer),
         none of the other kinds, each checked before any value is read."""
         wanted = {a.kind: a for a in needed}
         out = []
         for kind in KINDS:
-            what = f"layer {l} {kind.words} (/layers/{l}/{kind.key})"
+            what = f"layer {layer} {kind.words} (/layers/{layer}/{kind.key})"
             ds = self.member(group, kind.key, what, h5py.Dataset)
             if ds is None and kind.key in wanted:
                 reason = (" (batch_norm is true, so every hidden layer needs gamma, beta, "
@@ -1021,7 +1021,7 @@ class _Reader:
                                 f"were edited")
             if ds is None:
                 continue
-            self.check_dataset(ds, f"layer {l} {kind.words}", wanted[kind.key].shape, (dtype,))
+            self.check_dataset(ds, f"layer {layer} {kind.words}", wanted[kind.key].shape, (dtype,))
             out.append((wanted[kind.key], ds))
         return out
 
@@ -1040,14 +1040,14 @@ class _Reader:
                 raise self.fail(f"{what} has negative variances")
             state[a.name] = value
         if spec["batch_norm"]:
-            for l in range(1, len(spec["layer_sizes"]) - 1):
+            for layer in range(1, len(spec["layer_sizes"]) - 1):
                 # The scale inference multiplies W by (Network._inference_layers).
                 with np.errstate(all="ignore"):
-                    scale = state[f"gamma{l}"] / np.sqrt(state[f"running_var{l}"]
+                    scale = state[f"gamma{layer}"] / np.sqrt(state[f"running_var{layer}"]
                                                          + spec["dtype"].type(spec["bn_eps"]))
                 worst = float(np.max(np.where(np.isfinite(scale), np.abs(scale), np.inf)))
                 if not worst <= MAX_ABS_VALUE:
-                    raise self.fail(f"layer {l}'s batch-norm scale gamma / sqrt(running_var + "
+                    raise self.fail(f"layer {layer}'s batch-norm scale gamma / sqrt(running_var + "
                                     f"bn_eps) reaches {worst:.3g}, beyond +-{MAX_ABS_VALUE:g} "
                                     f"(running_var near 0 with a tiny bn_eps)")
         return state

@@ -13,10 +13,10 @@ from digitlab.nn import Network, softmax
 
 def _expected(net):
     names = []
-    for l in range(1, net.n_layers + 1):
-        names += [f"W{l}", f"b{l}"]
-        if net.batch_norm and l < net.n_layers:
-            names += [f"gamma{l}", f"beta{l}", f"running_mean{l}", f"running_var{l}"]
+    for layer in range(1, net.n_layers + 1):
+        names += [f"W{layer}", f"b{layer}"]
+        if net.batch_norm and layer < net.n_layers:
+            names += [f"gamma{layer}", f"beta{layer}", f"running_mean{layer}", f"running_var{layer}"]
     return names
 
 
@@ -24,13 +24,13 @@ def _forward(arrays, layer_sizes, batch_norm, eps, X):
     """The forward pass from exported arrays alone (as an outside user would write it)."""
     A = X.astype(np.float64)
     L = len(layer_sizes) - 1
-    for l in range(1, L + 1):
-        Z = A @ arrays[f"W{l}"] + arrays[f"b{l}"]
-        if l == L:
+    for layer in range(1, L + 1):
+        Z = A @ arrays[f"W{layer}"] + arrays[f"b{layer}"]
+        if layer == L:
             return softmax(Z)
         if batch_norm:
-            Z = (arrays[f"gamma{l}"] * (Z - arrays[f"running_mean{l}"])
-                 / np.sqrt(arrays[f"running_var{l}"] + eps) + arrays[f"beta{l}"])
+            Z = (arrays[f"gamma{layer}"] * (Z - arrays[f"running_mean{layer}"])
+                 / np.sqrt(arrays[f"running_var{layer}"] + eps) + arrays[f"beta{layer}"])
         A = np.maximum(Z, 0)
 
 

@@ -11,16 +11,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from digitlab.atomic import OutputError, OutputExistsError
-from digitlab.io import ModelFileError, check_model_file, load_model, read_model_info, save_model
-from digitlab.io import model_file
+from digitlab.atomic import OutputExistsError
+from digitlab.io import ModelFileError, check_model_file, load_model, model_file, read_model_info, save_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"root:x:0:0:TOP-SECRET-4f1c9e:/root:/bin/bash\n" * 4     # 184 bytes, >= 80 needed
@@ -368,8 +366,8 @@ def test_batch_norm_flag_flipped_false_with_arrays_present(tmp_path, result_bn):
 
     def flip_all(f):
         flip(f)
-        for l in range(1, 5):
-            f[f"layers/{l}"].attrs["batch_norm"] = False
+        for layer in range(1, 5):
+            f[f"layers/{layer}"].attrs["batch_norm"] = False
     _refused(_model(tmp_path, result_bn, flip_all, "all.h5"),
              r"layer 1 scale gamma \(/layers/1/gamma\) is present but /layers says batch_norm is "
              r"false")
@@ -379,8 +377,8 @@ def test_batch_norm_flag_flipped_true_with_arrays_missing(tmp_path, result_plain
     def flip(f):
         f["layers"].attrs["batch_norm"] = True
         f["config"].attrs["batch_norm"] = True
-        for l in range(1, 4):
-            f[f"layers/{l}"].attrs["batch_norm"] = True
+        for layer in range(1, 4):
+            f[f"layers/{layer}"].attrs["batch_norm"] = True
     _refused(_model(tmp_path, result_plain, flip),
              r"layer 1 scale gamma \(/layers/1/gamma\) is missing \(batch_norm is true")
 

@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 
 import digitlab
-from digitlab.io import (FORMAT_VERSION, ModelFileError, SavedModel, load_model, read_model_info,
-                         save_model)
-from digitlab.io import model_file
+from digitlab.io import (
+    FORMAT_VERSION,
+    ModelFileError,
+    SavedModel,
+    load_model,
+    model_file,
+    read_model_info,
+    save_model,
+)
 from digitlab.training import CHECK_FIELDS, History, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,16 +121,16 @@ def test_layout_is_plain_hdf5(tmp_path, result_bn, splits):
         L = f["layers"].attrs
         assert list(L["layer_sizes"]) == list(net.layer_sizes) and bool(L["batch_norm"])
         assert L["bn_eps"] == net.bn_eps and L["bn_momentum"] == net.bn_momentum
-        for l in range(1, 5):
-            g = f[f"layers/{l}"]
-            assert g["W"].shape == net.weights[l - 1].shape and g["W"].dtype == np.float32
-            assert np.array_equal(g["W"][()], net.weights[l - 1])
-            assert np.array_equal(g["b"][()], net.biases[l - 1])
-            if l < 4:
-                assert np.array_equal(g["gamma"][()], net.gammas[l - 1])
-                assert np.array_equal(g["beta"][()], net.betas[l - 1])
-                assert np.array_equal(g["running_mean"][()], net.running_means[l - 1])
-                assert np.array_equal(g["running_var"][()], net.running_vars[l - 1])
+        for layer in range(1, 5):
+            g = f[f"layers/{layer}"]
+            assert g["W"].shape == net.weights[layer - 1].shape and g["W"].dtype == np.float32
+            assert np.array_equal(g["W"][()], net.weights[layer - 1])
+            assert np.array_equal(g["b"][()], net.biases[layer - 1])
+            if layer < 4:
+                assert np.array_equal(g["gamma"][()], net.gammas[layer - 1])
+                assert np.array_equal(g["beta"][()], net.betas[layer - 1])
+                assert np.array_equal(g["running_mean"][()], net.running_means[layer - 1])
+                assert np.array_equal(g["running_var"][()], net.running_vars[layer - 1])
             else:
                 assert set(g) == {"W", "b"}
         h = f["history"]
@@ -138,7 +144,7 @@ def test_plain_network_has_no_bn_arrays(tmp_path, result_plain):
     path = save_model(tmp_path / "m.h5", result_plain)
     with h5py.File(path, "r") as f:
         assert not f["layers"].attrs["batch_norm"]
-        assert all(set(f[f"layers/{l}"]) == {"W", "b"} for l in range(1, 5))
+        assert all(set(f[f"layers/{layer}"]) == {"W", "b"} for layer in range(1, 5))
 
 
 def test_read_model_info(tmp_path, result_bn):
