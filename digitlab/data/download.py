@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -92,7 +91,7 @@ def _fetch(opener, url: str, tmp: Path, name: str, timeout: float,
                                        "more than an MNIST file can be; the download was stopped")
                     if progress is not None:
                         progress(name, done, total)
-        except (OSError, http.client.HTTPException, socket.timeout) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise _BadFile(f"connection lost after {done} bytes ({exc})") from None
     # http.client returns b"" at a premature EOF instead of raising, so compare with the header.
     if total is not None and done != total:

@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.data.pen import render_segments, skeleton_segments
-from digitlab.data.thinning import zhang_suen
 from digitlab.data.stroke_width import (
     CALIBRATION_SUPERSAMPLE,
     MNIST_PEN_WIDTH,
     MNIST_STROKE_WIDTH_RANGE,
     stroke_width,
 )
+from digitlab.data.thinning import zhang_suen
 
 __all__ = [
     "to_mnist",

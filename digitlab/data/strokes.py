@@ -231,7 +231,8 @@ def drawing_to_mnist_steps(drawing: Drawing) -> dict:
         The keys of :func:`digitlab.data.to_mnist_steps` and more:
 
         ``"input"``: None for strokes (nothing is rasterised at the canvas's resolution); for the
-        raster path the raster cropped to its ink with two bare pixels around it; ``"redrawn"``: float32, the centre lines redrawn with MNIST's pen,
+        raster path the raster cropped to its ink with two bare pixels around it; ``"redrawn"``:
+        float32, the centre lines redrawn with MNIST's pen,
         ``SUPERSAMPLE`` times finer than the 28x28 field (for the raster path: the redrawn skeleton
         when its width was normalised, else None); ``"cropped"``: that redrawing cropped to its
         ink; ``"scaled"``: area-averaged down, longer side 20 px (less for a capped small mark);

@@ -185,7 +185,8 @@ def test_npz_with_int64_labels_and_column_vectors_is_accepted(tmp_path):
 def test_npz_errors(tmp_path):
     x, y, xt, yt = _small()
     np.savez(tmp_path / "partial.npz", x_train=x, y_train=y, x_test=xt)
-    with pytest.raises(DatasetError, match=r"partial\.npz: missing keys y_test.*x_train, y_train, x_test, y_test"):
+    with pytest.raises(DatasetError,
+                       match=r"partial\.npz: missing keys y_test.*x_train, y_train, x_test, y_test"):
         load_dataset(tmp_path / "partial.npz")
     (tmp_path / "fake.npz").write_text("not a zip")
     with pytest.raises(DatasetError, match=r"fake\.npz: not a readable \.npz"):
@@ -198,10 +199,12 @@ def test_npz_errors(tmp_path):
 @pytest.mark.parametrize(
     "mutate, expected",
     [
-        (lambda a: (a[0][:, :20, :20], *a[1:]), r"training images have shape \(30, 20, 20\); expected \(N, 28, 28\)"),
+        (lambda a: (a[0][:, :20, :20], *a[1:]),
+         r"training images have shape \(30, 20, 20\); expected \(N, 28, 28\)"),
         (lambda a: (a[0], a[1][:-1], *a[2:]), r"30 training images but 29 training labels"),
         (lambda a: (*a[:3], a[3] + 5), r"test labels range over 5\.\.14; expected classes 0\.\.9"),
-        (lambda a: (a[0], np.eye(10, dtype=np.uint8)[a[1]], *a[2:]), r"training labels have shape \(30, 10\).*one-hot"),
+        (lambda a: (a[0], np.eye(10, dtype=np.uint8)[a[1]], *a[2:]),
+         r"training labels have shape \(30, 10\).*one-hot"),
         (lambda a: (*a[:2], a[2][:0], a[3][:0]), r"the test set holds no images"),
     ],
     ids=["image-shape", "lengths", "label-range", "one-hot", "empty"],

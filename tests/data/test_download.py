@@ -126,7 +126,8 @@ def test_download_success_with_progress_and_skip(tmp_path, served, servers):
     assert [p.name for p in paths] == list(checksums)
     assert _listing(dest) == sorted(checksums)  # no temp files left behind
     assert read_idx(dest / "t10k-labels-idx1-ubyte.gz").shape == (10000,)
-    assert (dest / "train-labels-idx1-ubyte.gz").read_bytes() == (root / "train-labels-idx1-ubyte.gz").read_bytes()
+    name = "train-labels-idx1-ubyte.gz"
+    assert (dest / name).read_bytes() == (root / name).read_bytes()
     size = (root / "train-labels-idx1-ubyte.gz").stat().st_size
     train_label_calls = [c for c in calls if c[0] == "train-labels-idx1-ubyte.gz"]
     assert train_label_calls[0] == ("train-labels-idx1-ubyte.gz", 0, size)

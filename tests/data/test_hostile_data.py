@@ -174,7 +174,8 @@ def test_npz_member_whose_header_understates_its_zip_entry_is_refused(tmp_path):
     out = _run_capped(f"load_dataset({str(path)!r})")
     assert out.get("error") == "DatasetError", out
     assert (f"member x_train.npy is a zip entry of {usize:,} bytes but its header declares "
-            "shape (10, 28, 28) of uint8 (7,968 bytes with the header); the file is damaged") in out["message"]
+            "shape (10, 28, 28) of uint8 (7,968 bytes with the header); the file is damaged") \
+        in out["message"]
     assert out["maxrss_mb"] < 150
 
 
@@ -213,7 +214,8 @@ def _gzip_then_garbage(path, prefix: bytes):
 
 
 def test_gzip_idx_declaring_more_than_the_cap_is_refused_unread(tmp_path):
-    path = _gzip_then_garbage(tmp_path / "big.gz", bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2_000_000, 28, 28))
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2_000_000, 28, 28)
+    path = _gzip_then_garbage(tmp_path / "big.gz", header)
     with pytest.raises(IDXError, match=r"big\.gz: the header declares shape \(2000000, 28, 28\) of uint8, "
                                        r"1,568,000,000 data bytes, more than the 784,000,000"):
         read_idx(path)
@@ -222,9 +224,11 @@ def test_gzip_idx_declaring_more_than_the_cap_is_refused_unread(tmp_path):
 
 def test_gzip_idx_declaring_more_than_deflate_can_hold_is_refused_unread(tmp_path):
     # 500,000 images are under the cap, but a 5 KB gzip file can expand to 5 MB at most.
-    path = _gzip_then_garbage(tmp_path / "cut.gz", bytes([0, 0, 0x08, 3]) + struct.pack(">III", 500_000, 28, 28))
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 500_000, 28, 28)
+    path = _gzip_then_garbage(tmp_path / "cut.gz", header)
     with pytest.raises(IDXError, match=r"cut\.gz: truncated: the header declares shape \(500000, 28, 28\) "
-                                       r"of uint8 \(392,000,000 data bytes\), more than a 5,\d\d\d-byte gzip"):
+                                       r"of uint8 \(392,000,000 data bytes\), "
+                                       r"more than a 5,\d\d\d-byte gzip"):
         read_idx(path)
 
 
@@ -277,7 +281,8 @@ def test_npz_declaring_a_huge_shape_is_refused_from_its_header(tmp_path):
 
 def test_npz_with_wrong_shapes_names_the_member(tmp_path):
     path = _npz(tmp_path / "flat.npz", x_train=np.zeros((10, 784), np.uint8))
-    with pytest.raises(DatasetError, match=r"member x_train\.npy has shape \(10, 784\); expected \(N, 28, 28\)"):
+    with pytest.raises(DatasetError,
+                       match=r"member x_train\.npy has shape \(10, 784\); expected \(N, 28, 28\)"):
         load_dataset(path)
     path = _npz(tmp_path / "onehot.npz", y_train=np.eye(10, dtype=np.uint8))
     with pytest.raises(DatasetError, match=r"member y_train\.npy has shape \(10, 10\); expected \(N,\)"):
