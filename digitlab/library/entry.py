@@ -9,10 +9,10 @@ kept. Plain Python, no Qt.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from digitlab.io import SavedModel
 from digitlab.nn import Network
@@ -52,7 +52,7 @@ class ModelInfo:
     format_version: int | None = None
 
     @classmethod
-    def from_file_info(cls, info: dict) -> "ModelInfo":
+    def from_file_info(cls, info: dict) -> ModelInfo:
         """From the dict :func:`digitlab.io.read_model_info` returns (its keys are documented there)."""
         return cls(name=str(info.get("name", "") or ""), config=info["config"],
                    layer_sizes=tuple(int(s) for s in info["layer_sizes"]),
@@ -69,7 +69,7 @@ class ModelInfo:
                    format_version=info.get("format_version"))
 
     @classmethod
-    def from_model(cls, m: SavedModel) -> "ModelInfo":
+    def from_model(cls, m: SavedModel) -> ModelInfo:
         """From a model in memory (a finished run that has no file yet)."""
         return cls(name=m.name, config=m.config, layer_sizes=tuple(m.network.layer_sizes),
                    batch_norm=bool(m.network.batch_norm), metrics=dict(m.metrics),
@@ -99,7 +99,7 @@ class ModelEntry:
     def __init__(self, source: str, *, path: Path | None = None, info: ModelInfo | None = None,
                  damage: str | None = None, mtime: float = 0.0,
                  stat_key: tuple[int, int, int] | None = None, model: SavedModel | None = None,
-                 loader: Callable[["ModelEntry"], SavedModel] | None = None, key: str | None = None):
+                 loader: Callable[[ModelEntry], SavedModel] | None = None, key: str | None = None):
         self.source = source
         self.path = path
         self.info = info

@@ -35,8 +35,8 @@ import shutil
 import stat
 import tempfile
 import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from digitlab import paths
 from digitlab.atomic import atomic_path

@@ -4,13 +4,12 @@ Uses ``digitlab.nn`` and plain data arrays; never imports Qt.
 """
 
 from .config import SCHEDULES, TrainConfig
+from .experiments import ExperimentRun, experiment_jobs, process_pool, run_experiments
+from .naming import default_model_name, format_layer_sizes
 from .presets import BEST, EXPERIMENTS, PRESETS, REPORT, REPORT_LAMBDA, preset
 from .schedules import learning_rate_at
-from .naming import default_model_name, format_layer_sizes
 from .splits import SPLIT_SEED, cached_splits, splits_for
-from .experiments import ExperimentRun, experiment_jobs, process_pool, run_experiments
-from .trainer import (CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, TrainResult,
-                      evaluate, train)
+from .trainer import CHECK_FIELDS, STOP_REASONS, Check, History, RunControl, TrainResult, evaluate, train
 
 __all__ = ["SCHEDULES", "TrainConfig", "BEST", "EXPERIMENTS", "PRESETS", "REPORT", "REPORT_LAMBDA",
            "preset", "learning_rate_at", "CHECK_FIELDS", "STOP_REASONS", "Check", "History",

@@ -114,7 +114,7 @@ class Transforms:
     elastic: np.ndarray
 
     @classmethod
-    def identity(cls, m: int) -> "Transforms":
+    def identity(cls, m: int) -> Transforms:
         """``m`` transforms that change nothing (tests and callers set the fields they want)."""
         zeros = np.zeros(m)
         return cls(zeros.copy(), np.ones(m), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(),

@@ -241,7 +241,7 @@ class TrainConfig:
     setting_from_text = staticmethod(setting_from_text)
     parse_layer_sizes = staticmethod(parse_layer_sizes)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ``ValueError`` naming every problem; return self when the settings are valid."""
         problems = self.problems()
         if problems:
@@ -254,12 +254,12 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         """Build from a dict, ignoring keys this version does not know (newer files)."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:

@@ -49,7 +49,8 @@ def _run_in_process(index, label, config: TrainConfig, split_seed):
     return index, label, config.seed, train(config, splits_for(config, split_seed=split_seed))
 
 
-def run_experiments(splits, seeds=(3,), *, experiments=None, workers: int = 1, control: RunControl | None = None,
+def run_experiments(splits, seeds=(3,), *, experiments=None, workers: int = 1,
+                    control: RunControl | None = None,
                     on_start=None, on_check=None, on_done=None, split_seed: int = 0):
     """Train every experiment for every seed; return the runs in the report's order.
 

@@ -9,8 +9,17 @@ import pytest
 from digitlab.io import load_model, save_model
 from digitlab.paths import bundled_models_dir
 from digitlab.training import TrainConfig, preset, train
-from digitlab.training.augment import (BANK_SIZE, CHUNK_IMAGES, DEFAULT_RANGES, SIDE, AugmentedBatches,
-                                       Augmenter, Transforms, apply_transforms, random_transforms)
+from digitlab.training.augment import (
+    BANK_SIZE,
+    CHUNK_IMAGES,
+    DEFAULT_RANGES,
+    SIDE,
+    AugmentedBatches,
+    Augmenter,
+    Transforms,
+    apply_transforms,
+    random_transforms,
+)
 
 QUICK = TrainConfig(max_epochs=3, eval_every=10, patience=10**6, batch_size=64, optimizer="adam",
                     learning_rate=0.01, augment=True)
@@ -242,6 +251,7 @@ def test_the_command_line_switches_it_on():
 
 def test_the_forms_checkbox_sets_the_config(qtbot):
     from PySide6.QtCore import Qt
+
     from digitlab.gui.settings_form import SettingsForm
     form = SettingsForm()
     qtbot.addWidget(form)
@@ -279,6 +289,7 @@ def test_the_shipped_default_pair_is_the_pad_networks(tmp_path):
 
 def test_a_report_on_augmented_networks_says_so():
     from types import SimpleNamespace
+
     from digitlab.reports.report import _describe_setting
     runs = [SimpleNamespace(seed=3, result=SimpleNamespace(config=preset(name))) for name in ("pad", "best")]
     data = next(line for line in _describe_setting(runs) if "validation images" in line)

@@ -8,8 +8,13 @@ from digitlab.io import load_model, save_model
 from digitlab.nn import Network
 from digitlab.paths import bundled_models_dir
 from digitlab.training import TrainConfig, train
-from digitlab.training.fine_tune import (FINE_TUNE_EPOCHS, accuracy_on, architecture_problems,
-                                         fine_tune_config, with_architecture)
+from digitlab.training.fine_tune import (
+    FINE_TUNE_EPOCHS,
+    accuracy_on,
+    architecture_problems,
+    fine_tune_config,
+    with_architecture,
+)
 from digitlab.training.mixing import DEFAULT_EXTRA_SHARE, MixedSplits, extra_share_problem, mix_extra
 
 QUICK = TrainConfig(optimizer="adam", learning_rate=0.01, batch_size=64, eval_every=20, max_epochs=2,

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from digitlab.io.model_file import SavedModel
-from digitlab.training import (TrainConfig, cached_splits, default_model_name, format_layer_sizes, splits,
-                               splits_for)
+from digitlab.training import (
+    TrainConfig,
+    cached_splits,
+    default_model_name,
+    format_layer_sizes,
+    splits,
+    splits_for,
+)
 
 
 def test_layer_sizes_are_written_with_dashes():

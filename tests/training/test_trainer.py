@@ -7,10 +7,20 @@ import time
 import numpy as np
 import pytest
 
-from digitlab.training import (BEST, EXPERIMENTS, PRESETS, RunControl, TrainConfig, evaluate,
-                               learning_rate_at, preset, train)
+from digitlab.training import (
+    BEST,
+    EXPERIMENTS,
+    PRESETS,
+    RunControl,
+    TrainConfig,
+    evaluate,
+    learning_rate_at,
+    preset,
+    train,
+)
 
-QUICK = TrainConfig(max_epochs=3, eval_every=5, patience=10**6, batch_size=64, optimizer="adam", learning_rate=0.01)
+QUICK = TrainConfig(max_epochs=3, eval_every=5, patience=10**6, batch_size=64, optimizer="adam",
+                    learning_rate=0.01)
 
 
 def test_same_settings_give_the_same_run_bit_for_bit(small_splits):
@@ -159,7 +169,8 @@ def test_presets_are_the_reports_grid():
     grid = {(c.l2 > 0, c.batch_norm) for _, c in EXPERIMENTS}
     assert grid == {(False, False), (False, True), (True, False), (True, True)}
     for _, c in EXPERIMENTS:
-        assert (c.optimizer, c.learning_rate, c.batch_size, c.eval_every, c.patience) == ("sgd", 0.009, 256, 100, 100)
+        assert (c.optimizer, c.learning_rate, c.batch_size, c.eval_every, c.patience) == \
+            ("sgd", 0.009, 256, 100, 100)
         assert c.l2 in (0.0, 5.0)
     assert preset("best") == PRESETS["best"] and preset("best") is not PRESETS["best"]
     with pytest.raises(ValueError, match="no preset"):
@@ -173,7 +184,8 @@ def test_the_reports_best_experiment_reproduces_on_full_mnist(full_splits):
     result = train(config, full_splits)
     assert result.stop_reason == "early_stopping"
     assert result.metrics["test_accuracy"] >= 0.9246 - 0.025
-    assert evaluate(result.network, full_splits, config.l2, config.batch_size) == pytest.approx(result.metrics)
+    assert evaluate(result.network, full_splits, config.l2,
+                    config.batch_size) == pytest.approx(result.metrics)
 
 
 @pytest.mark.slow
