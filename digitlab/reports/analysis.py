@@ -171,8 +171,8 @@ def layer_histograms(networks, bins: int = 60, quantile: float = 0.999):
     """
     networks = list(networks)
     out = []
-    for l in range(min(n.n_layers for n in networks)):
-        values = [np.asarray(n.weights[l], dtype=float).ravel() for n in networks]
+    for layer in range(min(n.n_layers for n in networks)):
+        values = [np.asarray(n.weights[layer], dtype=float).ravel() for n in networks]
         top = float(np.quantile(np.abs(np.concatenate(values)), quantile)) or 1.0
         n_bins = int(min(bins, max(8, values[0].size // 3)))
         edges = np.linspace(-top, top, n_bins + 1)

@@ -248,7 +248,7 @@ def draw_weight_bars(plot, names, values, *, legend: bool = True, scale: float =
         x = np.arange(1, n_layers + 1) - 0.4 + width * (m + 0.5)
         plot.addItem(pg.BarGraphItem(x=x, height=values[m], width=width * 0.92, brush=color(m), pen=None,
                                      name=names[m]))
-    plot.getAxis("bottom").setTicks([[(l + 1, f"layer {l + 1}") for l in range(n_layers)]])
+    plot.getAxis("bottom").setTicks([[(layer + 1, f"layer {layer + 1}") for layer in range(n_layers)]])
     plot.setXRange(0.4, n_layers + 0.6, padding=0)
     plot.setYRange(0, float(values.max()) * 1.15 if values.size else 1, padding=0)
 
@@ -327,9 +327,9 @@ def draw_sweep_weights(plot, table, *, legend: bool = True, scale: float = 1.0) 
     if legend:
         _legend(plot, scale=scale)
     w = table["weights"]
-    for l in range(w.shape[1]):
-        plot.plot(table["lambdas"], w[:, l], pen=pg.mkPen(color(l), width=2 * scale), symbol="o",
-                  symbolSize=6 * scale, symbolBrush=color(l), symbolPen=None, name=f"layer {l + 1}")
+    for layer in range(w.shape[1]):
+        plot.plot(table["lambdas"], w[:, layer], pen=pg.mkPen(color(layer), width=2 * scale), symbol="o",
+                  symbolSize=6 * scale, symbolBrush=color(layer), symbolPen=None, name=f"layer {layer + 1}")
 
 
 def draw_activations(plot, activations, names=None) -> None:
@@ -337,11 +337,11 @@ def draw_activations(plot, activations, names=None) -> None:
     pg = _pg()
     x0 = 0
     ticks = []
-    for l, a in enumerate(activations):
+    for layer, a in enumerate(activations):
         a = np.asarray(a, dtype=float).ravel()
         x = x0 + np.arange(len(a))
-        plot.addItem(pg.BarGraphItem(x=x, height=a, width=0.8, brush=color(l), pen=None))
-        label = (names or [f"hidden {k + 1}" for k in range(len(activations))])[l]
+        plot.addItem(pg.BarGraphItem(x=x, height=a, width=0.8, brush=color(layer), pen=None))
+        label = (names or [f"hidden {k + 1}" for k in range(len(activations))])[layer]
         ticks.append((x0 + (len(a) - 1) / 2, label))
         x0 += len(a) + 2
     plot.getAxis("bottom").setTicks([ticks])
@@ -488,9 +488,10 @@ def weight_histograms_figure(names, networks, bins: int = 60) -> Figure:
     cols = 2
     rows = -(-len(hist) // cols)
     fig = Figure(810, 250 * rows, scale=RENDER_SCALE)
-    for l, (edges, counts) in enumerate(hist):
-        plot = fig.add_plot(l // cols, l % cols, f"Layer {l + 1} weights", "weight value", "count")
-        draw_histograms(plot, edges, counts, names, legend=(l == 0), scale=fig.scale)
+    for layer, (edges, counts) in enumerate(hist):
+        plot = fig.add_plot(layer // cols, layer % cols, f"Layer {layer + 1} weights", "weight value",
+                            "count")
+        draw_histograms(plot, edges, counts, names, legend=(layer == 0), scale=fig.scale)
     return fig
 
 

@@ -14,7 +14,8 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
     y_pred = np.asarray(y_pred, dtype=np.intp)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
-    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
 
 
 def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:

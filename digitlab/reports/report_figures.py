@@ -83,8 +83,8 @@ def _weight_figures(draw: _Drawer, groups: RunGroups) -> None:
     g, note = groups, _seed_note(groups)
     pair, names = _compared_pair(groups)
     bar_names = [g.short[i] for i in g.indices]
-    bar_values = [[np.mean([r.result.network.mean_abs_weights()[l] for r in g.by_index[i]])
-                   for l in range(g.n_layers)] for i in g.indices]
+    bar_values = [[np.mean([r.result.network.mean_abs_weights()[layer] for r in g.by_index[i]])
+                   for layer in range(g.n_layers)] for i in g.indices]
     draw.add("weight_bars", lambda: F.weight_bars_figure(bar_names, bar_values),
              "Mean absolute weight per layer" + (" (mean over seeds)" if len(g.seeds) > 1 else "") + ".")
     draw.add("weight_histograms", lambda: F.weight_histograms_figure(names, [r.result.network for r in pair]),

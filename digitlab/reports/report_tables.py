@@ -24,10 +24,11 @@ def _weights(groups: RunGroups) -> list[dict]:
         if rows:
             return rows
     rows = []
-    for l in range(groups.n_layers):
-        row = {"Layer": f"Layer {l + 1}"}
+    for layer in range(groups.n_layers):
+        row = {"Layer": f"Layer {layer + 1}"}
         for i in groups.indices:
-            row[groups.label[i]] = Stat.of(r.result.network.mean_abs_weights()[l] for r in groups.by_index[i])
+            row[groups.label[i]] = Stat.of(r.result.network.mean_abs_weights()[layer]
+                                           for r in groups.by_index[i])
         rows.append(row)
     return rows
 
@@ -78,7 +79,7 @@ def _calibration(groups: RunGroups, evals: dict) -> list[dict]:
 
 def _sweep_runs(sweep) -> list[dict]:
     return [{"Lambda": p.l2, "Seed": p.seed, "Test accuracy": p.test_accuracy, "Epochs": p.epochs,
-             **{f"Layer {l + 1} mean |W|": w for l, w in enumerate(p.mean_abs_weights)}}
+             **{f"Layer {layer + 1} mean |W|": w for layer, w in enumerate(p.mean_abs_weights)}}
             for p in sweep]
 
 

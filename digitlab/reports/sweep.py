@@ -19,7 +19,8 @@ import numpy as np
 from ..training import RunControl, TrainConfig, cached_splits, process_pool, splits_for, train
 from .tables import Stat
 
-__all__ = ["SweepPoint", "SweepSetting", "run_sweep", "parse_lambdas", "sweep_rows", "sweep_table", "DEFAULT_LAMBDAS"]
+__all__ = ["SweepPoint", "SweepSetting", "run_sweep", "parse_lambdas", "sweep_rows", "sweep_table",
+           "DEFAULT_LAMBDAS"]
 
 DEFAULT_LAMBDAS = (0.0, 1.0, 3.0, 5.0, 10.0)
 
@@ -175,8 +176,8 @@ def sweep_rows(points) -> list[dict]:
         row = {"Lambda": f"{l2:g}", "Test Accuracy (%)": Stat.of(100 * p.test_accuracy for p in group),
                "Epochs": Stat.of(p.epochs for p in group)}
         n_layers = min(len(p.mean_abs_weights) for p in group)
-        for l in range(n_layers):
-            row[f"Layer {l + 1} mean |W|"] = Stat.of(p.mean_abs_weights[l] for p in group)
+        for layer in range(n_layers):
+            row[f"Layer {layer + 1} mean |W|"] = Stat.of(p.mean_abs_weights[layer] for p in group)
         rows.append(row)
     return rows
 

@@ -98,11 +98,11 @@ def layer_weights_rows(networks) -> list[dict]:
     matrices = [(name, _weight_matrices(network)) for name, network in networks]
     first = matrices[0][1] if matrices else []
     rows = []
-    for l in range(max((len(m) for _n, m in matrices), default=0)):
-        row = {"Layer": f"{first[l].name}  ({first[l].shape[0]} → {first[l].shape[1]})" if l < len(first)
-               else f"W{l + 1}"}
+    for layer in range(max((len(m) for _n, m in matrices), default=0)):
+        row = {"Layer": f"{first[layer].name}  ({first[layer].shape[0]} → {first[layer].shape[1]})"
+               if layer < len(first) else f"W{layer + 1}"}
         for name, m in matrices:
-            row[name] = float(np.mean(np.abs(m[l].array))) if l < len(m) else None
+            row[name] = float(np.mean(np.abs(m[layer].array))) if layer < len(m) else None
         rows.append(row)
     return rows
 
@@ -120,8 +120,8 @@ def weights_rows(runs, without_l2: int = 0, with_l2: int = 2) -> list[dict]:
     a = np.array([r.result.network.mean_abs_weights() for r in groups[without_l2]])
     b = np.array([r.result.network.mean_abs_weights() for r in groups[with_l2]])
     label_a, label_b = groups[without_l2][0].label, groups[with_l2][0].label
-    return [{"Layer": f"Layer {l + 1}", label_a: Stat.of(a[:, l]), label_b: Stat.of(b[:, l])}
-            for l in range(a.shape[1])]
+    return [{"Layer": f"Layer {layer + 1}", label_a: Stat.of(a[:, layer]), label_b: Stat.of(b[:, layer])}
+            for layer in range(a.shape[1])]
 
 
 @dataclass
@@ -174,7 +174,7 @@ def check_claims(runs) -> list[Claim]:
         a = np.mean([r[0].network.mean_abs_weights() for r in full.values()], axis=0)
         b = np.mean([r[2].network.mean_abs_weights() for r in full.values()], axis=0)
         l2_detail = "mean |W| per layer without/with L2: " + ", ".join(
-            f"layer {l + 1} {x:.3f}/{y:.3f}" for l, (x, y) in enumerate(zip(a, b)))
+            f"layer {layer + 1} {x:.3f}/{y:.3f}" for layer, (x, y) in enumerate(zip(a, b)))
     else:
         l2_detail = ""
 

@@ -20,8 +20,10 @@ def model_files(quick_runs, tmp_path):
 
 def test_report_of_model_files_then_refuses_to_overwrite(model_files, tmp_path, capsys):
     out = tmp_path / "rep"
-    assert main(["report", "--models", *map(str, model_files), "--out", str(out), "--formats", "html,md"]) == 0
-    assert (out / "report.html").is_file() and (out / "report.md").is_file() and not (out / "report.pdf").exists()
+    assert main(["report", "--models", *map(str, model_files), "--out", str(out), "--formats",
+                 "html,md"]) == 0
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    assert not (out / "report.pdf").exists()
     claims = json.loads((out / "tables" / "claims.json").read_text())
     assert len(claims) == 3
     capsys.readouterr()
@@ -47,7 +49,8 @@ def test_report_errors_are_one_line(tmp_path, capsys):
 
 def test_sweep_command(tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert main(["sweep", "--lambdas", "0,20", "--train-subset", "500", "--n-validation", "500", "--max-epochs", "1",
+    assert main(["sweep", "--lambdas", "0,20", "--train-subset", "500", "--n-validation", "500",
+                 "--max-epochs", "1",
                  "--batch-size", "64", "--workers", "1", "--out", str(out)]) == 0
     rows = json.loads((out / "sweep.json").read_text())
     assert [r["Lambda"] for r in rows] == ["0", "20"]
@@ -66,7 +69,8 @@ def test_report_of_library_models_by_name(tmp_path, monkeypatch, capsys):
     """`--models` takes the names `digitlab models` lists, like evaluate does (the bundled pair here)."""
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path / "home"))      # no user models of this machine
     out = tmp_path / "by-name"
-    assert main(["report", "--models", "report-no-l2", "report-l2", "--out", str(out), "--formats", "md"]) == 0
+    assert main(["report", "--models", "report-no-l2", "report-l2", "--out", str(out), "--formats",
+                 "md"]) == 0
     text = (out / "report.md").read_text()
     # the bundled pair are the report's experiments 1 and 3, and the report names them so
     assert "| Experiment 1: Without L2, Without Batch Norm | 784-20-7-5-10" in text

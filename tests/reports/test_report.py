@@ -94,12 +94,13 @@ def test_html_tables_hold_the_runs_numbers(report_dir, quick_runs):
         assert sd == pytest.approx(np.std(acc, ddof=1), abs=0.006)
         cost = [r.result.metrics["train_cost"] for r in group]
         assert mean_sd(row[header.index("Training Cost")])[0] == pytest.approx(np.mean(cost), abs=6e-5)
-        assert mean_sd(row[header.index("Iterations")])[0] == pytest.approx(np.mean([r.result.steps for r in group]))
+        steps = [r.result.steps for r in group]
+        assert mean_sd(row[header.index("Iterations")])[0] == pytest.approx(np.mean(steps))
 
     header, *rows = t["weights"]
     assert header == ["Layer", quick_runs[0].label, quick_runs[2].label]
-    for l, row in enumerate(rows):
-        no_l2 = np.mean([r.result.network.mean_abs_weights()[l] for r in quick_runs if r.index == 0])
+    for layer, row in enumerate(rows):
+        no_l2 = np.mean([r.result.network.mean_abs_weights()[layer] for r in quick_runs if r.index == 0])
         assert mean_sd(row[1])[0] == pytest.approx(no_l2, abs=6e-6)
 
     claims = {row[0]: row[1] for row in t["claims"][1:]}
@@ -108,7 +109,6 @@ def test_html_tables_hold_the_runs_numbers(report_dir, quick_runs):
 
     # the test-set table: accuracy recomputed here from the networks (seed 3 and 4)
     header, *rows = t["test"]
-    x, y = None, None
     from digitlab.training import splits_for
     data = splits_for(quick_runs[0].result.config.replace(train_subset=None))
     for i, row in enumerate(rows):
@@ -146,7 +146,8 @@ def test_pdf_pages_and_text(report_dir):
                           text=True, check=True).stdout
     assert text.count("\f") in (pages, pages - 1)
     for phrase in ("The report's four experiments", "Setting", "The report's claims", "Summary",
-                   "Experiment 4: With L2 and Batch Norm", "Lambda sweep", "Per-class accuracy (recall) and precision"):
+                   "Experiment 4: With L2 and Batch Norm", "Lambda sweep",
+                   "Per-class accuracy (recall) and precision"):
         assert phrase in text
     summary = json.loads((report_dir / "tables" / "summary.json").read_text())
     assert f"{summary[0]['Test Accuracy (%)']['mean']:.2f}" in text
@@ -200,10 +201,11 @@ def test_weights_table_against_the_model_files(quick_runs, tmp_path):
     assert [(r.index, r.seed) for r in runs] == [(r.index, r.seed) for r in quick_runs]
     report = build_report(runs)
     rows = report.tables["weights"]
-    for l, row in enumerate(rows):
+    for layer, row in enumerate(rows):
         for index, column in ((0, quick_runs[0].label), (2, quick_runs[2].label)):
-            from_files = [np.mean(np.abs(load_model(folder / f"{quick_runs[index].result.config.name}-seed{s}.h5")
-                                         .network.weights[l])) for s in (3, 4)]
+            name = quick_runs[index].result.config.name
+            from_files = [np.mean(np.abs(load_model(folder / f"{name}-seed{s}.h5").network.weights[layer]))
+                          for s in (3, 4)]
             assert row[column].mean == pytest.approx(np.mean(from_files), rel=1e-6)
             assert row[column].n == 2
     assert [c.verdict for c in report.claims] == [c.verdict for c in tables.check_claims(quick_runs)]
@@ -231,7 +233,7 @@ def test_report_of_chosen_models(quick_runs, tmp_path):
 def test_the_sweep_states_its_setting(report_dir):
     """A sweep on 2,000 images must not pass for one on the full training set."""
     text = (report_dir / "report.md").read_text(encoding="utf-8")
-    line = next(l for l in text.splitlines() if "L2 strengths" in l)
+    line = next(candidate for candidate in text.splitlines() if "L2 strengths" in candidate)
     assert "on 2,000 training images" in line and "lambda = 0, 5" in line and "seed 3" in line
 
 

@@ -21,7 +21,8 @@ def test_parse_lambdas():
 
 def test_two_lambdas_in_two_processes_match_one_process():
     seen = []
-    points = run_sweep(TINY, [0.0, 50.0], workers=2, on_done=lambda p, done, total: seen.append((p.l2, done, total)))
+    points = run_sweep(TINY, [0.0, 50.0], workers=2,
+                       on_done=lambda p, done, total: seen.append((p.l2, done, total)))
     assert [p.l2 for p in points] == [0.0, 50.0]
     assert sorted(seen) == [(0.0, 1, 2), (50.0, 2, 2)] or sorted(seen) == [(0.0, 2, 2), (50.0, 1, 2)]
     for p in points:
@@ -43,7 +44,8 @@ def test_rows_and_table_average_over_seeds():
     acc0 = [100 * p.test_accuracy for p in points[:2]]
     assert rows[0]["Test Accuracy (%)"].mean == pytest.approx(np.mean(acc0))
     assert rows[0]["Test Accuracy (%)"].std == pytest.approx(np.std(acc0, ddof=1))
-    assert rows[1]["Layer 2 mean |W|"].mean == pytest.approx(np.mean([p.mean_abs_weights[1] for p in points[2:]]))
+    layer_2 = [p.mean_abs_weights[1] for p in points[2:]]
+    assert rows[1]["Layer 2 mean |W|"].mean == pytest.approx(np.mean(layer_2))
     table = sweep_table(points)
     assert table["lambdas"].tolist() == [0.0, 3.0] and table["weights"].shape == (2, 4)
 
@@ -56,5 +58,6 @@ def test_cancelled_sweep_returns_what_finished():
         done.append(p)
         control.cancel()
 
-    points = run_sweep(TINY.replace(max_epochs=1), [0.0, 1.0, 2.0], workers=1, control=control, on_done=on_done)
+    points = run_sweep(TINY.replace(max_epochs=1), [0.0, 1.0, 2.0], workers=1, control=control,
+                       on_done=on_done)
     assert len(points) == 1 and points[0].l2 == 0.0
