@@ -225,9 +225,10 @@ class DrawingCanvas(QWidget):
         box = self.ink_bbox()
         if box is None:
             return None
-        t, l, b, r = box
-        out = np.zeros((b - t + 2 * margin, r - l + 2 * margin), np.float32)
-        out[margin:margin + b - t, margin:margin + r - l] = self._alpha()[t:b, l:r]
+        top, left, bottom, right = box
+        out = np.zeros((bottom - top + 2 * margin, right - left + 2 * margin), np.float32)
+        ink = self._alpha()[top:bottom, left:right]
+        out[margin:margin + bottom - top, margin:margin + right - left] = ink
         out *= np.float32(1.0 / 255.0)
         return out
 
@@ -313,7 +314,8 @@ class DrawingCanvas(QWidget):
         """Writable (res, res, 4) uint8 view of an ARGB32 image (bytes B, G, R, A)."""
         stride = image.bytesPerLine()
         buf = np.frombuffer(image.bits(), np.uint8, count=stride * image.height())
-        return buf.reshape(image.height(), stride)[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
+        rows = buf.reshape(image.height(), stride)[:, : image.width() * 4]
+        return rows.reshape(image.height(), image.width(), 4)
 
     def _alpha(self) -> np.ndarray:
         stride = self._image.bytesPerLine()

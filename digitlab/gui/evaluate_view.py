@@ -7,12 +7,13 @@ the other wrong; clicking one shows its probability bars and "Send to Draw"), **
 (reliability diagram and ECE per model) and **Inside** (:class:`~digitlab.gui.inside_view.InsideView`).
 
 Nothing is computed until the view is first shown (the window opens without loading MNIST);
-then the data set is loaded (from the process's one split cache, ``training.cached_splits``) and the models are evaluated on a worker
-thread (:class:`~digitlab.gui.background.BackgroundTask`) while a progress row says what is being
-done and offers Cancel; the figures are drawn on the GUI thread when the numbers are in. File >
-Export report runs on a worker thread too, its figures drawn on the GUI thread one at a time, with
-progress and Cancel (a cancelled report leaves no folder behind). The numbers come from ``digitlab.reports.analysis``; the
-pictures from ``digitlab.reports.figures.draw_*``, the same code as the reports.
+then the data set is loaded (from the process's one split cache, ``training.cached_splits``) and the
+models are evaluated on a worker thread (:class:`~digitlab.gui.background.BackgroundTask`) while a
+progress row says what is being done and offers Cancel; the figures are drawn on the GUI thread when
+the numbers are in. File > Export report runs on a worker thread too, its figures drawn on the GUI
+thread one at a time, with progress and Cancel (a cancelled report leaves no folder behind). The
+numbers come from ``digitlab.reports.analysis``; the pictures from ``digitlab.reports.figures.draw_*``,
+the same code as the reports.
 
 Models A and B are the window's :class:`~digitlab.gui.model_pair.ModelPair`: the choosers at the
 top show and set it, and Inside, Draw and File > Export report follow the same two.
@@ -29,16 +30,27 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from digitlab.data import DatasetError
 from digitlab.data.labelled import load_labelled_set
@@ -445,7 +457,8 @@ class EvaluateView(QWidget):
         if self.eval_b is not None:
             parts.append(f"B: {self.eval_b.name} — cost {self.eval_b.cost:.4f} (cross-entropy "
                          f"{self.eval_b.cross_entropy:.4f}), accuracy {100 * self.eval_b.accuracy:.2f} %, "
-                         f"ECE {100 * self.eval_b.ece:.2f} %; {len(self.comparison.only_a)} digits only A gets "
+                         f"ECE {100 * self.eval_b.ece:.2f} %; "
+                         f"{len(self.comparison.only_a)} digits only A gets "
                          f"right, {len(self.comparison.only_b)} only B")
         parts.append(f"{self.eval_a.n} images of {result['set_name']}, evaluated in "
                      f"{1000 * result['elapsed']:.0f} ms")
@@ -497,7 +510,8 @@ class EvaluateView(QWidget):
         evs = [e for e in (self.eval_a, self.eval_b) if e is not None]
         headers = ["Digit"]
         for tag, e in zip("AB", evs):
-            headers += [f"{tag}\naccuracy", f"{tag}\nprecision"]   # two lines: the table fits beside the matrices
+            headers += [f"{tag}\naccuracy",
+                        f"{tag}\nprecision"]   # two lines: the table fits beside the matrices
         if len(evs) == 2:
             headers += ["B − A\naccuracy"]
         t.clear()
@@ -613,7 +627,8 @@ class EvaluateView(QWidget):
                 p.legend.scene() and p.legend.scene().removeItem(p.legend)
                 p.legend = None
         items = [(f"{tag}: {e.name}", e.calibration) for tag, e in zip("AB", (self.eval_a, self.eval_b)) if e]
-        F.style_plot(rel_plot, "Reliability diagram", "confidence (mean per bin)", "accuracy (fraction correct)")
+        F.style_plot(rel_plot, "Reliability diagram", "confidence (mean per bin)",
+                     "accuracy (fraction correct)")
         F.style_plot(cnt_plot, "Predictions per confidence bin", "confidence", "predictions (log scale)")
         if items:
             F.draw_reliability(rel_plot, items)
@@ -674,7 +689,8 @@ class EvaluateView(QWidget):
         out = Path(out_dir)
         if out.exists():
             self.show_error("Cannot export the report",
-                            f"{out} already exists. A report is written into a new folder; choose another name.")
+                            f"{out} already exists. A report is written into a new folder; "
+                            "choose another name.")
             return None
         sweep = list(self.inside.sweep_points) if include_sweep else []
         sweep_setting = self.inside.sweep_setting if sweep else None

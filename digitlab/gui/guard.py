@@ -35,7 +35,8 @@ import functools
 import logging
 import threading
 import traceback
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from PySide6.QtCore import QObject, Signal
 

@@ -15,9 +15,20 @@ import os
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from digitlab.gui.guard import guarded
 from digitlab.gui.model_pair import ModelPair
@@ -56,7 +67,8 @@ class SweepWorker(QObject):
     def run(self) -> None:
         from digitlab.reports.sweep import run_sweep
         try:
-            points = run_sweep(self.config, self.lambdas, self.seeds, workers=self.workers, control=self.control,
+            points = run_sweep(self.config, self.lambdas, self.seeds, workers=self.workers,
+                               control=self.control,
                                on_done=lambda p, n, total: self.point_done.emit(p, n, total))
         except Exception as exc:  # noqa: BLE001 - reported to the person, the thread must end cleanly
             log.exception("The lambda sweep failed")
@@ -114,7 +126,8 @@ class InsideView(QWidget):
         weights = QWidget()
         grid = QGridLayout(weights)
         self.tiles_a, self.tiles_b = _plot_widget(), _plot_widget()
-        grid.addWidget(QLabel("First-layer weights, one 28x28 tile per hidden unit (red +, blue −)"), 0, 0, 1, 2)
+        grid.addWidget(QLabel("First-layer weights, one 28x28 tile per hidden unit (red +, blue −)"),
+                       0, 0, 1, 2)
         grid.addWidget(self.tiles_a, 1, 0)
         grid.addWidget(self.tiles_b, 1, 1)
         self.weights_table = QTableWidget(0, 3)
@@ -153,7 +166,8 @@ class InsideView(QWidget):
         row.addWidget(self.cancel_button)
         row.addStretch(1)
         sl.addLayout(row)
-        self.sweep_note = QLabel(f"Trains model A's setting once per lambda in {os.cpu_count() or 1} processes.")
+        self.sweep_note = QLabel(f"Trains model A's setting once per lambda in {os.cpu_count() or 1} "
+                                 "processes.")
         self.sweep_note.setStyleSheet("color: #5f6368;")
         sl.addWidget(self.sweep_note)
         self.progress = QProgressBar()
@@ -221,16 +235,17 @@ class InsideView(QWidget):
         # weights table and bars
         n_layers = max((net.n_layers for _, net in pairs), default=0)
         self.weights_table.setRowCount(n_layers)
-        self.weights_table.setHorizontalHeaderLabels(["Layer"] + [f"{n}" for n, _ in pairs] + [""] * (2 - len(pairs)))
-        for l in range(n_layers):
-            self.weights_table.setItem(l, 0, QTableWidgetItem(f"Layer {l + 1}"))
+        self.weights_table.setHorizontalHeaderLabels(["Layer"] + [f"{n}" for n, _ in pairs]
+                                                     + [""] * (2 - len(pairs)))
+        for layer in range(n_layers):
+            self.weights_table.setItem(layer, 0, QTableWidgetItem(f"Layer {layer + 1}"))
             for k in range(2):
                 text = ""
-                if k < len(pairs) and l < pairs[k][1].n_layers:
-                    text = f"{pairs[k][1].mean_abs_weights()[l]:.5f}"
+                if k < len(pairs) and layer < pairs[k][1].n_layers:
+                    text = f"{pairs[k][1].mean_abs_weights()[layer]:.5f}"
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.weights_table.setItem(l, k + 1, item)
+                self.weights_table.setItem(layer, k + 1, item)
         self.weights_table.resizeColumnsToContents()
         bars = self.bars.getPlotItem()
         bars.clear()
@@ -238,15 +253,16 @@ class InsideView(QWidget):
             bars.legend.clear()
         if pairs:
             common = min(net.n_layers for _, net in pairs)
-            F.draw_weight_bars(bars, [n for n, _ in pairs], [net.mean_abs_weights()[:common] for _, net in pairs])
+            F.draw_weight_bars(bars, [n for n, _ in pairs],
+                               [net.mean_abs_weights()[:common] for _, net in pairs])
         # histograms
         self.histograms.clear()
         if pairs:
             from digitlab.reports.analysis import layer_histograms
-            for l, (edges, counts) in enumerate(layer_histograms([net for _, net in pairs])):
-                plot = self.histograms.addPlot(row=l // 2, col=l % 2)
-                F.style_plot(plot, f"Layer {l + 1} weights", "weight value", "count")
-                F.draw_histograms(plot, edges, counts, [n for n, _ in pairs], legend=(l == 0))
+            for layer, (edges, counts) in enumerate(layer_histograms([net for _, net in pairs])):
+                plot = self.histograms.addPlot(row=layer // 2, col=layer % 2)
+                F.style_plot(plot, f"Layer {layer + 1} weights", "weight value", "count")
+                F.draw_histograms(plot, edges, counts, [n for n, _ in pairs], legend=(layer == 0))
         self._build_activation_bars(pairs)
         if self._last_input is not None:
             self.show_activations(self._last_input)
@@ -271,12 +287,12 @@ class InsideView(QWidget):
             plot.getViewBox().setLimits(yMin=0)      # a ReLU is never negative: no axis below 0
             plot.getAxis("left").setWidth(48)         # A's and B's plots aligned one above the other
             x0, ticks = 0, []
-            for l, units in enumerate(net.layer_sizes[1:-1]):
+            for layer, units in enumerate(net.layer_sizes[1:-1]):
                 item = pg.BarGraphItem(x=x0 + np.arange(units), height=np.zeros(units), width=0.8,
-                                       brush=F.color(l), pen=None)
+                                       brush=F.color(layer), pen=None)
                 plot.addItem(item)
                 self._act_items[k].append(item)
-                ticks.append((x0 + (units - 1) / 2, f"hidden layer {l + 1} ({units})"))
+                ticks.append((x0 + (units - 1) / 2, f"hidden layer {layer + 1} ({units})"))
                 x0 += units + 2
             plot.getAxis("bottom").setTicks([ticks])
 
@@ -290,7 +306,8 @@ class InsideView(QWidget):
             for items in self._act_items:
                 for item in items:
                     item.setOpts(height=np.zeros(len(item.opts["x"])))
-            self.act_label.setText("Draw a digit in the Draw view: each hidden layer's activations appear here.")
+            self.act_label.setText("Draw a digit in the Draw view: "
+                                   "each hidden layer's activations appear here.")
             return
         for k, net in enumerate(nets[:2]):
             if net.layer_sizes[0] != self._last_input.size:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab import __version__
+from digitlab.data import Splits
 from digitlab.gui import messages
 from digitlab.gui.draw_view import DrawView
 from digitlab.gui.evaluate_view import EvaluateView
@@ -42,7 +43,6 @@ from digitlab.gui.models_view import ModelsView
 from digitlab.gui.train_view import TrainView
 from digitlab.io import SavedModel
 from digitlab.library import ModelEntry, ModelLibrary
-from digitlab.data import Splits
 from digitlab.training import TrainConfig, TrainResult
 
 log = logging.getLogger("digitlab.gui")
@@ -100,7 +100,8 @@ class MainWindow(QMainWindow):
         self.ask_export_path: Callable[[], tuple[str, str]] = self._dialog_export_weights
         self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
             self, title, text, details)
-        self.show_about: Callable[[], object] = lambda: QMessageBox.about(self, "About digitlab", about_text())
+        self.show_about: Callable[[], object] = (
+            lambda: QMessageBox.about(self, "About digitlab", about_text()))
 
         # ---------------- views
         self.train_view = TrainView(self.library, splits_for=splits_for)
@@ -171,7 +172,8 @@ class MainWindow(QMainWindow):
     def _on_model_found_damaged(self, entry: ModelEntry) -> None:
         """A listed model whose arrays turned out unreadable on first use: say so in the status bar
         (the pair keeps its model; the Models view marks the file damaged)."""
-        self.statusBar().showMessage(f"{entry.file_name} is damaged and cannot be used: {entry.damage}", 15000)
+        self.statusBar().showMessage(f"{entry.file_name} is damaged and cannot be used: {entry.damage}",
+                                     15000)
 
     def _send_to_draw(self, image: object, label: int) -> None:
         self.draw_view.load_digit(image, label)
@@ -242,8 +244,10 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit digitlab")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        self.start_action = self._action("&Start", self.train_view.start, "F5", "Train with the current settings")
-        self.pause_action = self._action("&Pause", self.train_view.toggle_pause, "F6", "Pause or resume the run")
+        self.start_action = self._action("&Start", self.train_view.start, "F5",
+                                         "Train with the current settings")
+        self.pause_action = self._action("&Pause", self.train_view.toggle_pause, "F6",
+                                         "Pause or resume the run")
         self.stop_action = self._action("S&top", self.train_view.stop, "Shift+F5", "Stop the run")
         self.experiments_action = self._action("Run the report's four &experiments", self.run_experiments,
                                                "Ctrl+F5", "Train the report's 2x2 grid one after another")
@@ -383,8 +387,10 @@ class MainWindow(QMainWindow):
         return path if self._confirm_replace(chosen, path) else ""
 
     def _dialog_export_weights(self) -> tuple[str, str]:
-        filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json", "CSV, one file per layer (folder)": "csv"}
-        path, chosen = QFileDialog.getSaveFileName(self, "Export weights", self._models_dir(), ";;".join(filters))
+        filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
+                   "CSV, one file per layer (folder)": "csv"}
+        path, chosen = QFileDialog.getSaveFileName(self, "Export weights", self._models_dir(),
+                                                   ";;".join(filters))
         fmt = filters.get(chosen, "npz")
         picked = path
         if path and fmt != "csv" and not path.lower().endswith("." + fmt):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -105,7 +106,8 @@ class LibraryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section][2]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            horizontal = Qt.AlignmentFlag.AlignRight if COLUMNS[section][1] in _NUMERIC else Qt.AlignmentFlag.AlignLeft
+            horizontal = (Qt.AlignmentFlag.AlignRight if COLUMNS[section][1] in _NUMERIC
+                          else Qt.AlignmentFlag.AlignLeft)
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -294,17 +296,23 @@ class ModelsView(QWidget):
             b.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             return b
 
-        self.open_button = button("Open .h5…", "Add a model file to your library (Ctrl+O)", self.open_model_file)
-        self.rename_button = button("Rename…", "Give the selected model a new name (F2)", self.rename_selected)
-        self.delete_button = button("Delete…", "Delete the selected model's file (Delete)", self.delete_selected)
+        self.open_button = button("Open .h5…", "Add a model file to your library (Ctrl+O)",
+                                  self.open_model_file)
+        self.rename_button = button("Rename…", "Give the selected model a new name (F2)",
+                                    self.rename_selected)
+        self.delete_button = button("Delete…", "Delete the selected model's file (Delete)",
+                                    self.delete_selected)
         self.export_button = button("Export weights…", "Write the weights as .npz, CSV or JSON",
                                     self.export_selected)
-        self.copy_button = button("Save copy…", "Copy the model's .h5 file somewhere else", self.save_copy_selected)
+        self.copy_button = button("Save copy…", "Copy the model's .h5 file somewhere else",
+                                  self.save_copy_selected)
         self.compare_button = button("Compare in Draw", "Compare the two selected models in the Draw view "
                                      "(select two rows with Ctrl+click)", self.compare_selected)
-        self.use_a_button = button("Use as A", "Make the selected model network A (Draw, Evaluate and the report use it)",
+        self.use_a_button = button("Use as A",
+                                   "Make the selected model network A (Draw, Evaluate and the report use it)",
                                    lambda: self.use_selected_in_draw("A"))
-        self.use_b_button = button("Use as B", "Make the selected model network B (Draw, Evaluate and the report use it)",
+        self.use_b_button = button("Use as B",
+                                   "Make the selected model network B (Draw, Evaluate and the report use it)",
                                    lambda: self.use_selected_in_draw("B"))
         self.compare_button.setDefault(True)
 
@@ -344,7 +352,8 @@ class ModelsView(QWidget):
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
-        self.table.doubleClicked.connect(lambda _i: call_guarded("ModelsView.compare", self.use_selected_in_draw, "A"))
+        self.table.doubleClicked.connect(
+            lambda _i: call_guarded("ModelsView.compare", self.use_selected_in_draw, "A"))
         self.table.setAccessibleName("Model library")
 
         self.empty_label = QLabel("No models yet. Train one in the Train view, or open a .h5 file with "
@@ -437,7 +446,8 @@ class ModelsView(QWidget):
         self.rename_button.setEnabled(writable)
         self.delete_button.setEnabled(bool(sel) and all(not x.read_only for x in sel))
         ro_tip = "Bundled models are read-only: use “Save copy…” to make your own copy"
-        self.rename_button.setToolTip("Give the selected model a new name (F2)" if writable or not one else ro_tip)
+        self.rename_button.setToolTip("Give the selected model a new name (F2)" if writable or not one
+                                      else ro_tip)
         self.delete_button.setToolTip("Delete the selected model's file (Delete)"
                                       if self.delete_button.isEnabled() or not sel else ro_tip)
         if one and e is not None and e.damaged:
@@ -600,7 +610,8 @@ class ModelsView(QWidget):
             self.show_info(f"{damaged[0].path.name} is damaged and cannot be compared: {damaged[0].damage}")
             return False
         self.compare_requested.emit(sel[0], sel[1])
-        self.show_info(f"Comparing “{sel[0].display_name}” (A) and “{sel[1].display_name}” (B) in the Draw view.")
+        self.show_info(f"Comparing “{sel[0].display_name}” (A) and “{sel[1].display_name}” (B) "
+                       "in the Draw view.")
         return True
 
     def use_selected_in_draw(self, side: str) -> bool:

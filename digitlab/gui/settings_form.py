@@ -13,9 +13,10 @@ to whoever starts a run, and :meth:`values` / :meth:`set_values` give a plain di
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (

@@ -12,8 +12,9 @@ message instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -187,8 +188,10 @@ class TrainPlots(QWidget):
         train = cost_pi.plot([], [], pen=pg.mkPen(color, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
         val = cost_pi.plot([], [], pen=pg.mkPen(color, width=2.2), name=label)
         acc = acc_pi.plot([], [], pen=pg.mkPen(color, width=2.2), name=label)
-        best = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color), pen=pg.mkPen("k", width=0.8))
-        best_acc = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color), pen=pg.mkPen("k", width=0.8))
+        best = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color),
+                                      pen=pg.mkPen("k", width=0.8))
+        best_acc = pg.ScatterPlotItem(size=13, symbol="star", brush=pg.mkBrush(color),
+                                          pen=pg.mkPen("k", width=0.8))
         cost_pi.addItem(best)
         acc_pi.addItem(best_acc)
         line = pg.InfiniteLine(angle=90, movable=False,
@@ -263,8 +266,8 @@ class TrainPlots(QWidget):
         self.message.show()
 
     def _remove(self, run: _Run) -> None:
-        for pi, items in ((self.cost_plot.getPlotItem(), (run.train_cost.item, run.val_cost.item, run.best_marker,
-                                                          run.best_line)),
+        for pi, items in ((self.cost_plot.getPlotItem(), (run.train_cost.item, run.val_cost.item,
+                                                          run.best_marker, run.best_line)),
                           (self.acc_plot.getPlotItem(), (run.val_acc.item, run.best_acc_marker))):
             for item in items:
                 pi.removeItem(item)

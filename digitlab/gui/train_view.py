@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont, QShowEvent
@@ -39,8 +40,14 @@ from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
 from digitlab.gui.train_worker import FineTuning, TrainController
 from digitlab.reports import tables
-from digitlab.training import (EXPERIMENTS, Check, TrainConfig, TrainResult, default_model_name,
-                               format_layer_sizes)
+from digitlab.training import (
+    EXPERIMENTS,
+    Check,
+    TrainConfig,
+    TrainResult,
+    default_model_name,
+    format_layer_sizes,
+)
 
 if TYPE_CHECKING:
     from digitlab.data import Splits
@@ -186,7 +193,8 @@ class TrainView(QWidget):
         self.plots = TrainPlots()
 
         # result strip: why the run ended, save, clear
-        self.message_label = QLabel("When a run ends, why it stopped appears here, and the model can be saved.")
+        self.message_label = QLabel("When a run ends, why it stopped appears here, "
+                                    "and the model can be saved.")
         self.message_label.setStyleSheet("color: #666;")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -582,14 +590,15 @@ class TrainView(QWidget):
         self._update_progress()
         if self._last_epoch and self._total_epochs and results:
             reason = results[-1].stop_reason
-            self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs") else self.progress.value())
+            self.progress.setValue(1000 if reason in ("early_stopping", "max_epochs")
+                                   else self.progress.value())
         self.progress_label.setText(self.progress_label.text().split(" · at most")[0])
         if self._experiment_mode and self._experiment_results:
             done = len(self._experiment_results)
             self.headline.setText(f"The report's experiments: {done} of {len(self._jobs)} done")
             self.progress_label.setText(f"{done} of {len(self._jobs)} experiments · "
                                         f"{sum(r.steps for _l, r in self._experiment_results)} steps in "
-                                        f"{_fmt_seconds(sum(r.elapsed for _l, r in self._experiment_results))}")
+                                        + _fmt_seconds(sum(r.elapsed for _l, r in self._experiment_results)))
             self.tables.setCurrentWidget(self.summary_table)
         elif results:
             reason = results[-1].stop_reason
@@ -668,7 +677,8 @@ class TrainView(QWidget):
                     self.form.set_values(values)
             except (ValueError, TypeError):
                 pass  # a damaged entry: keep the defaults
-        for key, splitter in (("train/splitter", self.splitter), ("train/right_splitter", self.right_splitter)):
+        for key, splitter in (("train/splitter", self.splitter),
+                              ("train/right_splitter", self.right_splitter)):
             state = settings.value(key)
             if state is not None:
                 splitter.restoreState(state)

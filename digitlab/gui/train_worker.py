@@ -17,9 +17,9 @@ import logging
 import sys
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 

@@ -19,8 +19,8 @@ from PySide6.QtCore import Qt
 
 from digitlab import paths
 from digitlab.gui.main_window import MainWindow
-from digitlab.library import ModelLibrary
 from digitlab.gui.models_view import ModelsView
+from digitlab.library import ModelLibrary
 
 SECRET = b"TOP-SECRET-" * 16            # what an external-storage model would leak if read
 HANG_LIMIT_S = 120                       # a blocking open of the FIFO must fail the run, not hang it
@@ -325,7 +325,8 @@ def test_names_from_files_are_shown_as_characters_not_rendered(qtbot, monkeypatc
 
     shown = []
     monkeypatch.setattr(QMessageBox, "exec",
-                        lambda box: shown.append((box.textFormat(), box.text())) or QMessageBox.StandardButton.No)
+                        lambda box: shown.append((box.textFormat(), box.text()))
+                                    or QMessageBox.StandardButton.No)
     name = "<b>bold</b><img src='/etc/hostname'>"
     messages.warn(None, "Cannot use the model", f"cannot open model {name}.h5")
     assert not messages.ask_yes_no(None, "Replace?", f"{name}.h5 already exists")

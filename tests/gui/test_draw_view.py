@@ -13,8 +13,8 @@ from digitlab.data import drawing_to_mnist_steps
 from digitlab.gui.draw_view import DigitPreview, DrawView
 from digitlab.io import SavedModel
 from digitlab.library import ModelLibrary
-from digitlab.training import TrainConfig
 from digitlab.nn import Network
+from digitlab.training import TrainConfig
 
 io = pytest.importorskip("digitlab.io")
 training = pytest.importorskip("digitlab.training")
@@ -331,7 +331,8 @@ def test_first_bars_within_a_frame(qtbot, view):
         view.bars_b._plot.viewport().repaint()
         QApplication.processEvents()
         times.append((time.perf_counter() - t0) * 1000)
-        qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(view, 0.3 + 0.02 * i, 0.5))
+        qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton,
+                           pos=canvas_point(view, 0.3 + 0.02 * i, 0.5))
         assert view.bars_b.probabilities() is not None
     assert np.median(times) < 40, times
 

@@ -125,7 +125,8 @@ def test_compare_two_models(qtbot, view):
     shown = view.gallery_indices()
     assert len(shown) == min(300, len(c.only_a))
     assert np.all(view.eval_a.correct[shown]) and not np.any(view.eval_b.correct[shown])
-    assert "Expected calibration error" in view.ece_label.text() and f"{100 * view.eval_b.ece:.2f} %" in view.ece_label.text()
+    ece_text = view.ece_label.text()
+    assert "Expected calibration error" in ece_text and f"{100 * view.eval_b.ece:.2f} %" in ece_text
 
 
 def test_inside_weights_and_activations(qtbot, view, trained, small_splits):

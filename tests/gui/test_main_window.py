@@ -36,7 +36,8 @@ def test_four_views_and_switching_with_the_keyboard(qtbot, main_window):
 
 def test_menus_and_shortcuts(main_window):
     menus = main_window.menus
-    assert _menu_texts(menus["File"]) == ["Open model…", "Save model…", "Export weights…", "Export report…", "Quit"]
+    assert _menu_texts(menus["File"]) == ["Open model…", "Save model…", "Export weights…", "Export report…",
+                                          "Quit"]
     assert _menu_texts(menus["Train"]) == ["Start", "Pause", "Stop", "Run the report's four experiments"]
     assert _menu_texts(menus["View"]) == ["Train", "Draw", "Models", "Evaluate"]
     assert _menu_texts(menus["Help"]) == ["About digitlab", "About Qt"]

@@ -29,7 +29,8 @@ def test_report_each_views_minimum_size_and_the_train_view_fits(main_window):
         fits = hint.width() <= width and hint.height() <= height
         print(f"  {views.tabText(i):<9} minimum {hint.width()}x{hint.height()}"
               f"  {'fits' if fits else 'TOO BIG'}")
-    print(f"  window    minimum {main_window.minimumSizeHint().width()}x{main_window.minimumSizeHint().height()}")
+    hint = main_window.minimumSizeHint()
+    print(f"  window    minimum {hint.width()}x{hint.height()}")
     train = main_window.train_view
     train.tables.show()                    # the report's experiments show their tables too
     hint = train.minimumSizeHint()
@@ -91,7 +92,8 @@ def test_the_window_fits_a_1024x700_projector_with_every_view(qtbot, main_window
     for i in range(inside.tabs.count()):
         inside.tabs.setCurrentIndex(i)
         inside_hint = inside.minimumSizeHint()
-        assert inside_hint.width() <= width and inside_hint.height() <= height, (inside.tabs.tabText(i), inside_hint)
+        assert inside_hint.width() <= width and inside_hint.height() <= height, \
+            (inside.tabs.tabText(i), inside_hint)
 
 
 def _fully_inside(widget, ancestor) -> bool:
@@ -133,7 +135,8 @@ def test_evaluate_is_usable_in_a_1024x700_window(qtbot, main_window):
         inside.tabs.setCurrentIndex(i)
         qtbot.wait(30)
         page = inside.tabs.currentWidget()
-        assert page.width() >= page.minimumSizeHint().width() and page.height() >= page.minimumSizeHint().height(), \
+        page_hint = page.minimumSizeHint()
+        assert page.width() >= page_hint.width() and page.height() >= page_hint.height(), \
             inside.tabs.tabText(i)
     for w in (inside.lambdas_edit, inside.sweep_button, inside.cancel_button, inside.quick_box):
         inside.tabs.setCurrentWidget(inside.sweep_button.parentWidget())

@@ -14,8 +14,8 @@ from PySide6.QtCore import QPoint, Qt
 
 from digitlab import paths
 from digitlab.gui.draw_view import DrawView
-from digitlab.library import BUNDLED, USER, LibraryError, ModelLibrary
 from digitlab.gui.models_view import COLUMNS, ModelsView
+from digitlab.library import BUNDLED, USER, LibraryError, ModelLibrary
 from digitlab.nn import Network
 
 io = pytest.importorskip("digitlab.io")
@@ -304,8 +304,10 @@ def test_compare_two_models_in_draw(qtbot, view, library, tmp_path):
         qtbot.mouseMove(c, p)
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=pts[-1])
     x = draw.current_input()
-    np.testing.assert_allclose(draw.bars_a.probabilities(), draw.models()[0].network.predict_one(x), rtol=1e-6)
-    np.testing.assert_allclose(draw.bars_b.probabilities(), draw.models()[1].network.predict_one(x), rtol=1e-6)
+    np.testing.assert_allclose(draw.bars_a.probabilities(), draw.models()[0].network.predict_one(x),
+                               rtol=1e-6)
+    np.testing.assert_allclose(draw.bars_b.probabilities(), draw.models()[1].network.predict_one(x),
+                               rtol=1e-6)
     # "Use as A" with one selection
     click_row(qtbot, view, "report-no-l2")
     view.use_a_button.click()

@@ -10,10 +10,10 @@ from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from digitlab.gui.probability_bars import (
-    DIMMED_TEXT,
     BAR_COLOR,
     DIMMED_BAR_COLOR,
     DIMMED_HIGHLIGHT_COLOR,
+    DIMMED_TEXT,
     HIGHLIGHT_COLOR,
     ProbabilityBars,
 )

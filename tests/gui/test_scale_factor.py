@@ -90,7 +90,7 @@ def scaled(tmp_path_factory):
     repo = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=240)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("PROBE")), None)
+    line = next((candidate for candidate in done.stdout.splitlines() if candidate.startswith("PROBE")), None)
     assert done.returncode == 0 and line, done.stderr[-3000:]
     return json.loads(line[len("PROBE"):])
 

@@ -6,8 +6,6 @@ default range), and the status bar's state stayed "Idle" for the minutes a sweep
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-
 from digitlab.training import TrainConfig
 
 TINY = TrainConfig(train_subset=300, n_validation=500, max_epochs=1, batch_size=64, learning_rate=0.05,

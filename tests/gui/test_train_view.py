@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 
 import numpy as np
@@ -205,7 +204,8 @@ def test_short_run_plots_grow_and_the_reason_is_shown(qtbot, train_view, fill_fo
     fill_form(train_view.form, {**quick_settings, "max_epochs": "25"})   # about a second
     sizes = []
     train_view.plots.flushed.connect(
-        lambda: sizes.append(sum(len(train_view.plots.series(r, "val_cost")[0]) for r in train_view.plots.run_ids())))
+        lambda: sizes.append(sum(len(train_view.plots.series(r, "val_cost")[0])
+                                 for r in train_view.plots.run_ids())))
     with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT) as blocker:
         qtbot.mouseClick(train_view.start_button, Qt.MouseButton.LeftButton)
         assert not train_view.start_button.isEnabled() and train_view.stop_button.isEnabled()
@@ -263,7 +263,8 @@ def test_stop_midway_keeps_what_it_learned(qtbot, train_view, fill_form, quick_s
     first = result.history.checks[0]
     assert result.network is not None and set(result.metrics) >= {"test_accuracy", "val_cost"}
     assert result.metrics["val_cost"] <= first.val_cost + 1e-6
-    assert "Cancelled" in train_view.message_label.text() and result.message in train_view.message_label.text()
+    message = train_view.message_label.text()
+    assert "Cancelled" in message and result.message in message
     assert not train_view.controller.is_running()
     assert train_view.save_button.isEnabled()
 
@@ -292,7 +293,8 @@ def test_diverged_run_shows_the_message_not_nan(qtbot, train_view, fill_form, qu
     result = blocker.args[0][0]
     assert result.stop_reason == "diverged"
     text = train_view.message_label.text()
-    assert "Diverged" in text and result.message in text and "nan" not in text.lower().replace(result.message.lower(), "")
+    assert "Diverged" in text and result.message in text
+    assert "nan" not in text.lower().replace(result.message.lower(), "")
     assert "b00020" in train_view.message_label.styleSheet()        # shown as a problem
     assert train_view.plots.message.isVisible()
     for run in train_view.plots.run_ids():
@@ -339,7 +341,8 @@ def test_the_reports_four_experiments(qtbot, train_view, monkeypatch):
     weights = train_view.weights_table
     assert weights.rowCount() == 4 and weights.columnCount() == 5    # W1..W4 x (layer + 4 runs)
     assert weights.item(0, 0).text().startswith("W1")
-    assert float(weights.item(1, 3).text()) == pytest.approx(results[2].network.mean_abs_weights()[1], abs=1e-4)
+    expected = results[2].network.mean_abs_weights()[1]
+    assert float(weights.item(1, 3).text()) == pytest.approx(expected, abs=1e-4)
 
 
 def test_stopping_the_experiments_stops_the_sequence(qtbot, train_view, monkeypatch):
@@ -540,7 +543,8 @@ def test_the_experiment_headline_says_which_experiment_once(qtbot, train_view, m
     monkeypatch.setattr(train_view_module, "EXPERIMENTS", quick)
     headlines = []
     # connected after the view's own slot: sees the headline the view has just set
-    train_view.controller.run_started.connect(lambda i, label, c: headlines.append(train_view.headline.text()))
+    train_view.controller.run_started.connect(
+        lambda i, label, c: headlines.append(train_view.headline.text()))
     with qtbot.waitSignal(train_view.controller.finished, timeout=RUN_TIMEOUT * 2):
         qtbot.mouseClick(train_view.experiments_button, Qt.MouseButton.LeftButton)
     assert EXPERIMENTS[0][0] == "Experiment 1: Without L2, Without Batch Norm"   # the core's label

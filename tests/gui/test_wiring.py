@@ -87,7 +87,8 @@ def click_model_row(qtbot, models, display_name, add=False):
         index = proxy.index(row, 0)
         if proxy.data(index) == display_name:
             flags = QItemSelectionModel.SelectionFlag.Rows | (
-                QItemSelectionModel.SelectionFlag.Select if add else QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                QItemSelectionModel.SelectionFlag.Select if add
+                else QItemSelectionModel.SelectionFlag.ClearAndSelect)
             table.selectionModel().select(index, flags)
             return
     raise AssertionError(f"{display_name} is not a row of Models")
