@@ -201,7 +201,8 @@ def _probe(folder: Path, name: str) -> None:
     try:
         os.unlink(probe)
     except OSError:
-        pass                    # the folder is writable, which is what was asked; a stray probe is tidied later
+        pass                    # the folder is writable, which is what was asked; a stray probe is
+                                # tidied later
 
 
 def check_output(path, *, replace: bool, inputs=(), folder: bool = False) -> Path:
@@ -266,13 +267,18 @@ def _renameat2(src, dst, flags: int) -> bool:
                 fn = libc.renameat2
                 fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                                ctypes.c_uint]
-                _renameat2_fn = lambda a, b, f: fn(_AT_FDCWD, a, _AT_FDCWD, b, f)
+
+                def via_libc(a, b, f):
+                    return fn(_AT_FDCWD, a, _AT_FDCWD, b, f)
+                _renameat2_fn = via_libc
             else:
                 nr = _SYSCALL[os.uname().machine]
                 sc = libc.syscall
-                _renameat2_fn = lambda a, b, f: sc(ctypes.c_long(nr), ctypes.c_int(_AT_FDCWD),
-                                                   ctypes.c_char_p(a), ctypes.c_int(_AT_FDCWD),
-                                                   ctypes.c_char_p(b), ctypes.c_uint(f))
+
+                def via_syscall(a, b, f):
+                    return sc(ctypes.c_long(nr), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a),
+                              ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(b), ctypes.c_uint(f))
+                _renameat2_fn = via_syscall
         except (OSError, KeyError, AttributeError):
             _renameat2_ok = False
             return False
@@ -542,7 +548,8 @@ def atomic_folder(target, *, replace: bool):
         full = exc.errno is None and not isinstance(exc, OutputError) and _disk_full(staged)
         _remove(staged)
         if full:
-            raise output_error(target, OSError(_errno.ENOSPC, f"{os.strerror(_errno.ENOSPC)}: {exc}")) from exc
+            raise output_error(target, OSError(_errno.ENOSPC,
+                                               f"{os.strerror(_errno.ENOSPC)}: {exc}")) from exc
         if exc.errno is None or isinstance(exc, OutputError):
             raise
         raise output_error(target, exc) from exc

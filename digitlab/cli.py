@@ -71,7 +71,8 @@ class Progress:
         bar = "#" * filled + "." * (self.width - filled)
         text = f"epoch {epoch:>3}/{self.total} [{bar}] step {step:>6}"
         if self.last is not None:
-            text += f"  train {self.last.train_cost:.4f}  val {self.last.val_cost:.4f}  acc {self.last.val_accuracy:.4f}"
+            text += (f"  train {self.last.train_cost:.4f}  val {self.last.val_cost:.4f}  "
+                     f"acc {self.last.val_accuracy:.4f}")
         return text + f"  {time.perf_counter() - self.start:6.1f}s"
 
     def _draw(self, epoch, step) -> None:
@@ -167,7 +168,8 @@ def _seed_range(option: str, first: int, n: int) -> list[int]:
     """``n`` seeds from ``first`` on, all within the seeds a run accepts (0 .. 2**31 - 1)."""
     from .training.config import MAX_SEED
     if first < 0 or first + n - 1 > MAX_SEED:
-        raise UserError(f"{option} must be from 0 to {MAX_SEED:,} and leave room for {n} seed(s), got {first}")
+        raise UserError(f"{option} must be from 0 to {MAX_SEED:,} and leave room for {n} seed(s), "
+                        f"got {first}")
     return [first + k for k in range(n)]
 
 
@@ -219,14 +221,15 @@ def _locked(path: Path):
 
 # ---------------------------------------------------------------------------- train
 def add_training_options(p: argparse.ArgumentParser) -> None:
-    from .training import PRESETS, SCHEDULES
     from .nn import INITS, OPTIMIZERS
+    from .training import PRESETS, SCHEDULES
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="start from a named setting (default: report, or with --init-from the starting "
                         "model's own settings); the options below override it")
     g = p.add_argument_group("network")
     g.add_argument("--layers", type=_layer_sizes, help="layer sizes, e.g. 784-20-7-5-10")
-    g.add_argument("--init", choices=INITS, help="Gaussian initialisation: he = sqrt(2/fan_in), normal = --init-std")
+    g.add_argument("--init", choices=INITS,
+                   help="Gaussian initialisation: he = sqrt(2/fan_in), normal = --init-std")
     g.add_argument("--init-std", type=float, help="standard deviation for --init normal")
     g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="batch normalisation on the hidden layers")
@@ -449,6 +452,7 @@ def _labelled_set(dataset: str | None):
 
 def cmd_evaluate(args) -> int:
     import numpy as np
+
     from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
     model = _load(_model_path(args.model)[0])
     labelled = _labelled_set(args.dataset)
@@ -504,6 +508,7 @@ def cmd_evaluate(args) -> int:
 # ---------------------------------------------------------------------------- predict
 def cmd_predict(args) -> int:
     import numpy as np
+
     from .data import read_image_file, to_mnist
     model = _load(_model_path(args.model)[0])
     status = 0
@@ -617,7 +622,8 @@ def _experiments(args, out: Path | None) -> int:
         # (a full disk) leaves no half-written folder, and --force swaps out the old one only then.
         with _writing(out), atomic_folder(out, replace=args.force) as staged:
             for name, rows in (("summary", summary), ("weights", weights)):
-                for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
+                for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv),
+                                    ("json", tables.to_json)):
                     _write_text(staged / f"{name}.{ext}", render(rows))
             _write_text(staged / "claims.md", tables.claims_markdown(claims))
             for run in runs:
@@ -703,12 +709,14 @@ def cmd_sweep(args) -> int:
     print(tables.to_text(rows))
     if out:
         import json
+
         from .reports.figures import sweep_figure
         from .reports.sweep import sweep_table
         with _writing(out), atomic_folder(out, replace=args.force) as staged:
             for ext, render in (("md", tables.to_markdown), ("csv", tables.to_csv), ("json", tables.to_json)):
                 _write_text(staged / f"sweep.{ext}", render(rows))
-            _write_text(staged / "sweep-runs.json", json.dumps([p.to_dict() for p in points], indent=2) + "\n")
+            _write_text(staged / "sweep-runs.json",
+                        json.dumps([p.to_dict() for p in points], indent=2) + "\n")
             figure = sweep_figure(sweep_table(points))
             try:
                 figure.save_png(staged / "sweep.png")
@@ -778,14 +786,17 @@ def cmd_report(args) -> int:
 # ---------------------------------------------------------------------------- data
 def cmd_data_info(args) -> int:
     import numpy as np
+
     from .data import DatasetError, load_dataset
     try:
         raw = load_dataset(args.source)
     except (DatasetError, OSError) as e:
         raise UserError(str(e)) from None
-    print(f"{printable(raw.name, 200)}: {len(raw.train_labels)} training and {len(raw.test_labels)} test images of "
+    print(f"{printable(raw.name, 200)}: {len(raw.train_labels)} training and "
+          f"{len(raw.test_labels)} test images of "
           f"{raw.train_images.shape[1]}x{raw.train_images.shape[2]}")
-    print(f"training pixel mean {raw.train_images.mean():.6f}, standard deviation {raw.train_images.std():.6f}")
+    print(f"training pixel mean {raw.train_images.mean():.6f}, "
+          f"standard deviation {raw.train_images.std():.6f}")
     print("training label counts " + " ".join(str(c) for c in np.bincount(raw.train_labels)))
     print("test label counts     " + " ".join(str(c) for c in np.bincount(raw.test_labels)))
     print(f"checksum {raw.checksum}")
@@ -834,7 +845,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the model's name (default: the file name)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--save-anyway", action="store_true",
-                   help="save the model even when the run diverged or did not learn (exit status 1 all the same)")
+                   help="save the model even when the run diverged or did not learn "
+                        "(exit status 1 all the same)")
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--init-from", metavar="MODEL",
                    help="start from this model's weights (a file or a name from 'digitlab models'): its "
@@ -891,7 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="train one setting for several L2 strengths and compare them")
     add_training_options(p)
-    p.add_argument("--lambdas", default="0,1,3,5,10", help="L2 strengths, comma-separated (default 0,1,3,5,10)")
+    p.add_argument("--lambdas", default="0,1,3,5,10",
+                   help="L2 strengths, comma-separated (default 0,1,3,5,10)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per lambda, from --seed on (default 1)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
     p.add_argument("--out", "-o", help="folder for the sweep's tables (Markdown, CSV, JSON) and figure")
@@ -899,17 +912,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="an HTML, PDF and Markdown report of the four experiments or of models")
-    p.add_argument("--models", nargs="+", metavar="MODEL", help="report on these models instead (files, or names from `digitlab models`)")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="report on these models instead (files, or names from `digitlab models`)")
     p.add_argument("--from", dest="from_dir", metavar="DIR",
                    help="use the models written by `digitlab experiments --out DIR` instead of training")
-    p.add_argument("--seeds", type=int, default=1, help="seeds of the four experiments (mean and spread when > 1)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="seeds of the four experiments (mean and spread when > 1)")
     p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
     p.add_argument("--train-subset", type=int, help="train on the first N images only (a quick look)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
     p.add_argument("--sweep", metavar="LAMBDAS", help="also run a lambda sweep, e.g. 0,1,3,5,10")
     p.add_argument("--sweep-seeds", type=int, default=1, help="seeds per lambda of --sweep (default 1)")
     p.add_argument("--out", "-o", help="a new folder for the report (default: report-DATE-TIME)")
-    p.add_argument("--formats", default="html,pdf,md", help="any of html,pdf,md (tables always as CSV and JSON)")
+    p.add_argument("--formats", default="html,pdf,md",
+                   help="any of html,pdf,md (tables always as CSV and JSON)")
     p.add_argument("--title", help="the report's title")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_report)

@@ -19,9 +19,19 @@ import numpy as np
 import pytest
 
 from digitlab import atomic
-from digitlab.atomic import (OutputError, OutputExistsError, atomic_folder, atomic_path, check_output,
-                             clean_leftovers, output_lock, replace_folder, staging_folder,
-                             write_bytes_atomic, write_text_atomic)
+from digitlab.atomic import (
+    OutputError,
+    OutputExistsError,
+    atomic_folder,
+    atomic_path,
+    check_output,
+    clean_leftovers,
+    output_lock,
+    replace_folder,
+    staging_folder,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -156,7 +166,7 @@ if sys.argv[2] == "after-first-rename":        # fallback swap: target is aside 
 else:                                           # exchange done, old folder not yet removed
     atomic._remove = lambda path: os._exit(9)
 atomic.replace_folder(staged, target, replace=True)
-""" % N_FILES
+""" % N_FILES  # noqa: UP031 (a %-template: the script's own f-string braces stay as they are)
 
 
 def test_fallback_swap_killed_between_its_renames_is_put_back_by_the_next_writer(tmp_path):

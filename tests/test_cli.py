@@ -39,8 +39,8 @@ def test_evaluate_prints_costs_accuracy_and_a_confusion_matrix_that_adds_up(mode
     assert main(["evaluate", str(model_file)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    start = lines.index(next(l for l in lines if l.startswith("true\\pred")))
-    matrix = np.array([[int(v) for v in l.split()[1:]] for l in lines[start + 1:start + 11]])
+    start = lines.index(next(line for line in lines if line.startswith("true\\pred")))
+    matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[start + 1:start + 11]])
     assert matrix.sum() == 10000
     model = load_model(model_file)
     accuracy = np.trace(matrix) / 10000
@@ -138,8 +138,10 @@ def test_data_download_fetches_and_verifies_from_a_mirror(tmp_path, capsys):
     import functools
     import http.server
     import threading
+
     from digitlab.paths import resources_dir
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(resources_dir() / "mnist"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(resources_dir() / "mnist"))
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -150,12 +152,14 @@ def test_data_download_fetches_and_verifies_from_a_mirror(tmp_path, capsys):
     finally:
         server.shutdown()
         server.server_close()
-    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in (resources_dir() / "mnist").glob("*.gz"))
+    bundled = (resources_dir() / "mnist").glob("*.gz")
+    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in bundled)
     assert "verified" in capsys.readouterr().out
     assert load_dataset(dest).checksum == load_dataset().checksum
 
 
-def test_models_lists_the_library_and_a_name_works_where_a_path_does(model_file, tmp_path, monkeypatch, capsys):
+def test_models_lists_the_library_and_a_name_works_where_a_path_does(
+        model_file, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setenv("DIGITLAB_HOME", str(home))
     from digitlab.paths import user_models_dir
@@ -164,7 +168,8 @@ def test_models_lists_the_library_and_a_name_works_where_a_path_does(model_file,
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "report-l2" in out and "bundled" in out                    # the shipped models
-    line = next(l for l in out.splitlines() if l.startswith("quick"))  # the name stored in mine.h5
+    # the name stored in mine.h5
+    line = next(candidate for candidate in out.splitlines() if candidate.startswith("quick"))
     assert "user" in line and "784-20-7-5-10" in line and "%" in line and "mine.h5" in line
     assert "cut.h5" in out and "truncated" in out                      # damaged, with the reason
     assert main(["evaluate", "quick"]) == 0                             # by name

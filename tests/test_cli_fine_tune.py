@@ -40,17 +40,17 @@ def _numpy_probabilities(path, X):
         layers = f["layers"]
         L = int(layers.attrs["n_layers"])
         A = np.asarray(X, dtype=np.float64)
-        for l in range(1, L + 1):
-            g = layers[str(l)]
+        for layer in range(1, L + 1):
+            g = layers[str(layer)]
             Z = A @ g["W"][()] + g["b"][()]
-            if l < L:
+            if layer < L:
                 A = np.maximum(Z, 0)
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
 
 
-def test_fine_tuning_prints_the_accuracy_before_and_after_and_records_where_it_started(mine, tmp_path,
-                                                                                        capsys):
+def test_fine_tuning_prints_the_accuracy_before_and_after_and_records_where_it_started(
+        mine, tmp_path, capsys):
     out_path = tmp_path / "tuned.h5"
     assert main(["train", "--init-from", str(START), "--extra-data", str(mine), *QUICK,
                  "--out", str(out_path)]) == 0
@@ -134,10 +134,10 @@ def test_evaluate_on_a_personal_set_gives_the_accuracy_numpy_computes(mine, caps
     assert f"{mine} (x, y): 30 images" in out
     assert "cross-entropy" in out and "confusion matrix" in out
     lines = out.splitlines()
-    start = lines.index(next(l for l in lines if l.startswith("true\\pred")))
-    matrix = np.array([[int(v) for v in l.split()[1:]] for l in lines[start + 1:start + 11]])
+    start = lines.index(next(line for line in lines if line.startswith("true\\pred")))
+    matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[start + 1:start + 11]])
     assert matrix.sum() == 30 and np.trace(matrix) == round(30 * expected)
-    counts = np.array([int(l.split()[-1]) for l in lines[-10:]])
+    counts = np.array([int(line.split()[-1]) for line in lines[-10:]])
     np.testing.assert_array_equal(counts, np.bincount(y, minlength=10))
 
 

@@ -141,8 +141,9 @@ def test_export_replaces_an_existing_file_only_with_force(model_file, tmp_path, 
 
 
 def test_a_failed_write_is_one_line(model_file, tmp_path, capsys, monkeypatch):
-    import digitlab.io
     import errno
+
+    import digitlab.io
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -57,7 +57,8 @@ def test_an_installed_wheel_finds_its_data_outside_the_checkout(wheel, tmp_path)
         "from digitlab.data import load_dataset\n"
         "print(p.resources_dir()); print(p.bundled_models_dir()); print(len(load_dataset().train_labels))\n"
     )
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r})\n" + code],
+    out = subprocess.run([sys.executable, "-I", "-c",
+                          f"import sys; sys.path.insert(0, {str(target)!r})\n" + code],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     resources, models, n = out.stdout.split()

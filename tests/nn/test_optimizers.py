@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from digitlab.nn import Adam, Momentum, SGD, make_optimizer
+from digitlab.nn import SGD, Adam, Momentum, make_optimizer
 
 
 def _quadratic_descent(opt_factory, lr, steps=200):
