@@ -23,8 +23,12 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from digitlab.data import load_dataset, prepare_splits  # noqa: E402
-from digitlab.training import REPORT, preset, train  # noqa: E402
-from digitlab.training import augment  # noqa: E402
+from digitlab.training import (  # noqa: E402
+    REPORT,
+    augment,
+    preset,
+    train,
+)
 from digitlab.training.augment import CHUNK_IMAGES, Augmenter  # noqa: E402
 
 

@@ -19,9 +19,9 @@ Each drawing is then converted to the 28x28 input, once per ``--conversions`` (d
 redraws the strokes' centre lines with MNIST's pen), and ``raster``, the conversion of the canvas
 image (``to_mnist_steps`` on ``canvas.ink_crop(margin=2)``, as for a loaded image).
 
-What it prints. For each conversion, a Markdown table ready for the README: for every model in models/*.h5 (and any
-``--models``), its accuracy on the MNIST test set (all 10,000), on each source and size class
-(each cell: 10 * per-class digits x 3 brushes), on all small and all normal drawings, and
+What it prints. For each conversion, a Markdown table ready for the README: for every model in
+models/*.h5 (and any ``--models``), its accuracy on the MNIST test set (all 10,000), on each source
+and size class (each cell: 10 * per-class digits x 3 brushes), on all small and all normal drawings, and
 "small - normal" in points (the issue's goal: within 3 points). A second table splits the
 drawings by size and brush. The set (strokes, labels, source, style, size class, brush,
 position and the 28x28 inputs) is saved to ``--out`` (default

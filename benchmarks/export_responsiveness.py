@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds.append(took)
         print(f"export {k + 1}: {took:.2f} s, {meter.summary()}")
     print(f"longest event-loop stall during an export: median {statistics.median(maxima):.0f} ms "
-          f"of {args.runs} exports (each {statistics.median(seconds):.1f} s; Python {sys.version.split()[0]}, "
+          f"of {args.runs} exports (each {statistics.median(seconds):.1f} s; "
+          f"Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs)")
     window.shutdown()
     return 0

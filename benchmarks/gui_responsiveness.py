@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DIGITLAB_HOME", tempfile.mkdtemp(prefix="digitlab-bench-"))
     from digitlab.app import make_app
 
-    app = make_app([sys.argv[0]])
-    from PySide6.QtCore import QTimer
+    _app = make_app([sys.argv[0]])   # held: the widgets below need a live QApplication
 
     from digitlab.gui.stall_meter import StallMeter, spin
     from digitlab.gui.train_view import TrainView

@@ -58,13 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from digitlab.app import make_app
 
-    app = make_app([sys.argv[0]])
-    from PySide6.QtCore import QPoint, Qt, QTimer
-
-    from digitlab.gui.stall_meter import spin
+    _app = make_app([sys.argv[0]])   # held: the widgets below need a live QApplication
+    from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
     from digitlab.gui.main_window import MainWindow
+    from digitlab.gui.stall_meter import spin
 
 
     def wait_until(condition, timeout: float = 120.0) -> None:
@@ -127,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         for a, b in zip(pts, pts[1:]):
             for i in range(1, 7):
                 t = i / 6
-                QTest.mouseMove(canvas, QPoint(int(a.x() + (b.x() - a.x()) * t), int(a.y() + (b.y() - a.y()) * t)))
+                QTest.mouseMove(canvas, QPoint(int(a.x() + (b.x() - a.x()) * t),
+                                               int(a.y() + (b.y() - a.y()) * t)))
         QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
         spin(0.1)
     spin(0.5)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---------------- Draw with the default pad pair: a small digit, "not a digit yet", My digits
     import numpy as np
-    from drawn_set import draw_on_canvas             # benchmarks/drawn_set.py: real mouse events
+    from drawn_set import draw_on_canvas  # benchmarks/drawn_set.py: real mouse events
 
     from digitlab.data.digit_templates import TEMPLATE_STYLES, template_strokes
 

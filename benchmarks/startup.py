@@ -43,7 +43,8 @@ class FirstPaint(QObject):
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: (print(f"startup-probe window-painted {time.time():.6f}", flush=True),
+            QTimer.singleShot(0, lambda: (print(f"startup-probe window-painted {time.time():.6f}",
+                                                flush=True),
                                           app.quit()))
         return False
 probe = FirstPaint()
@@ -142,7 +143,8 @@ def main() -> int:
           f"(runs: {', '.join(f'{v:.2f}' for v in runs['first-prediction'])})")
     print(f"  bare PySide6 QMainWindow painted: {medians['bare-qt-window']:.2f} s (the floor)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"launches": args.n, "runs": runs, "median": medians}, indent=2))
+        summary = {"launches": args.n, "runs": runs, "median": medians}
+        Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0
 
 

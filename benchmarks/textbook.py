@@ -12,7 +12,8 @@ import numpy as np
 def initialize(layer_dims, rng):
     params = {}
     for l in range(1, len(layer_dims)):
-        params["W" + str(l)] = rng.standard_normal((layer_dims[l], layer_dims[l - 1])) * np.sqrt(2 / layer_dims[l - 1])
+        params["W" + str(l)] = (rng.standard_normal((layer_dims[l], layer_dims[l - 1]))
+                                * np.sqrt(2 / layer_dims[l - 1]))
         params["b" + str(l)] = np.zeros((layer_dims[l], 1))
     return params
 
@@ -69,7 +70,8 @@ def compute_cost(AL, Y, params, lambd):
     m = Y.shape[1]
     cost = -np.sum(Y * np.log(AL + 1e-12)) / m
     if lambd:
-        cost += lambd / (2 * m) * sum(np.sum(np.square(params["W" + str(l)])) for l in range(1, len(params) // 2 + 1))
+        cost += lambd / (2 * m) * sum(np.sum(np.square(params["W" + str(l)]))
+                                      for l in range(1, len(params) // 2 + 1))
     return cost
 
 
@@ -81,12 +83,12 @@ def l_model_backward(AL, Y, caches, lambd, use_batchnorm):
     for l in reversed(range(L)):
         (A_prev, W, b), bn, act = caches[l]
         if l < L - 1:
-            dZ = dA * (act > 0)
+            dZ = dA * (act > 0)   # noqa: F821 (dA is the previous iteration's; the first skips this)
             if use_batchnorm:
                 dZ = batchnorm_backward(dZ, bn)
         grads["dW" + str(l + 1)] = np.dot(dZ, A_prev.T) / m + (lambd / m) * W
         grads["db" + str(l + 1)] = np.sum(dZ, axis=1, keepdims=True) / m
-        dA = np.dot(W.T, dZ)
+        dA = np.dot(W.T, dZ)   # noqa: F841 (read by the next iteration)
     return grads
 
 

@@ -71,7 +71,8 @@ def predict_one_seconds(network, x, repeats=20000):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5, help="epochs timed per configuration")
     parser.add_argument("--repeats", type=int, default=3, help="repeats; the best is reported")
     parser.add_argument("--skip-experiments", action="store_true", help="do not time the four experiments")
@@ -105,7 +106,8 @@ def main(argv=None):
     x = splits.x_test[0]
     for bn in (False, True):
         net = train(REPORT.replace(batch_norm=bn, max_epochs=1), splits).network
-        print(f"predict one image ({'BN' if bn else 'no BN'}): {predict_one_seconds(net, x) * 1e6:.1f} microseconds")
+        print(f"predict one image ({'BN' if bn else 'no BN'}): "
+              f"{predict_one_seconds(net, x) * 1e6:.1f} microseconds")
 
 
 if __name__ == "__main__":
