@@ -737,7 +737,7 @@ def _pid_file_lock(path: Path, lock: Path):
             try:
                 os.unlink(lock)
             except OSError:
-                pass
+                pass  # best effort: a lock file left behind is harmless, the kernel lock is gone
             continue
         except OSError as exc:
             raise output_error(path, exc, "lock") from exc
@@ -749,6 +749,6 @@ def _pid_file_lock(path: Path, lock: Path):
             try:
                 os.unlink(lock)
             except OSError:
-                pass
+                pass  # best effort: a lock file left behind is harmless, the kernel lock is gone
         return
     raise _busy(path)

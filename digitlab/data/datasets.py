@@ -311,7 +311,7 @@ def _load_mnist(verify: bool) -> RawDataset:
             try:
                 return _load_folder_cached(str(user_dir.resolve()), "mnist", verify, _DOWNLOAD_HINT)
             except DatasetError:
-                pass
+                pass  # the downloaded copy is damaged too: the bundled copy's error says what to do
         raise bundled_error from None
 
 

@@ -75,7 +75,7 @@ class _Image:
 
 
 class _Clear:
-    pass
+    pass  # a marker in the operation list: its type is all it says
 
 
 class DrawingCanvas(QWidget):

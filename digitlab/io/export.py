@@ -162,7 +162,7 @@ def _write_csv_folder(folder: Path, network: Network, arrays: dict, source, over
         try:
             os.rmdir(folder)
         except OSError:
-            pass
+            pass  # not empty (or gone): the no-replace move below decides
     # Built in a staging folder beside the target and swapped in whole: at every instant the name
     # holds the complete previous export or the complete new one.
     with atomic_folder(folder, replace=overwrite) as tmp:

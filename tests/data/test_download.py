@@ -63,7 +63,7 @@ class _Server:
 
 class _Quiet:
     def log_message(self, *args):
-        pass
+        pass  # keep the test server quiet
 
 
 def _file_handler(directory):

@@ -405,7 +405,7 @@ def test_named_pipes_are_refused_without_blocking(tmp_path, case):
                 try:
                     os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
                 except OSError:  # no reader waiting on this one
-                    pass
+                    pass  # nothing to unblock
         pytest.fail(f"{case}: reading a named pipe blocked")
     assert isinstance(outcome.get("exc"), error), outcome
     assert re.search(message, str(outcome["exc"])), str(outcome["exc"])
@@ -427,10 +427,10 @@ class _EndlessHandler(BaseHTTPRequestHandler):
             while True:
                 self.wfile.write(bytes(1 << 16))
         except OSError:  # the client hung up, as it should
-            pass
+            pass  # nothing more to send
 
     def log_message(self, *args):
-        pass
+        pass  # keep the test server quiet
 
 
 @pytest.mark.parametrize("where, message", [

@@ -90,7 +90,7 @@ def test_evaluate_shows_progress_then_figures_without_blocking(qtbot, window):
     assert ev.eval_progress.isVisible(), "a progress indication while it computes"
     assert ev.eval_progress.label.text()
     with qtbot.waitSignal(ev.evaluated, timeout=TIMEOUT):
-        pass
+        pass  # only waiting for the signal
     meter.stop()
     timer.stop()
     assert not ev.eval_progress.isVisible()

@@ -141,7 +141,7 @@ def test_plots_buffer_checks_and_flush_on_the_timer(qtbot):
     # nothing is drawn per check: the curves change only when the timer flushes
     assert len(plots.series(run, "val_cost")[0]) == 0
     with qtbot.waitSignal(plots.flushed, timeout=2000):
-        pass
+        pass  # only waiting for the flush
     x, y = plots.series(run, "val_cost")
     assert len(x) == 500 and x[-1] == 500
     assert plots.best_step(run) == 500
