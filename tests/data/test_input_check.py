@@ -202,6 +202,7 @@ def test_a_missing_reference_file_says_how_to_rebuild_it(tmp_path):
 
 # --------------------------------------------------------------------------- the shipped file
 
+@pytest.mark.slow      # refits the reference on MNIST's 60,000 training digits: about 5 s
 def test_the_shipped_reference_matches_a_recomputation():
     shipped = load_reference()
     fresh = fit_reference()

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.h5"))
@@ -81,6 +82,7 @@ def _run(n_per_model: int) -> dict:
     return {"counts": counts, "broken": broken}
 
 
+@pytest.mark.slow      # a fuzzing pass over every shipped model: about 7 s
 def test_damaged_shipped_models_are_refused_or_identical():
     assert len(MODELS) >= 5
     start = time.perf_counter()
