@@ -343,6 +343,11 @@ def _npz_member_problem(key: str, shape: tuple, dtype: np.dtype, stored: int,
     return None
 
 
+#: What reading a damaged or foreign .npz can raise (zip index, compression, .npy headers): every
+#: .npz reader turns these into one "not a readable .npz file" sentence of its own.
+NPZ_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
+                   EOFError, zlib.error)
+
 # The .npy preamble (magic, version, header length) plus NumPy's own cap on the header text.
 _NPY_HEAD_BYTES = 12 + 10_000
 
@@ -397,8 +402,7 @@ def _load_npz(path: Path) -> RawDataset:
             arrays = [_read_npz_member(zf, members[k], k, path) for k in _NPZ_KEYS]
     except DatasetError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
-            EOFError, zlib.error) as exc:
+    except NPZ_READ_ERRORS as exc:
         raise DatasetError(
             f"{path}: not a readable .npz file ({exc}); save it with numpy.savez."
         ) from None

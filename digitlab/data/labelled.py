@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from digitlab.data.datasets import DatasetError, _as_uint8, _read_npz_member
+from digitlab.data.datasets import NPZ_READ_ERRORS, DatasetError, _as_uint8, _read_npz_member
 from digitlab.data.idx import open_regular_file
 from digitlab.data.personal import load_personal_set
 
@@ -120,8 +119,7 @@ def npz_members(path: str | os.PathLike) -> set[str]:
             return {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
     except DatasetError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
-            EOFError, zlib.error) as exc:
+    except NPZ_READ_ERRORS as exc:
         raise DatasetError(f"{path}: not a readable .npz file ({exc}); give a file saved with "
                            "numpy.savez holding x and y, or x_test and y_test.") from None
 
@@ -165,8 +163,7 @@ def _read_test_half(path: Path, keys) -> tuple[np.ndarray, np.ndarray]:
             labels = _read_npz_member(zf, members[keys[1]], keys[1], path)
     except DatasetError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
-            EOFError, zlib.error) as exc:
+    except NPZ_READ_ERRORS as exc:
         raise DatasetError(f"{source}: not a readable .npz file ({exc}); give a file saved with "
                            "numpy.savez holding x and y, or x_test and y_test.") from None
     return _checked(source, images, labels, keys)

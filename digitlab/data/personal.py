@@ -30,14 +30,13 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from digitlab import paths
 from digitlab.atomic import write_bytes_atomic
-from digitlab.data.datasets import DatasetError, _read_npz_member
+from digitlab.data.datasets import NPZ_READ_ERRORS, DatasetError, _read_npz_member
 from digitlab.data.idx import open_regular_file
 from digitlab.data.strokes import Drawing, Stroke
 
@@ -396,8 +395,7 @@ def load_personal_set(path: str | os.PathLike, *, missing_ok: bool = False) -> P
             arrays = {k: _read_member(zf, members[k], k, path) for k in _MEMBERS if k in members}
     except PersonalSetError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError,
-            EOFError, zlib.error) as exc:
+    except NPZ_READ_ERRORS as exc:
         raise PersonalSetError(f"{path}: not a readable .npz file ({exc}); choose a personal set "
                                f"saved by digitlab or by numpy.savez") from None
     if arrays["y"].ndim == 2:
