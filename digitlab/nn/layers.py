@@ -42,6 +42,45 @@ def affine_backward(A: np.ndarray, dZ: np.ndarray, ones: np.ndarray, dW: np.ndar
         np.matmul(ones, dZ, out=db)
 
 
+#: A first layer at least this wide multiplies only the input columns that hold ink somewhere in
+#: the batch (:func:`sparse_input_forward`). MNIST pixels are 81 % zero and a batch of 256 digits
+#: leaves about 227 of the 784 columns empty (the border), so a wide first layer's two large
+#: products shrink by about 29 %. Gathering the kept rows of the weights costs a pass over them,
+#: which pays from about 100 units (measured: a step at 64 units is 10 % slower sparse, at 100
+#: units 19 % faster). Below, the dense product also keeps the report's 20-unit runs and the
+#: shipped models' training bit for bit as they were.
+SPARSE_INPUT_MIN_UNITS = 100
+
+
+def sparse_input_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray | None, input_scale: float = 1.0):
+    """``Z = (input_scale * X) @ W + b`` over only the columns of ``X`` that are not all zero.
+
+    The zero columns add nothing to the product, so leaving them out changes the sum only by
+    rounding order. The kept columns are gathered (and scaled, a pass over the small gathered
+    batch rather than over the product) once, and kept for :func:`sparse_input_backward`.
+    Returns ``Z`` and that cache.
+    """
+    used = X.any(axis=0)
+    cols = np.flatnonzero(used)
+    Xc = X[:, cols]
+    if input_scale != 1.0:
+        Xc *= input_scale
+    Z = Xc @ W[cols]
+    if b is not None:
+        Z += b
+    return Z, (Xc, cols, np.flatnonzero(~used))
+
+
+def sparse_input_backward(cache, dZ: np.ndarray, ones: np.ndarray, dW: np.ndarray,
+                          db: np.ndarray | None) -> None:
+    """``dW`` and ``db`` of :func:`sparse_input_forward`: the rows of the empty columns are exactly 0."""
+    Xc, cols, empty = cache
+    dW[cols] = Xc.T @ dZ
+    dW[empty] = 0.0
+    if db is not None:
+        np.matmul(ones, dZ, out=db)
+
+
 def batch_norm_forward(Z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
                        running_var: np.ndarray, ones: np.ndarray, momentum: float, eps: float):
     """Training mode: ``gamma * (Z - mean) / sqrt(var + eps) + beta`` with the batch's statistics.

@@ -37,7 +37,16 @@ import numpy as np
 from .activations import ACTIVATIONS, DERIVATIVES
 from .arrays import NamedArray, affine_first, array_specs
 from .l2 import FlatL2, l2_penalty, sum_of_squares
-from .layers import affine_backward, affine_forward, batch_norm_backward, batch_norm_forward, fold_batch_norm
+from .layers import (
+    SPARSE_INPUT_MIN_UNITS,
+    affine_backward,
+    affine_forward,
+    batch_norm_backward,
+    batch_norm_forward,
+    fold_batch_norm,
+    sparse_input_backward,
+    sparse_input_forward,
+)
 from .loss import cross_entropy_from_logits, softmax, softmax_cross_entropy
 
 INITS = ("he", "normal")
@@ -118,6 +127,8 @@ class Network:
         self._initialise()
         self._constants = {}
         self._ones_out = np.ones(sizes[-1], dtype=self.dtype)
+        # a wide first layer skips the batch's empty input columns in training (layers.py)
+        self._sparse_input = sizes[1] >= SPARSE_INPUT_MIN_UNITS
 
     def _allocate(self) -> None:
         """The flat parameter and gradient buffers and the named views into them."""
@@ -318,39 +329,57 @@ class Network:
         """
         m = X.shape[0]
         ones, rows = self._batch_constants(m)
-        Z, inputs, bn_caches = self._forward_train(X, ones, input_scale)
+        Z, inputs, caches = self._forward_train(X, ones, input_scale)
         cost, dZ = softmax_cross_entropy(Z, y, rows, self._ones_out)
-        self._backward(dZ, inputs, bn_caches, ones, input_scale)
+        self._backward(dZ, inputs, caches, ones, input_scale)
         if l2:
             cost += self._l2.add_gradient(self.params, self.grads, l2, m)
         return cost
 
+    def _first_layer(self, X: np.ndarray, bias: np.ndarray | None, input_scale: float):
+        """The first layer's training-mode product and the sparse path's cache (None: dense)."""
+        if self._sparse_input:
+            return sparse_input_forward(X, self.weights[0], bias, input_scale)
+        return affine_forward(X, self.weights[0], bias, input_scale), None
+
     def _forward_train(self, X: np.ndarray, ones: np.ndarray, input_scale: float):
-        """Training-mode forward: the logits, every layer's input, every normalised layer's cache."""
+        """Training-mode forward: the logits, every layer's input, and the caches: the first
+        layer's (``"input"``, None when dense) and every normalised layer's (``"bn"``)."""
         bn = self.batch_norm
-        inputs, bn_caches = [X], []
+        inputs, caches = [X], {"input": None, "bn": []}
+        bn_caches = caches["bn"]
         for i in range(self.n_layers - 1):
             # a normalised layer's bias cancels in Z - mean: skip it
-            Z = affine_forward(inputs[i], self.weights[i], None if bn else self.biases[i],
-                               input_scale if i == 0 else 1.0)
+            bias = None if bn else self.biases[i]
+            if i == 0:
+                Z, caches["input"] = self._first_layer(X, bias, input_scale)
+            else:
+                Z = affine_forward(inputs[i], self.weights[i], bias)
             if bn:
                 Z, cache = batch_norm_forward(Z, self.gammas[i], self.betas[i], self.running_means[i],
                                               self.running_vars[i], ones, self.bn_momentum, self.bn_eps)
                 bn_caches.append(cache)
             inputs.append(self._activate(Z))
         last = self.n_layers - 1
-        Z = affine_forward(inputs[last], self.weights[last], self.biases[last],
-                           input_scale if last == 0 else 1.0)
-        return Z, inputs, bn_caches
+        if last == 0:
+            Z, caches["input"] = self._first_layer(X, self.biases[0], input_scale)
+        else:
+            Z = affine_forward(inputs[last], self.weights[last], self.biases[last])
+        return Z, inputs, caches
 
-    def _backward(self, dZ: np.ndarray, inputs, bn_caches, ones: np.ndarray, input_scale: float) -> None:
+    def _backward(self, dZ: np.ndarray, inputs, caches, ones: np.ndarray, input_scale: float) -> None:
         """From the logits' gradient ``dZ`` back to the first layer, writing ``self.grads``."""
+        bn_caches = caches["bn"]
         for i in range(self.n_layers - 1, -1, -1):
             normalised = self.batch_norm and i < self.n_layers - 1   # (its db stays 0)
-            affine_backward(inputs[i], dZ, ones, self._dW[i], None if normalised else self._db[i],
-                            input_scale if i == 0 else 1.0)
+            db = None if normalised else self._db[i]
             if i == 0:
+                if caches["input"] is not None:
+                    sparse_input_backward(caches["input"], dZ, ones, self._dW[0], db)
+                else:
+                    affine_backward(inputs[0], dZ, ones, self._dW[0], db, input_scale)
                 return             # the gradient for the input pixels is never needed
+            affine_backward(inputs[i], dZ, ones, self._dW[i], db)
             dA = dZ @ self.weights[i].T
             self._derivative(inputs[i], dA)
             if self.batch_norm:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from digitlab.nn import Network, cross_entropy_from_logits, softmax
+from digitlab.nn import network as network_module
 from digitlab.nn.activations import ACTIVATIONS
 
 
@@ -35,15 +36,23 @@ def _numeric_grad(net, X, y, l2, input_scale=1.0, eps=1e-6):
 @pytest.mark.parametrize("l2", [0.0, 2.5])
 @pytest.mark.parametrize("input_scale", [1.0, 1 / 255])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_every_gradient_matches_finite_differences(sizes, batch_norm, l2, input_scale, activation):
+@pytest.mark.parametrize("sparse_input", [False, True], ids=["dense", "sparse-input"])
+def test_every_gradient_matches_finite_differences(sizes, batch_norm, l2, input_scale, activation,
+                                                   sparse_input, monkeypatch):
+    # the sparse-input first layer (a wide network's) is forced on this small one by its threshold
+    monkeypatch.setattr(network_module, "SPARSE_INPUT_MIN_UNITS", 1 if sparse_input else 10**9)
     rng = np.random.default_rng(7)
     net = Network(sizes, batch_norm=batch_norm, seed=1, dtype=np.float64, activation=activation)
+    assert net._sparse_input is sparse_input
     if batch_norm and len(sizes) > 2:  # move gamma, beta and b away from their start so all paths are tested
         net.gammas[0][...] = rng.uniform(0.5, 1.5, 6)
         net.betas[1][...] = rng.uniform(-0.5, 0.5, 5)
         net.biases[0][...] = rng.normal(size=6)
     # input_scale is how the trainer feeds MNIST: raw pixel values 0..255 and 1/255 here
     X = rng.random((9, 12)) if input_scale == 1.0 else rng.integers(0, 256, (9, 12)).astype(np.float64)
+    X[:, [0, 5, 11]] = 0.0        # empty columns, as MNIST's border pixels are in every batch
+    for b in net.biases[len(sizes) - 2 if batch_norm else 0:]:
+        b += rng.uniform(0.05, 0.2, b.size)   # no pre-activation exactly at ReLU's kink (a dead row)
     y = rng.integers(0, sizes[-1], 9)
     net.loss_and_grad(X, y, l2, input_scale)
     analytic = net.grads.copy()
@@ -68,6 +77,40 @@ def test_input_scale_trains_exactly_like_scaled_inputs(sizes, batch_norm):
     np.testing.assert_allclose(raw_net.grads, scaled_net.grads, rtol=1e-9, atol=1e-13)
     for a, b in zip(raw_net.running_means, scaled_net.running_means):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_sparse_input_first_layer_is_the_dense_layer_without_its_empty_columns(batch_norm, monkeypatch):
+    """A wide first layer multiplies only the batch's non-empty pixel columns: same cost, gradients
+    and running statistics as the dense product, and exact zeros for the empty columns' weights."""
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 256, (32, 784)).astype(np.float64)
+    X[:, :200] = 0.0
+    X[rng.random(X.shape) < 0.7] = 0.0
+    y = rng.integers(0, 10, 32)
+    sparse = Network((784, 128, 10), batch_norm=batch_norm, seed=4, dtype=np.float64)
+    assert sparse._sparse_input
+    monkeypatch.setattr(network_module, "SPARSE_INPUT_MIN_UNITS", 10**9)
+    dense = sparse.copy()
+    assert not dense._sparse_input
+    cost_sparse = sparse.loss_and_grad(X, y, 2.0, 1 / 255)
+    cost_dense = dense.loss_and_grad(X, y, 2.0, 1 / 255)
+    assert cost_sparse == pytest.approx(cost_dense, rel=1e-12)
+    np.testing.assert_allclose(sparse.grads, dense.grads, rtol=1e-9, atol=1e-13)
+    for a, b in zip(sparse.running_means + sparse.running_vars, dense.running_means + dense.running_vars):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
+    empty = ~X.any(axis=0)
+    assert empty.sum() >= 200
+    # the weights of the empty columns get exactly no gradient except L2's pull (2.0 / 32 * W)
+    np.testing.assert_array_equal(sparse._dW[0][empty], (2.0 / 32) * sparse.weights[0][empty])
+
+
+def test_only_a_wide_first_layer_takes_the_sparse_input_path():
+    """The report's 20-unit first layer keeps the dense product (its runs stay bit for bit)."""
+    assert not Network((784, 20, 7, 5, 10))._sparse_input
+    assert not Network((784, 64, 10))._sparse_input
+    assert Network((784, 100, 10))._sparse_input
+    assert Network((784, 1024, 512, 10))._sparse_input
 
 
 def test_softmax_cross_entropy_shortcut_is_p_minus_onehot():
