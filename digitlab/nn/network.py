@@ -52,21 +52,25 @@ from .loss import cross_entropy_from_logits, softmax, softmax_cross_entropy
 INITS = ("he", "normal")
 
 
-def _settings_problem(sizes, init, init_std, activation) -> str | None:
-    """Why these settings cannot make a network, as a sentence; None if they can."""
+def settings_problems(layer_sizes, init="he", init_std=0.01, activation="relu") -> list[str]:
+    """Why these settings cannot make a network, as sentences in the words of
+    ``TrainConfig.problems`` (which adds digitlab's own limits: 784 inputs, 10 classes, sizes);
+    empty if they can. Only what the arrays themselves need is checked here."""
+    sizes = tuple(layer_sizes)
+    p = []
     if len(sizes) < 2:
-        return f"layer_sizes needs at least an input and an output size, got {sizes}"
-    if any(s < 1 for s in sizes):
-        return f"every layer size must be >= 1, got {sizes}"
-    if sizes[-1] < 2:
-        return f"the output layer needs at least 2 classes, got {sizes[-1]}"
+        p.append(f"layer_sizes needs at least an input and an output size, got {sizes}")
+    elif any(s < 1 for s in sizes):
+        p.append(f"layer_sizes must be whole numbers >= 1, got {sizes}")
+    elif sizes[-1] < 2:
+        p.append(f"the output layer needs at least 2 classes, got {sizes[-1]}")
     if init not in INITS:
-        return f"init must be one of {INITS}, got {init!r}"
-    if init == "normal" and not init_std > 0:
-        return f"init_std must be > 0, got {init_std}"
+        p.append(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    elif init == "normal" and not init_std > 0:
+        p.append(f"init_std must be > 0, got {init_std:g}")
     if activation not in ACTIVATIONS:
-        return f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}"
-    return None
+        p.append(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    return p
 
 
 def _buffer_layout(specs):
@@ -109,9 +113,9 @@ class Network:
                  init_std=0.01, seed=0, dtype=np.float32, bn_momentum=0.9, bn_eps=1e-5,
                  activation="relu"):
         sizes = tuple(int(s) for s in layer_sizes)
-        problem = _settings_problem(sizes, init, init_std, activation)
-        if problem:
-            raise ValueError(problem)
+        problems = settings_problems(sizes, init, init_std, activation)
+        if problems:
+            raise ValueError("invalid network settings: " + "; ".join(problems))
         self.layer_sizes = sizes
         self.batch_norm = bool(batch_norm)
         self.init = init

@@ -176,8 +176,10 @@ def test_he_and_fixed_initialisation_are_gaussian_with_zero_biases():
     ({"layer_sizes": (784,)}, "at least an input and an output"),
     ({"layer_sizes": (784, 0, 10)}, ">= 1"),
     ({"init": "xavier"}, "init must be one of"),
-    ({"init": "normal", "init_std": 0}, "init_std must be > 0"),
-    ({"activation": "swish"}, r"activation must be one of \('relu',"),
+    ({"init": "normal", "init_std": 0}, "init_std must be > 0, got 0"),
+    ({"activation": "swish"}, "activation must be one of relu, got 'swish'"),
+    ({"init": "x", "activation": "y"}, "invalid network settings: init must be one of he, normal, got 'x'; "
+                                       "activation must be one of"),
 ])
 def test_bad_settings_are_rejected_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
