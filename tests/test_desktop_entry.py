@@ -132,7 +132,8 @@ def test_install_writes_the_entry_and_icons_under_xdg_data_home(tmp_path, monkey
     for size in ICON_SIZES:
         installed = icons / f"{size}x{size}" / "apps" / "digitlab.png"
         assert installed.read_bytes() == desktop_entry.icon_png(size).read_bytes()
-    assert (icons / "scalable" / "apps" / "digitlab.svg").read_bytes() == desktop_entry.icon_svg().read_bytes()
+    svg = icons / "scalable" / "apps" / "digitlab.svg"
+    assert svg.read_bytes() == desktop_entry.icon_svg().read_bytes()
     assert len(written) == len(ICON_SIZES) + 2
 
 

@@ -168,4 +168,5 @@ def test_the_installed_wheel_predicts_runs_the_app_and_installs_its_desktop_entr
     desktop = (tmp_path / "share" / "applications" / "digitlab.desktop").read_text()
     assert f"Exec={venv / 'bin' / 'digitlab-app'}\n" in desktop
     icon = tmp_path / "share" / "icons" / "hicolor" / "48x48" / "apps" / "digitlab.png"
-    assert icon.read_bytes() == (venv_site / "digitlab" / "resources" / "icons" / "digitlab-48.png").read_bytes()
+    shipped = venv_site / "digitlab" / "resources" / "icons" / "digitlab-48.png"
+    assert icon.read_bytes() == shipped.read_bytes()

@@ -25,7 +25,8 @@ def test_the_committed_png_is_what_the_svg_renders(qapp, size):
     assert committed.width() == committed.height() == size
     # a different Qt may antialias an edge pixel a step differently; nothing more
     diff = np.abs(rgba(committed).astype(int) - rgba(render_icon(size)).astype(int))
-    assert diff.max() <= 8, f"run `python -m digitlab.gui.app_icon` after editing the SVG (max diff {diff.max()})"
+    assert diff.max() <= 8, (f"max difference {diff.max()}: run `python -m digitlab.gui.app_icon` "
+                             "after editing the SVG")
 
 
 def test_the_icon_is_a_white_7_on_a_blue_rounded_tile(qapp):
