@@ -12,6 +12,7 @@ tests/gui/test_app_icon.py checks that the committed PNGs are what the SVG rende
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
@@ -68,6 +69,7 @@ def render_pngs() -> list:
 def main() -> int:
     from PySide6.QtGui import QGuiApplication
 
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # nothing is shown: no display needed
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # QPainter needs one
     for path in render_pngs():
         print(path)
