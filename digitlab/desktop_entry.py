@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitlab.atomic import write_bytes_atomic, write_text_atomic
+from digitlab.atomic import output_error, write_bytes_atomic, write_text_atomic
 from digitlab.paths import resources_dir
 
 __all__ = ["ICON_SIZES", "APP_ID", "MARKER_KEY", "DesktopEntryError", "icon_svg", "icon_png",
@@ -185,11 +185,16 @@ def _written_by_us(entry: Path) -> bool:
         text = entry.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return False        # not a text file, so certainly not one we wrote
+    except OSError as exc:
+        raise output_error(entry, exc, doing="read") from exc
     return _MARKER_LINE in text.splitlines()
 
 
 def uninstall(home: Path | None = None) -> UninstallResult:
-    """Remove what :func:`install` wrote under ``home``; folders stay (others may share them)."""
+    """Remove what :func:`install` wrote under ``home``; folders stay (others may share them).
+
+    A file that cannot be read or removed raises :class:`digitlab.atomic.OutputError` in words.
+    """
     _require_linux()
     result = UninstallResult(removed=[], kept=[])
     for target, source in planned_files(home).items():
@@ -198,6 +203,9 @@ def uninstall(home: Path | None = None) -> UninstallResult:
         if source is None and not _written_by_us(target):
             result.kept.append(target)
             continue
-        target.unlink()
+        try:
+            target.unlink()
+        except OSError as exc:
+            raise output_error(target, exc, doing="remove") from exc
         result.removed.append(target)
     return result

@@ -228,3 +228,19 @@ def test_main_py_shows_the_same_help_and_refuses_an_unknown_option():
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert "unrecognized arguments: --bogus" in bad.stderr
+
+
+@linux_only
+def test_a_file_that_cannot_be_removed_is_named_and_the_app_exits_2(tmp_path, monkeypatch, capsys):
+    import errno
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    desktop_entry.install(command=["/usr/bin/digitlab-app"])
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert app.main(["digitlab-app", "--uninstall-desktop-entry"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot remove {tmp_path / 'applications' / 'digitlab.desktop'}: permission was denied" in err
