@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
 from digitlab import __version__
+from digitlab.desktop_entry import APP_ID
 from digitlab.process import install_refcount_guard, set_blas_threads
 
 __all__ = ["main", "make_app", "make_icon", "STARTUP_PROBE_ENV"]
@@ -18,31 +20,10 @@ STARTUP_PROBE_ENV = "DIGITLAB_STARTUP_PROBE"
 
 
 def make_icon():
-    """The app icon, drawn at run time (a handwritten-looking 7 on a blue tile): no image file."""
-    from PySide6.QtCore import QPointF, QRectF, Qt
-    from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+    """The app icon, from the PNGs in resources/icons/ (rendered from digitlab.svg there)."""
+    from digitlab.gui.app_icon import app_icon
 
-    icon = QIcon()
-    for size in (16, 24, 32, 48, 64, 128, 256):
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pixmap)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#0072B2"))
-        r = size * 0.18
-        p.drawRoundedRect(QRectF(0, 0, size, size), r, r)
-        pen = QPen(QColor("white"), max(1.5, size * 0.11), Qt.PenStyle.SolidLine,
-                   Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-        p.setPen(pen)
-        path = QPainterPath(QPointF(size * 0.27, size * 0.28))
-        path.lineTo(size * 0.73, size * 0.26)
-        path.quadTo(size * 0.55, size * 0.5, size * 0.45, size * 0.76)
-        p.drawPath(path)
-        p.drawLine(QPointF(size * 0.38, size * 0.5), QPointF(size * 0.66, size * 0.5))
-        p.end()
-        icon.addPixmap(pixmap)
-    return icon
+    return app_icon()
 
 
 def make_app(argv: list[str] | None = None):
@@ -62,6 +43,7 @@ def make_app(argv: list[str] | None = None):
     app.setApplicationName("digitlab")
     app.setApplicationDisplayName("digitlab")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to digitlab.desktop by this
     app.setStyle("Fusion")  # the same look on every platform and in the screenshots
     app.setWindowIcon(make_icon())
     pg.setConfigOptions(antialias=True)
@@ -111,19 +93,87 @@ def _install_startup_probe(app, window) -> None:
     window.installEventFilter(FirstPaint(window))
 
 
+DESCRIPTION = """\
+digitlab's desktop app: watch a small neural network, written from scratch in NumPy, learn the
+MNIST handwritten digits (Train), draw digits and see what two networks read (Draw), keep and
+compare trained models (Models), and see where a network goes wrong and what it computes inside
+(Evaluate). Without options it opens the window."""
+
+EPILOG = """\
+Qt's own options (-platform offscreen, -style NAME, -reverse, ...) are passed on to Qt.
+DIGITLAB_HOME and DIGITLAB_SETTINGS relocate the data folder and the settings file.
+The command line tools (train, evaluate, predict, ...) are `digitlab --help`.
+
+examples:
+  digitlab-app                          open the window
+  digitlab-app --install-desktop-entry  add digitlab to this user's applications menu (Linux)"""
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument("--install-desktop-entry", action="store_true",
+                         help="Linux: add digitlab (menu entry and icons) to this user's applications "
+                              "menu under $XDG_DATA_HOME (default ~/.local/share), running this "
+                              "digitlab-app; then exit")
+    desktop.add_argument("--uninstall-desktop-entry", action="store_true",
+                         help="Linux: remove what --install-desktop-entry added; then exit")
+    return parser
+
+
+def _prog(argv0: str) -> str:
+    """How this process was started, for the usage line: ``digitlab-app`` or ``python main.py``."""
+    path = os.path.normpath(argv0)
+    if path.endswith(os.path.join("digitlab", "app.py")):
+        return "python -m digitlab.app"
+    name = os.path.basename(path)
+    return f"python {name}" if name.endswith(".py") else "digitlab-app"
+
+
+def _desktop_entry(install: bool) -> int:
+    from digitlab import desktop_entry
+    from digitlab.atomic import OutputError
+
+    try:
+        if install:
+            written = desktop_entry.install()
+        else:
+            result = desktop_entry.uninstall()
+    except (desktop_entry.DesktopEntryError, OutputError) as exc:
+        print(f"digitlab-app: {exc}", file=sys.stderr)
+        return 2
+    if install:
+        print(f"Installed digitlab's desktop entry and icons ({len(written)} files):")
+        print("\n".join(f"  {path}" for path in written))
+        print("It may take a moment (or a new login) to appear in the menu. "
+              "Remove it with: digitlab-app --uninstall-desktop-entry")
+        return 0
+    for path in result.removed:
+        print(f"removed {path}")
+    for path in result.kept:
+        print(f"kept {path}: --install-desktop-entry did not write it (no {desktop_entry.MARKER_KEY} "
+              "line), so it is yours to remove")
+    if not result.removed and not result.kept:
+        print(f"No desktop entry of digitlab's was installed under {desktop_entry.data_home()}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Start the desktop app; returns the exit code of the event loop."""
+    """Start the desktop app (or do what an option asks); returns the exit code."""
     set_blas_threads()  # first, before anything loads NumPy (see digitlab.process)
     argv = list(sys.argv if argv is None else argv)
-    if any(a in ("-h", "--help") for a in argv[1:]):
-        print("usage: python main.py   (opens the digitlab window)\n"
-              "The command line tools are `digitlab --help`. "
-              "DIGITLAB_HOME and DIGITLAB_SETTINGS relocate the data folder and the settings file.")
-        return 0
-    if any(a == "--version" for a in argv[1:]):
-        print(f"digitlab {__version__}")
-        return 0
-    app = make_app(argv)
+    parser = _parser(_prog(argv[0] if argv else "digitlab-app"))
+    args, qt_args = parser.parse_known_args(argv[1:])
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        if qt_args:
+            parser.error(f"unrecognized arguments: {' '.join(qt_args)}")
+        return _desktop_entry(args.install_desktop_entry)
+    app = make_app(argv[:1] + qt_args)
+    unknown = app.arguments()[1:] if qt_args else []    # what Qt did not take as its own option
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     from digitlab.gui.main_window import MainWindow
 
     window = MainWindow()
