@@ -231,6 +231,21 @@ def test_cli_exports_a_library_model_by_name_into_the_current_folder(tmp_path, m
     assert onnx.load(tmp_path / "pad.onnx").graph.output[0].name == "probabilities"
 
 
+@pytest.mark.parametrize("name, fmt", [("net.onnx", "onnx"), ("net.ONNX", "onnx"), ("w.json", "json"),
+                                       ("w.npz", "npz"), ("w.bin", "npz")])
+def test_cli_takes_the_format_from_the_out_suffix(tmp_path, name, fmt):
+    model_path = bundled_models_dir() / "report-l2.h5"
+    out = tmp_path / name
+    assert main(["export", str(model_path), "--out", str(out)]) == 0
+    data = out.read_bytes()
+    if fmt == "onnx":
+        assert onnx.load_from_string(data).graph.input[0].name == "pixels"
+    elif fmt == "json":
+        assert data.startswith(b"{")
+    else:
+        assert data.startswith(b"PK")                      # a NumPy archive is a zip file
+
+
 def _without_onnx(monkeypatch):
     """As on a base install: ``import onnx`` fails (a None in sys.modules halts the import)."""
     monkeypatch.setitem(sys.modules, "onnx", None)
@@ -278,3 +293,14 @@ def test_the_base_install_never_imports_onnx():
             "print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+
+
+def test_the_extra_the_message_names_exists_and_brings_onnx():
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    name = re.search(r"digitlab\[(\w+)\]", MISSING_EXTRA).group(1)
+    assert any(re.match(r"onnx\b(?!runtime)", req) for req in extras[name])
+    # the tests run onnx and onnxruntime, and CI installs the test extra
+    assert {re.match(r"[\w-]+", req).group(0) for req in extras["test"]} >= {"onnx", "onnxruntime"}
+    assert not any(req.startswith("onnx") for req in project["dependencies"])   # the base install as it was
