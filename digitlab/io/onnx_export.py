@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from .export import _clean, _extras, _network_info, _unpack, _write_atomic
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
@@ -60,7 +61,6 @@ def _onnx():
 
 def metadata(network, source=None) -> dict[str, str]:
     """The metadata entries of an export: network shape, input, settings, metrics, provenance."""
-    from .export import _clean, _extras, _network_info
     info = {**_network_info(network), "input": INPUT_TEXT, "input_range": [0.0, 1.0],
             "digitlab_version": __version__}
     extras = _extras(source)
@@ -97,7 +97,6 @@ def _nodes(network, helper) -> list:
 
 def to_onnx(model):
     """An ``onnx.ModelProto`` of a SavedModel, TrainResult or Network, checked by ``onnx.checker``."""
-    from .export import _unpack
     onnx = _onnx()
     from onnx import helper, numpy_helper
     network, source = _unpack(model)
@@ -125,7 +124,6 @@ def to_onnx(model):
 def export_onnx(model, path, *, inputs=()) -> Path:
     """Write ``model`` (SavedModel, TrainResult or Network) to ``path`` as ONNX, atomically; return
     ``path``. ``inputs``: files the export is made from, which it may not replace."""
-    from .export import _write_atomic
     path = Path(path)
     data = to_onnx(model).SerializeToString()
     _write_atomic(path, lambda fh: fh.write(data), inputs)
