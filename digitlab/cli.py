@@ -5,7 +5,7 @@
     digitlab evaluate MODEL [--set test|val|train] [--dataset D]   (MODEL: a .h5 file or a library name;
                                                                     D may be one set: x/y or x_test/y_test)
     digitlab predict MODEL digit.png ...
-    digitlab export MODEL --format npz|csv|json [--out PATH]
+    digitlab export MODEL [--format npz|csv|json|onnx] [--out PATH]   (onnx: pip install 'digitlab[onnx]')
     digitlab experiments [--seeds N] [--out DIR]
     digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
     digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
@@ -531,9 +531,18 @@ def cmd_predict(args) -> int:
 
 
 # ---------------------------------------------------------------------------- export
+EXPORT_SUFFIXES = {".npz": "npz", ".json": "json", ".csv": "csv", ".onnx": "onnx"}
+
+
+def _format_of(out: Path | None) -> str:
+    """The export format ``--out``'s suffix names (``-o best.onnx`` is ONNX, not an archive called
+    best.onnx); npz without ``--out`` or with another name."""
+    return EXPORT_SUFFIXES.get(out.suffix.lower(), "npz") if out is not None else "npz"
+
+
 def cmd_export(args) -> int:
-    from .io import ModelFileError, export_weights
-    fmt = args.format
+    from .io import MissingExtraError, ModelFileError, export_weights
+    fmt = args.format or _format_of(_out_path(args.out))
     source, by_name = _model_path(args.model)
     args.model = str(source)
     # next to the model file, or in the current folder for a library model named (the bundled
@@ -549,7 +558,7 @@ def cmd_export(args) -> int:
     model = _load(args.model)
     try:
         path = export_weights(model, out, fmt=fmt, overwrite=args.force, inputs=[args.model])
-    except (ModelFileError, ValueError, OSError) as e:
+    except (ModelFileError, MissingExtraError, ValueError, OSError) as e:
         raise UserError(str(output_error(out, e)) if isinstance(e, OSError) else str(e)) from None
     print(f"exported {path}")
     return 0
@@ -879,9 +888,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("export", help="export a model's weights as .npz, per-layer CSV or JSON")
+    p = sub.add_parser("export", help="export a model's weights as .npz, per-layer CSV or JSON, or the "
+                       "network as ONNX")
     p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
-    p.add_argument("--format", choices=("npz", "csv", "json"), default="npz")
+    p.add_argument("--format", choices=("npz", "csv", "json", "onnx"),
+                   help="default: from the --out name's suffix, else npz. onnx: the inference network for "
+                        "onnxruntime and other ONNX runtimes (needs the onnx extra: pip install "
+                        "'digitlab[onnx]'; docs/model-format.md, ONNX export)")
     p.add_argument("--out", "-o", help="output file (a folder for csv); default: next to the model")
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_export)

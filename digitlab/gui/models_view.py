@@ -302,7 +302,8 @@ class ModelsView(QWidget):
                                     self.rename_selected)
         self.delete_button = button("Delete…", "Delete the selected model's file (Delete)",
                                     self.delete_selected)
-        self.export_button = button("Export weights…", "Write the weights as .npz, CSV or JSON",
+        self.export_button = button("Export weights…", "Write the weights as .npz, CSV or JSON, or the "
+                                    "network as ONNX (for onnxruntime)",
                                     self.export_selected)
         self.copy_button = button("Save copy…", "Copy the model's .h5 file somewhere else",
                                   self.save_copy_selected)
@@ -579,9 +580,11 @@ class ModelsView(QWidget):
         try:
             written = self.library.export_weights(e, path, fmt, overwrite=confirmed)
         except Exception as exc:  # noqa: BLE001
+            # a message box, never a crash: a bad path, a full disk, the onnx extra not installed
             self.show_error("Cannot export the weights", str(exc))
             return None
-        self.show_info(f"Exported the weights of “{e.name}” to {written}.")
+        what = "the network" if Path(written).suffix.lower() == ".onnx" else "the weights"
+        self.show_info(f"Exported {what} of “{e.name}” to {written}.")
         return written
 
     def save_copy_selected(self, path: str | Path | None = None) -> Path | None:
@@ -649,7 +652,8 @@ class ModelsView(QWidget):
 
     def _dialog_export_path(self, name: str) -> tuple[str, str]:
         filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
-                   "CSV, one file per array (a folder) (*)": "csv"}
+                   "CSV, one file per array (a folder) (*)": "csv",
+                   "ONNX model, for onnxruntime (*.onnx)": "onnx"}
 
         suggested = str(Path(self._export_dir()) / f"{safe_file_stem(name)}.npz")
         path, chosen = QFileDialog.getSaveFileName(self, "Export weights", suggested, ";;".join(filters))
@@ -657,7 +661,7 @@ class ModelsView(QWidget):
         chosen_path = path
         if path and fmt != "csv" and not path.lower().endswith("." + fmt):
             path += "." + fmt
-        if path and fmt == "csv" and path.lower().endswith((".npz", ".json")):
+        if path and fmt == "csv" and path.lower().endswith((".npz", ".json", ".onnx")):
             path = str(Path(path).with_suffix(""))
         if not self._confirm_replace(chosen_path, path):
             return "", fmt

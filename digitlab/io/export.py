@@ -1,4 +1,5 @@
-"""Export a network's arrays to ``.npz``, JSON or a folder of CSV files, for use outside digitlab.
+"""Export a network's arrays to ``.npz``, JSON or a folder of CSV files, or the network as an ONNX
+model (``onnx_export.py``, which needs the optional ``onnx`` package), for use outside digitlab.
 
 Every format uses the same array names, layer by layer from 1: ``W1`` (fan_in, fan_out), ``b1``,
 and for a batch-normalised hidden layer ``gamma1``, ``beta1``, ``running_mean1``,
@@ -22,7 +23,7 @@ from ..nn import Network
 from ..training import TrainResult, format_layer_sizes
 from .model_file import ModelFileError, SavedModel
 
-FORMATS = ("npz", "json", "csv")
+FORMATS = ("npz", "json", "csv", "onnx")
 WEIGHTS_FORMAT = "digitlab-weights"
 WEIGHTS_FORMAT_VERSION = 1
 
@@ -43,7 +44,7 @@ def named_arrays(network: Network) -> dict[str, np.ndarray]:
 def _network_info(network: Network) -> dict:
     return {"layer_sizes": list(network.layer_sizes), "batch_norm": network.batch_norm,
             "bn_eps": network.bn_eps, "dtype": network.dtype.name,
-            "hidden_activation": "relu", "output_activation": "softmax"}
+            "hidden_activation": network.activation, "output_activation": "softmax"}
 
 
 def _extras(source) -> dict:
@@ -61,14 +62,14 @@ def _extras(source) -> dict:
 def _resolve(path: Path, fmt: str | None) -> tuple[Path, str]:
     if fmt is None:
         suffix = path.suffix.lower()
-        if suffix in (".npz", ".json"):
+        if suffix in (".npz", ".json", ".onnx"):
             return path, suffix[1:]
         if suffix == ".csv":
             return path.with_suffix(""), "csv"
         if suffix == "" or path.is_dir():
             return path, "csv"
-        raise ValueError(f"cannot tell the export format from {path}: use a name ending in .npz or "
-                         f".json, a folder (or a name ending in .csv) for CSV files, or pass fmt")
+        raise ValueError(f"cannot tell the export format from {path}: use a name ending in .npz, "
+                         f".json or .onnx, a folder (or a name ending in .csv) for CSV files, or pass fmt")
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -101,16 +102,17 @@ def _clean(x):
 
 def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = False,
                    inputs=()) -> Path:
-    """Write the network's arrays for use outside digitlab; return the path written.
+    """Write the network's arrays (or, as ONNX, the network) for use outside digitlab; return the
+    path written.
 
     Parameters
     ----------
     model : SavedModel, TrainResult or Network
     path : str or Path
-        ``*.npz`` or ``*.json`` for one file; a folder, or ``name.csv`` meaning the folder
-        ``name``, for CSV files.
-    fmt : {"npz", "json", "csv"}, optional
-        Inferred from ``path`` when None. A missing suffix is added for npz and json.
+        ``*.npz``, ``*.json`` or ``*.onnx`` for one file; a folder, or ``name.csv`` meaning the
+        folder ``name``, for CSV files.
+    fmt : {"npz", "json", "csv", "onnx"}, optional
+        Inferred from ``path`` when None. A missing suffix is added for npz, json and onnx.
     overwrite : bool
         CSV only: replace an existing non-empty folder. Single files are always replaced
         atomically.
@@ -125,9 +127,15 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
     TrainResult, ``config`` and ``metrics``.
     CSV: ``W1.csv`` has fan_in rows and fan_out columns; vectors are one row; ``manifest.json``
     and ``README.txt`` say what each file holds.
+    ``.onnx``: the inference network as an ONNX graph with the settings and metrics as metadata
+    (:mod:`digitlab.io.onnx_export`); without the ``onnx`` package, a
+    :class:`~digitlab.io.onnx_export.MissingExtraError` saying how to install it.
     """
     network, source = _unpack(model)
     path, fmt = _resolve(Path(path), fmt)
+    if fmt == "onnx":
+        from .onnx_export import export_onnx  # here: the base install has no onnx package
+        return export_onnx(model, path, inputs=inputs)
     arrays = named_arrays(network)
     if fmt == "npz":
         extra = {"layer_sizes": np.asarray(network.layer_sizes, dtype=np.int64),

@@ -56,7 +56,7 @@ DEFAULT_PAIR_NAMES: tuple[tuple[str, ...], tuple[str, ...]] = (
     ("pad-l2", "report-l2", "report_l2"),
 )
 
-EXPORT_FORMATS = ("npz", "csv", "json")
+EXPORT_FORMATS = ("npz", "csv", "json", "onnx")
 
 
 class LibraryError(ValueError):
@@ -573,10 +573,11 @@ class ModelLibrary:
     # ------------------------------------------------------------------ exporting (no change)
     def export_weights(self, entry: ModelEntry | str, path: str | os.PathLike, fmt: str | None = None,
                        *, overwrite: bool = False) -> Path:
-        """Write the weights as .npz, CSV (a folder) or JSON via the core's ``export_weights``.
+        """Write the weights as .npz, CSV (a folder) or JSON, or the network as ONNX, via the core's
+        ``export_weights`` (ONNX needs the onnx extra: ``MissingExtraError`` otherwise).
 
-        ``fmt`` defaults to what the core infers from the name (``.npz``, ``.json``, a folder or
-        ``.csv`` for CSV).
+        ``fmt`` defaults to what the core infers from the name (``.npz``, ``.json``, ``.onnx``, a
+        folder or ``.csv`` for CSV).
         ``overwrite`` lets a CSV export replace an existing folder (pass it only once the person
         agreed; single files are replaced atomically by the core).
         """

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +264,61 @@ def test_export_weights(qtbot, view, library, tmp_path, fmt, name):
         assert out.is_dir() and (out / "W1.csv").exists()
         w1 = np.loadtxt(out / "W1.csv", delimiter=",")
         np.testing.assert_allclose(w1, net.weights[0], rtol=1e-6)
+
+
+ONNX_FILTER = "ONNX model, for onnxruntime (*.onnx)"
+
+
+def _choose_in_save_dialog(monkeypatch, path, file_type):
+    """The save dialog, answered as a person would: a file name and a file type."""
+    import digitlab.gui.models_view as models_view
+    asked = []
+
+    def answer(parent, title, suggested, filters):
+        asked.append(filters.split(";;"))
+        return str(path), file_type
+
+    monkeypatch.setattr(models_view.QFileDialog, "getSaveFileName", answer)
+    return asked
+
+
+def test_export_onnx_through_the_save_dialog(qtbot, view, library, tmp_path, monkeypatch):
+    import onnxruntime as ort  # in the test extra; the base install has neither
+    asked = _choose_in_save_dialog(monkeypatch, tmp_path / "report-l2", ONNX_FILTER)
+    view.ask_export_path = view._dialog_export_path          # the real dialog code, patched Qt dialog
+    click_row(qtbot, view, "report-l2")
+    view.export_button.click()
+    assert ONNX_FILTER in asked[0]
+    assert not view.rec.errors
+    out = tmp_path / "report-l2.onnx"                        # the dialog's type adds the suffix
+    assert view.rec.infos[-1] == f"Exported the network of “report-l2” to {out}."
+    x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (probabilities,) = session.run(["probabilities"], {"pixels": x})
+    want = library.get("report-l2").network.predict_proba(x)
+    assert np.abs(probabilities - want).max() < 1e-5
+    assert np.array_equal(probabilities.argmax(1), want.argmax(1))
+
+
+def test_export_onnx_without_the_extra_says_how_to_get_it_in_a_message_box(qtbot, library, tmp_path,
+                                                                           monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    monkeypatch.setitem(sys.modules, "onnx", None)     # as on a base install: import onnx fails
+    v = ModelsView(library)                                  # its own message boxes, not a recorder
+    qtbot.addWidget(v)
+    v.resize(1280, 760)
+    v.show()
+    qtbot.waitExposed(v)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.windowTitle(), box.text()))
+                        or QMessageBox.StandardButton.Ok)
+    _choose_in_save_dialog(monkeypatch, tmp_path / "net.onnx", ONNX_FILTER)
+    click_row(qtbot, v, "report-l2")
+    v.export_button.click()
+    assert shown == [("Cannot export the weights",
+                      "ONNX export needs the onnx package: pip install 'digitlab[onnx]'")]
+    assert list(tmp_path.glob("net*")) == []
+    assert v.isVisible() and v.export_button.isEnabled()     # the view carries on
 
 
 def test_save_copy(qtbot, view, library, tmp_path):

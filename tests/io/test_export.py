@@ -192,9 +192,9 @@ def test_csv_target_is_a_file(tmp_path, result_plain):
 def test_format_inference_and_errors(tmp_path, result_plain):
     assert export_weights(result_plain, tmp_path / "a", "npz") == tmp_path / "a.npz"
     assert export_weights(result_plain, tmp_path / "b.csv", "csv") == tmp_path / "b"
-    with pytest.raises(ValueError, match=r"\.npz or \.json"):
+    with pytest.raises(ValueError, match=r"\.npz, \.json or \.onnx"):
         export_weights(result_plain, tmp_path / "w.txt")
-    with pytest.raises(ValueError, match="must be one of npz, json, csv"):
+    with pytest.raises(ValueError, match="must be one of npz, json, csv, onnx"):
         export_weights(result_plain, tmp_path / "w", "xlsx")
     with pytest.raises(TypeError, match="SavedModel, TrainResult or Network"):
         export_weights({"W1": 1}, tmp_path / "w.npz")
