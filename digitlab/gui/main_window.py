@@ -39,7 +39,7 @@ from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.gui.guard import guarded, set_error_hook
 from digitlab.gui.library_events import LibraryEvents
 from digitlab.gui.model_pair import ModelPair
-from digitlab.gui.models_view import ModelsView
+from digitlab.gui.models_view import ModelsView, ask_export_weights_path
 from digitlab.gui.train_view import TrainView
 from digitlab.io import SavedModel
 from digitlab.library import ModelEntry, ModelLibrary
@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         from digitlab.io import export_weights
 
         try:
-            export_weights(last.network, path, fmt)
+            export_weights(last, path, fmt)    # the run: its settings and metrics go along
         except Exception as exc:  # noqa: BLE001
             self.show_error("Cannot export the weights", str(exc), messages.error_details(exc))
             return None
@@ -387,15 +387,7 @@ class MainWindow(QMainWindow):
         return path if self._confirm_replace(chosen, path) else ""
 
     def _dialog_export_weights(self) -> tuple[str, str]:
-        filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
-                   "CSV, one file per layer (folder)": "csv"}
-        path, chosen = QFileDialog.getSaveFileName(self, "Export weights", self._models_dir(),
-                                                   ";;".join(filters))
-        fmt = filters.get(chosen, "npz")
-        picked = path
-        if path and fmt != "csv" and not path.lower().endswith("." + fmt):
-            path += "." + fmt
-        return (path, fmt) if self._confirm_replace(picked, path) else ("", fmt)
+        return ask_export_weights_path(self, self._models_dir(), self._confirm_replace)
 
     def _confirm_replace(self, chosen: str, final: str) -> bool:
         """The save dialog asked about replacing ``chosen``; when a suffix was added afterwards,

@@ -252,6 +252,32 @@ def details_html(e: ModelEntry) -> str:
             + table("File", facts))
 
 
+#: The export formats a save dialog offers, by the dialog's filter text (File > Export weights and
+#: the Models view's Export both use this list).
+EXPORT_FILTERS = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
+                  "CSV, one file per array (a folder) (*)": "csv",
+                  "ONNX model, for onnxruntime (*.onnx)": "onnx"}
+
+
+def ask_export_weights_path(parent, suggested: str, confirm_replace) -> tuple[str, str]:
+    """Where and in which format to export weights: a save dialog with :data:`EXPORT_FILTERS`.
+
+    Returns ``(path, format)``, ``("", format)`` when cancelled. The format's suffix is added when
+    the name lacks it (a CSV export is a folder, so a file suffix is dropped); ``confirm_replace``
+    asks about a name the dialog never saw because a suffix was added.
+    """
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export weights", suggested, ";;".join(EXPORT_FILTERS))
+    fmt = EXPORT_FILTERS.get(chosen, "npz")
+    chosen_path = path
+    if path and fmt != "csv" and not path.lower().endswith("." + fmt):
+        path += "." + fmt
+    if path and fmt == "csv" and path.lower().endswith((".npz", ".json", ".onnx")):
+        path = str(Path(path).with_suffix(""))
+    if not confirm_replace(chosen_path, path):
+        return "", fmt
+    return path, fmt
+
+
 class ModelsView(QWidget):
     """The model library: table, details, open/rename/delete/export/copy, compare in Draw.
 
@@ -651,21 +677,8 @@ class ModelsView(QWidget):
         return messages.ask_yes_no(self, title, text)
 
     def _dialog_export_path(self, name: str) -> tuple[str, str]:
-        filters = {"NumPy archive (*.npz)": "npz", "JSON (*.json)": "json",
-                   "CSV, one file per array (a folder) (*)": "csv",
-                   "ONNX model, for onnxruntime (*.onnx)": "onnx"}
-
         suggested = str(Path(self._export_dir()) / f"{safe_file_stem(name)}.npz")
-        path, chosen = QFileDialog.getSaveFileName(self, "Export weights", suggested, ";;".join(filters))
-        fmt = filters.get(chosen, "npz")
-        chosen_path = path
-        if path and fmt != "csv" and not path.lower().endswith("." + fmt):
-            path += "." + fmt
-        if path and fmt == "csv" and path.lower().endswith((".npz", ".json", ".onnx")):
-            path = str(Path(path).with_suffix(""))
-        if not self._confirm_replace(chosen_path, path):
-            return "", fmt
-        return path, fmt
+        return ask_export_weights_path(self, suggested, self._confirm_replace)
 
     def _dialog_save_path(self, filename: str) -> str:
         suggested = str(Path(self._export_dir()) / filename)

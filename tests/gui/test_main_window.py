@@ -186,7 +186,7 @@ def test_opening_a_foreign_file_shows_the_error_and_changes_nothing(qtbot, main_
     assert main_window.isVisible()
 
 
-def test_save_model_from_the_menu(qtbot, main_window, fill_form, quick_settings, tmp_path):
+def test_save_model_from_the_menu(qtbot, main_window, fill_form, quick_settings, tmp_path, monkeypatch):
     io = pytest.importorskip("digitlab.io")
     if not hasattr(io, "save_model"):
         pytest.skip("digitlab.io.save_model is not there yet")
@@ -203,6 +203,25 @@ def test_save_model_from_the_menu(qtbot, main_window, fill_form, quick_settings,
     main_window.ask_export_path = lambda: (str(out), "npz")
     main_window.export_weights_action.trigger()
     assert out.exists()
+    # File > Export weights offers ONNX too, through the real dialog code (Qt's dialog answered)
+    import onnxruntime as ort  # in the test extra
+
+    from digitlab.gui import models_view
+    onnx_filter = next(f for f, fmt in models_view.EXPORT_FILTERS.items() if fmt == "onnx")
+    asked = []
+    monkeypatch.setattr(models_view.QFileDialog, "getSaveFileName",
+                        lambda parent, title, where, filters: (asked.append(filters), (str(tmp_path / "run"),
+                                                                                       onnx_filter))[1])
+    main_window.ask_export_path = main_window._dialog_export_weights
+    main_window.export_weights_action.trigger()
+    assert onnx_filter in asked[0]
+    session = ort.InferenceSession(str(tmp_path / "run.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).random((16, 784), dtype=np.float32)
+    (probabilities,) = session.run(["probabilities"], {"pixels": x})
+    want = view.last_run().network.predict_proba(x)
+    assert np.abs(probabilities - want).max() < 1e-5
+    meta = session.get_modelmeta().custom_metadata_map
+    assert "metrics.test_accuracy" in meta        # the run's metrics went along with the network
 
 
 def test_app_names_for_qsettings_and_the_entry_point():
