@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -123,8 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     if any(a == "--version" for a in argv[1:]):
         print(f"digitlab {__version__}")
         return 0
+    from digitlab.logs import configure_logging
+
+    configure_logging("app")        # before the window: an error while it opens is in the log too
     app = make_app(argv)
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
     from digitlab.gui.main_window import MainWindow
+
+    logging.getLogger("digitlab").info("Qt %s, PySide6 %s, platform plugin %s", qVersion(), pyside_version,
+                                       app.platformName())
 
     window = MainWindow()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, no training thread outlives it

@@ -11,6 +11,7 @@ Never imports Qt.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -21,6 +22,8 @@ from ..atomic import atomic_folder, atomic_path, check_output
 from ..nn import Network
 from ..training import TrainResult, format_layer_sizes
 from .model_file import ModelFileError, SavedModel
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("npz", "json", "csv")
 WEIGHTS_FORMAT = "digitlab-weights"
@@ -143,6 +146,7 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
         _write_atomic(path, lambda fh: fh.write(text.encode("utf-8")), inputs)
     else:
         _write_csv_folder(path, network, arrays, source, overwrite, inputs)
+    log.info("Exported the weights (%s) to %s", fmt, path)
     return path
 
 
