@@ -109,3 +109,23 @@ def test_without_a_log_the_dialog_says_nothing_about_one(qtbot, shown_boxes):
     [box] = shown_boxes
     qtbot.addWidget(box)
     assert box.text() == "It failed" and box.informativeText() == ""
+
+
+def test_the_app_started_as_a_person_starts_it_writes_its_log(tmp_path):
+    """main.py (what digitlab-app runs): the log says what started, with which Qt, and what loaded."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DIGITLAB_STARTUP_PROBE="1",   # quits once drawn on
+               DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_SETTINGS=str(tmp_path / "settings.ini"))
+    env.pop("DIGITLAB_LOG")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "main.py"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = (tmp_path / "home" / "logs" / "digitlab-app.log").read_text(encoding="utf-8")
+    assert "digitlab 0.1.0 (app) started: Python 3." in text
+    assert "INFO digitlab [" in text and "] Qt 6." in text and "platform plugin offscreen" in text
+    assert f"Loaded the model 'pad' from {paths.bundled_models_dir() / 'pad.h5'}" in text   # network A
+    assert "ERROR" not in text and "Traceback" not in text
