@@ -33,7 +33,7 @@ from .atomic import OutputError, atomic_folder, check_output, output_error, outp
 from .process import install_refcount_guard, set_blas_threads
 from .text import printable
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("digitlab.cli")     # not __name__: "__main__" under python -m digitlab.cli
 
 
 class UserError(Exception):
@@ -961,7 +961,7 @@ def main(argv=None) -> int:
     install_refcount_guard()
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .logs import SHOWN, configure_logging
+    from .logs import configure_logging, log_shown
     configure_logging("cli")         # after parsing: --help and a mistyped option leave no log
     log.info("Command: digitlab %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
@@ -969,7 +969,7 @@ def main(argv=None) -> int:
     except (UserError, OutputError) as e:
         # OutputError: a write that failed somewhere not wrapped above is still one line.
         print(f"digitlab {args.command}: {e}", file=sys.stderr)
-        log.error("digitlab %s failed: %s", args.command, e, extra=SHOWN)
+        log_shown(log, logging.ERROR, "digitlab %s failed: %s", args.command, e)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

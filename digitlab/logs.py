@@ -15,9 +15,9 @@ logging's own last resort (warnings on stderr). The test session sets ``DIGITLAB
 (tests/conftest.py) so tests write no log unless one asks. Imports neither NumPy nor Qt.
 
 What reached the terminal before still does, once: warnings and errors go to stderr as logging's
-last resort printed them (their message only), except records marked ``extra={"shown": True}``,
-which the person has already seen (an error dialog, the command line's own one-line error, a
-traceback printed by Python's own hook).
+last resort printed them (their message only). What the person has already seen (an error dialog,
+the command line's own one-line error, a traceback printed by Python's own hook) is written to the
+file only: :func:`log_shown`, or records marked ``extra=SHOWN``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from digitlab import __version__, paths
 
 __all__ = ["BACKUP_COUNT", "LOG_ENV", "MAX_BYTES", "SHOWN", "configure_logging", "log_dir", "log_file",
-           "log_file_name", "stop_logging"]
+           "log_file_name", "log_shown", "stop_logging"]
 
 log = logging.getLogger("digitlab")
 
@@ -69,6 +69,16 @@ def log_file_name(program: str) -> str:
 def log_file() -> Path | None:
     """The file this process logs to; None when :func:`configure_logging` has not set one up."""
     return Path(_file_handler.baseFilename) if _file_handler is not None else None
+
+
+def log_shown(logger: logging.Logger, level: int, msg: str, *args, exc_info=None) -> None:
+    """Log what the person has just been shown (an error dialog, a one-line error on stderr).
+
+    To the log file only: never a second time on the terminal, so nothing at all when there is no
+    log file (logging's last resort would print it).
+    """
+    if _file_handler is not None:
+        logger.log(level, msg, *args, exc_info=exc_info, extra=SHOWN)
 
 
 class _Terminal(logging.Handler):

@@ -116,6 +116,9 @@ def test_the_cli_logs_its_command_and_errors_and_prints_each_error_once(logging_
 
 
 def test_the_cli_logs_what_it_loaded_trained_and_saved(logging_on, tmp_path, capsys):
+    from digitlab.data import datasets
+
+    datasets._load_folder_cached.cache_clear()          # read MNIST afresh, as a new process does
     out = tmp_path / "quick.h5"
     assert cli.main(["train", "--train-subset", "1000", "--max-epochs", "1", "--out", str(out)]) == 0
     assert cli.main(["export", str(out), "--out", str(tmp_path / "w.npz")]) == 0
@@ -162,9 +165,16 @@ def test_a_real_process_logs_its_crash(tmp_path):
     assert "Uncaught exception" in text and "in broken" in text and "RuntimeError: a bug" in text
 
 
-def test_digitlab_log_off_writes_no_log(tmp_path):
-    env = dict(os.environ, DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_LOG="off")
-    run = subprocess.run([sys.executable, "-m", "digitlab.cli", "models"], env=env, capture_output=True,
-                         text=True, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
-    assert not (tmp_path / "home" / "logs").exists()
+@pytest.mark.parametrize("log", ["off", "on"])
+def test_a_failed_command_prints_one_line_with_the_log_or_without(tmp_path, log):
+    env = dict(os.environ, DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_LOG=log)
+    run = subprocess.run([sys.executable, "-m", "digitlab.cli", "evaluate", "no-such-model"], env=env,
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == ["digitlab evaluate: no-such-model: no such file, and no model of that "
+                                       "name in the library; 'digitlab models' lists the models by name"]
+    logged = tmp_path / "home" / "logs" / "digitlab-cli.log"
+    if log == "off":
+        assert not logged.parent.exists()
+    else:
+        assert "digitlab evaluate failed: no-such-model: no such file" in logged.read_text()

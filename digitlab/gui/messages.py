@@ -21,7 +21,7 @@ import sys
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from digitlab.logs import SHOWN, log_file
+from digitlab.logs import log_file, log_shown
 
 Button = QMessageBox.StandardButton
 
@@ -64,9 +64,8 @@ def warn(parent: QWidget | None, title: str, text: str, details: str | None = No
     Logged first, with the traceback of the exception being handled if this is called from an
     ``except`` block (the usual case), so the file holds what the box cannot show.
     """
-    handling = sys.exc_info()[1]
-    log.error("Shown to the person: %s: %s%s", sentence(title), text, f"\n{details}" if details else "",
-              exc_info=handling, extra=SHOWN)
+    log_shown(log, logging.ERROR, "Shown to the person: %s: %s%s", sentence(title), text,
+              f"\n{details}" if details else "", exc_info=sys.exc_info()[1])
     warning_box(parent, title, text, details).exec()
 
 
