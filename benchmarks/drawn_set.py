@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(glob.glob(str(ROOT / "models" / "*.h5"))) + [str(p) for p in args.models]
     if not paths:
         print("no models to evaluate: models/*.h5 is empty and no --models were given; run "
-              "`digitlab build-models` or pass --models", file=sys.stderr)
+              "`digitlab build-models --dir models` or pass --models", file=sys.stderr)
         return 1
     nets = {}
     paths = list(dict.fromkeys(str(Path(p).resolve()) for p in paths))   # each file once

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -101,7 +102,8 @@ compare trained models (Models), and see where a network goes wrong and what it 
 
 EPILOG = """\
 Qt's own options (-platform offscreen, -style NAME, -reverse, ...) are passed on to Qt.
-DIGITLAB_HOME and DIGITLAB_SETTINGS relocate the data folder and the settings file.
+DIGITLAB_HOME and DIGITLAB_SETTINGS relocate the data folder and the settings file; the log is in
+the data folder's logs/ (Help > Show log folder), DIGITLAB_LOG=off turns it off.
 The command line tools (train, evaluate, predict, ...) are `digitlab --help`.
 
 examples:
@@ -170,11 +172,20 @@ def main(argv: list[str] | None = None) -> int:
         if qt_args:
             parser.error(f"unrecognized arguments: {' '.join(qt_args)}")
         return _desktop_entry(args.install_desktop_entry)
+    from digitlab.logs import configure_logging
+
+    configure_logging("app")        # before the window: an error while it opens is in the log too
     app = make_app(argv[:1] + qt_args)
     unknown = app.arguments()[1:] if qt_args else []    # what Qt did not take as its own option
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
     from digitlab.gui.main_window import MainWindow
+
+    logging.getLogger("digitlab").info("Qt %s, PySide6 %s, platform plugin %s", qVersion(), pyside_version,
+                                       app.platformName())
 
     window = MainWindow()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, no training thread outlives it

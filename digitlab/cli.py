@@ -9,7 +9,7 @@
     digitlab experiments [--seeds N] [--out DIR]
     digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
     digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
-    digitlab build-models [--dir models] [--only NAME ...]
+    digitlab build-models [--dir DIR] [--only NAME ...]
     digitlab data info|download
 
 Each command is a function ``cmd_<name>(args) -> int`` registered in :func:`build_parser`.
@@ -20,6 +20,7 @@ only a bug shows a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -31,6 +32,8 @@ from . import __version__
 from .atomic import OutputError, atomic_folder, check_output, output_error, output_lock, write_text_atomic
 from .process import install_refcount_guard, set_blas_threads
 from .text import printable
+
+log = logging.getLogger("digitlab.cli")     # not __name__: "__main__" under python -m digitlab.cli
 
 
 class UserError(Exception):
@@ -655,10 +658,13 @@ SHIPPED_PRESETS = ("best", "pad", "pad-l2")    # shipped besides the four experi
 
 def cmd_build_models(args) -> int:
     """Train the models that ship in models/: the four experiments (seed 3), the best preset and
-    the two pad networks (the Draw view's default pair); ``--only`` some of them."""
+    the two pad networks (the Draw view's default pair); ``--only`` some of them. They go to the
+    user's models folder unless ``--dir`` is given: an installed digitlab never writes into its
+    own package, and a source checkout rebuilds its models/ with ``--dir models``."""
     from .io import save_model
+    from .paths import user_models_dir
     from .training import EXPERIMENTS, PRESETS, train
-    folder = _out_path(args.dir, "--dir")
+    folder = _out_path(args.dir, "--dir") if args.dir is not None else user_models_dir()
     configs = [c for _, c in EXPERIMENTS] + [PRESETS[name] for name in SHIPPED_PRESETS]
     if args.only:
         unknown = sorted(set(args.only) - {c.name for c in configs})
@@ -908,8 +914,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_experiments)
 
-    p = sub.add_parser("build-models", help="train the models that ship in models/")
-    p.add_argument("--dir", default=str(Path(__file__).resolve().parent.parent / "models"))
+    p = sub.add_parser("build-models", help="train the models that ship in models/ (into your own "
+                       "models folder unless --dir is given)")
+    p.add_argument("--dir", help="where to write them (default: your models folder, which the app lists; "
+                   "'--dir models' in a source checkout rebuilds the shipped ones)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="rebuild only these, e.g. --only pad pad-l2 (default: all seven)")
     p.set_defaults(func=cmd_build_models)
@@ -966,14 +974,19 @@ def main(argv=None) -> int:
     install_refcount_guard()
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .logs import configure_logging, log_shown
+    configure_logging("cli")         # after parsing: --help and a mistyped option leave no log
+    log.info("Command: digitlab %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except (UserError, OutputError) as e:
         # OutputError: a write that failed somewhere not wrapped above is still one line.
         print(f"digitlab {args.command}: {e}", file=sys.stderr)
+        log_shown(log, logging.ERROR, "digitlab %s failed: %s", args.command, e)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        log.info("digitlab %s interrupted", args.command)
         return 130
 
 

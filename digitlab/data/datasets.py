@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import os
 import zipfile
 import zlib
@@ -25,6 +26,8 @@ import numpy as np
 
 from digitlab import paths
 from digitlab.data.idx import MAX_IDX_BYTES, IDXError, open_regular_file, read_idx
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MNIST_MD5",
@@ -237,11 +240,14 @@ def _validate(source: str, train_images, train_labels, test_images, test_labels)
     return out
 
 
-def _make_raw(name: str, arrays, *, read_only: bool) -> RawDataset:
+def _make_raw(name: str, arrays, *, read_only: bool, source: str | None = None) -> RawDataset:
+    """The dataset ``name`` read from ``source`` (default: the name, which is then its path)."""
     if read_only:
         # Shared through the cache: a caller scribbling on it would corrupt every later load.
         for a in arrays:
             a.flags.writeable = False
+    log.info("Loaded the dataset %s from %s: %d training and %d test images", name, source or name,
+             len(arrays[1]), len(arrays[3]))
     return RawDataset(name, *arrays, checksum=dataset_checksum(*arrays))
 
 
@@ -294,7 +300,7 @@ def _read_folder(folder: Path, *, md5: dict[str, str] | None, remedy: str):
 def _load_folder_cached(folder: str, name: str, verify: bool, remedy: str) -> RawDataset:
     md5 = MNIST_MD5 if verify and name == "mnist" else None
     arrays = _read_folder(Path(folder), md5=md5, remedy=remedy)
-    return _make_raw(name, _validate(folder, *arrays), read_only=True)
+    return _make_raw(name, _validate(folder, *arrays), read_only=True, source=folder)
 
 
 _DOWNLOAD_HINT = "Run `digitlab data download` to fetch a fresh copy."

@@ -19,8 +19,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -263,6 +263,9 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("&About digitlab", lambda: self.show_about(), "F1")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_qt_action = self._action("About &Qt", QApplication.aboutQt)
+        self.log_folder_action = self._action("Show &log folder", self.show_log_folder, None,
+                                              "Open the folder of digitlab's log files (to send with "
+                                              "a report of a problem)")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -279,6 +282,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         view_menu.addActions(list(self.view_actions.values()))
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addSeparator()
         help_menu.addActions([self.about_action, self.about_qt_action])
         self.menus = {"File": file_menu, "Train": train_menu, "View": view_menu, "Help": help_menu}
 
@@ -367,6 +372,17 @@ class MainWindow(QMainWindow):
         asks where unless ``out_dir``."""
         self.show_view("evaluate")
         return self.evaluate_view.export_report(out_dir, which)
+
+    def show_log_folder(self) -> Path:
+        """Open the folder of the log files in the system's file manager; returns the folder."""
+        from digitlab.logs import log_dir, log_file
+
+        current = log_file()
+        folder = current.parent if current is not None else log_dir()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.show_error("Cannot open the log folder",
+                            f"The system could not open {folder}; open it in a file manager instead.")
+        return folder
 
     # ----------------------------------------------------------------- dialogs
     def _models_dir(self) -> str:

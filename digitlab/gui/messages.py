@@ -7,14 +7,25 @@ shown as the characters it is, never rendered (and never make Qt read another fi
 Every message starts with a capital letter (the core's errors start with "cannot open model ...",
 fine in a terminal), and technical text (the HDF5 library's own words) goes behind a "Details"
 button instead of into the sentence.
+
+Every warning shown is written to the log file too (:mod:`digitlab.logs`), with the traceback of
+the exception being handled when there is one, and the box says where that file is, so a person
+has something to send.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from digitlab.logs import log_file, log_shown
+
 Button = QMessageBox.StandardButton
+
+log = logging.getLogger(__name__)
 
 
 def sentence(text: str) -> str:
@@ -32,15 +43,29 @@ def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
     return box
 
 
+def log_note() -> str:
+    """The sentence that says where the log file is; empty when this process writes none."""
+    path = log_file()
+    return f"Details were written to {path}" if path is not None else ""
+
+
 def warning_box(parent: QWidget | None, title: str, text: str, details: str | None = None) -> QMessageBox:
-    """The warning :func:`warn` shows, not yet shown (tests read it)."""
+    """The warning :func:`warn` shows, not yet shown (tests read it), with the log file's path
+    below the message (plain text too: the box's text format applies to it)."""
     box = _box(parent, QMessageBox.Icon.Warning, title, text, details)
     box.setStandardButtons(Button.Ok)
+    box.setInformativeText(log_note())
     return box
 
 
 def warn(parent: QWidget | None, title: str, text: str, details: str | None = None) -> None:
-    """A modal warning with one OK button; ``details`` behind a "Details" button."""
+    """A modal warning with one OK button; ``details`` behind a "Details" button.
+
+    Logged first, with the traceback of the exception being handled if this is called from an
+    ``except`` block (the usual case), so the file holds what the box cannot show.
+    """
+    log_shown(log, logging.ERROR, "Shown to the person: %s: %s%s", sentence(title), text,
+              f"\n{details}" if details else "", exc_info=sys.exc_info()[1])
     warning_box(parent, title, text, details).exec()
 
 

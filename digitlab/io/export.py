@@ -12,6 +12,7 @@ Never imports Qt.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -22,6 +23,8 @@ from ..atomic import atomic_folder, atomic_path, check_output
 from ..nn import Network
 from ..training import TrainResult, format_layer_sizes
 from .model_file import ModelFileError, SavedModel
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("npz", "json", "csv", "onnx")
 WEIGHTS_FORMAT = "digitlab-weights"
@@ -135,7 +138,9 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
     path, fmt = _resolve(Path(path), fmt)
     if fmt == "onnx":
         from .onnx_export import export_onnx  # here: the base install has no onnx package
-        return export_onnx(model, path, inputs=inputs)
+        written = export_onnx(model, path, inputs=inputs)
+        log.info("Exported the network (onnx) to %s", written)
+        return written
     arrays = named_arrays(network)
     if fmt == "npz":
         extra = {"layer_sizes": np.asarray(network.layer_sizes, dtype=np.int64),
@@ -151,6 +156,7 @@ def export_weights(model, path, fmt: str | None = None, *, overwrite: bool = Fal
         _write_atomic(path, lambda fh: fh.write(text.encode("utf-8")), inputs)
     else:
         _write_csv_folder(path, network, arrays, source, overwrite, inputs)
+    log.info("Exported the weights (%s) to %s", fmt, path)
     return path
 
 

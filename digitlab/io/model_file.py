@@ -32,6 +32,7 @@ import bisect
 import dataclasses
 import datetime as _dt
 import io
+import logging
 import math
 import os
 import re
@@ -49,6 +50,8 @@ from ..nn.arrays import KINDS, NamedArray, affine_first, array_specs
 from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
 from ..training.config import layer_size_problems, parameter_count
 from ..training.naming import default_model_name, format_layer_sizes
+
+log = logging.getLogger(__name__)
 
 FORMAT = "digitlab-model"
 FORMAT_VERSION = 1
@@ -198,7 +201,9 @@ def save_model(path, model: TrainResult | SavedModel, *, name: str | None = None
                              f"smaller learning rate")
     # HDF5 writes into memory only; the bytes reach the disk through Python's file I/O, where a
     # full disk is an OSError (HDF5 writing to a full disk itself crashed the process).
-    return write_bytes_atomic(Path(path), _model_image(model, arrays), replace=replace)
+    written = write_bytes_atomic(Path(path), _model_image(model, arrays), replace=replace)
+    log.info("Saved the model %r to %s", model.name, written)
+    return written
 
 
 def _model_image(model: SavedModel, arrays: list[NamedArray]) -> bytes:
@@ -1160,6 +1165,7 @@ def load_model(path) -> SavedModel:
                              f"network of {parameter_count(s['layer_sizes']):,} parameters; close "
                              f"other programs and try again") from None
     info = c.info
+    log.info("Loaded the model %r from %s", info.get("name", ""), path)
     return SavedModel(
         network=network, config=c.config, history=c.history, metrics=c.metrics,
         stop_reason=info.get("stop_reason", ""), message=info.get("message", ""),

@@ -39,6 +39,7 @@ Qt is used only for the figures and the PDF; building the numbers needs none.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -53,6 +54,8 @@ from .report_blocks import document_blocks
 from .report_figures import draw_figures
 from .report_tables import report_tables
 from .runs import RunGroups, load_experiment_folder, normalise_runs, runs_from_models
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FORMATS", "Report", "Block", "build_report", "write_report", "evaluate_runs", "runs_from_models",
            "load_experiment_folder", "render_html", "render_markdown", "render_pdf"]
@@ -193,6 +196,7 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
     # whole: at every instant ``out`` is the complete old report, the complete new one or absent.
     with atomic_folder(out, replace=overwrite) as tmp:
         _write_files(report, tmp, formats, say, out)
+    log.info("Wrote the report (%s) to %s", ", ".join(formats), out)
     say(f"wrote {out}")
     return out
 

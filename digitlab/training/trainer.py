@@ -9,6 +9,8 @@ the reasons a run ends are :class:`StopReason` (``stop_reasons.py``).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import threading
 import time
@@ -24,6 +26,8 @@ from .naming import format_layer_sizes
 from .not_learning import NotLearningWatch
 from .schedules import learning_rate_at
 from .stop_reasons import STOP_REASONS, Stop, StopReason
+
+log = logging.getLogger(__name__)
 
 __all__ = ["STOP_REASONS", "StopReason", "RunControl", "Check", "CHECK_FIELDS", "History", "TrainResult",
            "evaluate", "initial_network_problems", "train"]
@@ -280,9 +284,18 @@ def train(config: TrainConfig, splits, *, initial: Network | None = None,
     # message, so NumPy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         network = _starting_network(config, splits, initial)
+        log.info("Training started on %s (%d training images)%s: %s; settings %s",
+                 getattr(splits, "name", "") or "the given data", len(splits.y_train),
+                 " from a given network" if initial is not None else "", config.describe(),
+                 dataclasses.asdict(config))
         run = _Run(config, splits, network, control or RunControl())
         stop = run.finish(run.loop(on_check, on_epoch))
-        return _result(run, splits, initial, stop)
+        result = _result(run, splits, initial, stop)
+    accuracy = result.metrics.get("test_accuracy")
+    log.info("Training ended (%s) after %d epochs, %d steps, %.1f s; test accuracy %s. %s",
+             result.stop_reason, result.epochs, result.steps, result.elapsed,
+             "none (no usable weights)" if accuracy is None else f"{accuracy:.2%}", result.message)
+    return result
 
 
 def _starting_network(config: TrainConfig, splits, initial: Network | None) -> Network:
