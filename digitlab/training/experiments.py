@@ -16,6 +16,15 @@ from .presets import EXPERIMENTS
 from .trainer import RunControl, TrainResult, train
 
 
+class _Pool(ProcessPoolExecutor):
+    """A process pool that, left by an exception (Ctrl+C in the parent), drops the runs not yet
+    started instead of training every one of them before it closes."""
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of fresh ("spawn") processes with one BLAS thread each.
 
@@ -23,8 +32,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Each worker is an entry point of its own: :func:`digitlab.process.worker_process_setup` runs
     in it before the first job loads NumPy.
     """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_process_setup)
+    return _Pool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                 initializer=worker_process_setup)
 
 
 @dataclass
