@@ -17,11 +17,18 @@ from .trainer import RunControl, TrainResult, train
 
 
 class _Pool(ProcessPoolExecutor):
-    """A process pool that, left by an exception (Ctrl+C in the parent), drops the runs not yet
-    started instead of training every one of them before it closes."""
+    """A process pool that, left by an exception (Ctrl+C in the parent), ends its runs at once: it
+    drops those not yet started and stops the workers, instead of training every run first."""
 
     def __exit__(self, exc_type, exc_val, exc_tb):
-        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if exc_type is not None:
+            # Python 3.14 names this terminate_workers(); before it, the pool's own table of them
+            # (taken first: shutdown empties it)
+            workers = list((getattr(self, "_processes", None) or {}).values())
+            self.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
+        self.shutdown(wait=True)
         return False
 
 
