@@ -804,8 +804,9 @@ def cmd_build_models(args) -> int:
     for config in configs:
         splits = _splits(config)
         result = train(config, splits)
-        if result.stop_reason in FAILED_RUNS:
-            raise UserError(f"{config.name}: {result.message}")
+        if result.stop_reason in FAILED_RUNS:      # a failed run, not bad input: status 1
+            print(f"digitlab build-models: {config.name}: {result.message}", file=sys.stderr)
+            return EXIT_RUN_FAILED
         with _writing(folder / f"{config.name}.h5"):
             path = save_model(folder / f"{config.name}.h5", result, name=config.name,
                               dataset_name=splits.name, dataset_checksum=splits.checksum)

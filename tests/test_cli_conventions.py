@@ -215,6 +215,19 @@ def test_exit_status_0_1_and_2(tmp_path, capsys):
     assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
+def test_a_shipped_model_that_fails_to_train_is_status_1_not_bad_input(tmp_path, capsys, monkeypatch):
+    import types
+
+    import digitlab.training
+
+    def diverging(config, splits, **kwargs):
+        return types.SimpleNamespace(stop_reason="diverged", message="Training diverged at step 7.")
+    monkeypatch.setattr(digitlab.training, "train", diverging)
+    assert main(["build-models", "--dir", str(tmp_path), "--only", "pad"]) == 1
+    assert capsys.readouterr().err == "digitlab build-models: pad: Training diverged at step 7.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("argv", [["evaluate", "report-l2"], ["models"], ["data", "info", "--json"],
                                   ["evaluate", "report-l2", "--json", "--calibration"]],
                          ids=" ".join)
