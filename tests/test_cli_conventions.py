@@ -188,6 +188,34 @@ def test_quiet_train_prints_the_result_and_nothing_about_progress(tmp_path, caps
     assert "epoch   1/2" in captured.err and "training" in captured.out
 
 
+def test_quiet_download_says_only_what_it_verified(tmp_path, capsys):
+    """A local HTTP server on 127.0.0.1 stands in for a mirror (no internet in tests)."""
+    import functools
+    import http.server
+    import threading
+
+    from digitlab.paths import resources_dir
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            """The server's own request log would be on this process's stderr too."""
+
+    handler = functools.partial(Quiet, directory=str(resources_dir() / "mnist"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert main(["data", "download", "-q", "--dir", str(tmp_path / "dl"),
+                     "--mirror", f"http://127.0.0.1:{server.server_address[1]}/"]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    captured = capsys.readouterr()
+    assert captured.err == ""                                       # no "downloading ..." lines
+    assert sorted(line.split("/")[-1] for line in captured.out.splitlines()) == sorted(
+        p.name for p in (tmp_path / "dl").iterdir())
+    assert all(line.startswith("verified ") for line in captured.out.splitlines())
+
+
 def test_quiet_keeps_errors():
     proc = _digitlab("evaluate", "no-such-model", "-q")
     _, err = proc.communicate(timeout=60)
