@@ -14,12 +14,19 @@
 
 Each command is a function ``cmd_<name>(args) -> int`` registered in :func:`build_parser`.
 Errors a person can fix (a bad file, a bad setting) print one clear line and exit with status 2;
-only a bug shows a traceback.
+only a bug shows a traceback. Exit statuses: 0 done, 1 the run failed (diverged, did not learn),
+2 bad usage or input, 130 interrupted (Ctrl+C), 141 the reader of the output went away (a closed
+pipe, as in ``digitlab models | head -1``). ``python -m digitlab`` is the same command.
+
+Results go to stdout, and nothing else does with ``--json`` (one JSON document, schema in
+docs/cli-json.md); what a command is doing (progress, "training ...") goes to stderr with
+``--json`` and nowhere with ``-q``; errors always go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
 import signal
@@ -42,6 +49,10 @@ class UserError(Exception):
 
 # A run that diverged or did not learn: its message says why; no model is written by default.
 FAILED_RUNS = ("diverged", "not_learning")
+# Exit statuses (README, "Exit status"); a stop from outside is 128 + the signal's number, as a
+# shell reports a command killed by it: SIGINT 2, SIGPIPE 13 (no signal.SIGPIPE on Windows).
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_CLOSED_PIPE = 128 + 2, 128 + 13
 MAX_SEEDS = 1000          # seeds of experiments, sweep and report: each is several full runs
 
 
@@ -49,9 +60,9 @@ MAX_SEEDS = 1000          # seeds of experiments, sweep and report: each is seve
 class Progress:
     """A one-line progress bar on stderr (a line per epoch when stderr is not a terminal)."""
 
-    def __init__(self, total_epochs: int, stream=None, width: int = 24):
+    def __init__(self, total_epochs: int, stream=None, width: int = 24, quiet: bool = False):
         self.total = total_epochs
-        self.stream = stream or sys.stderr
+        self.stream = _Discard() if quiet else stream or sys.stderr
         self.width = width
         self.tty = self.stream.isatty()
         self.last = None
@@ -86,6 +97,48 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class _Discard:
+    """A stream that drops what is written to it (the progress of a ``-q`` run)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is kept, so nothing to flush."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _info(args, *values, **kwargs) -> None:
+    """Print what the command is doing (not a result): to stdout for a person, to stderr when
+    stdout carries a ``--json`` document, nowhere with ``-q``. Takes print's arguments."""
+    if getattr(args, "quiet", False):
+        return
+    print(*values, **kwargs, file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+
+
+def _emit_json(document) -> None:
+    """Write the command's one JSON document to stdout (docs/cli-json.md describes each).
+
+    A number that is not finite (the cost of a diverged model) becomes null: JSON has no NaN."""
+    import json
+    import math
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if hasattr(value, "item") and not isinstance(value, (str, bytes)):   # a NumPy scalar
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    sys.stdout.write(json.dumps(plain(document), indent=2, allow_nan=False) + "\n")
 
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
@@ -260,6 +313,22 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
                         "or test images); on in the pad presets")
     g.add_argument("--augment-fraction", type=float,
                    help="the share of training images augmented each epoch, in (0, 1] (default 0.5)")
+    _document_preset_defaults(p)
+
+
+def _document_preset_defaults(p: argparse.ArgumentParser) -> None:
+    """Say in --help what a setting left out is: the preset's value (report's, unless --preset)."""
+    from .training import preset
+    report = preset("report").to_dict()
+    for action in p._actions:
+        key = "layer_sizes" if action.dest == "layers" else action.dest
+        if key not in report or action.default is not None or "default" in (action.help or ""):
+            continue
+        value = report[key]
+        shown = ("-".join(map(str, value)) if key == "layer_sizes" else "all" if value is None
+                 else ("on" if value else "off") if isinstance(value, bool) else value)
+        action.help = ((action.help + " " if action.help else "")
+                       + f"(default: the preset's; report: {shown})").replace("%", "%%")
 
 
 def config_from_args(args, base=None):
@@ -346,7 +415,8 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
     from .training.fine_tune import accuracy_on, start_origin
     splits = _splits(config)
     if start is not None:
-        print(f"starting from {printable(start.name, 200)} ({start_path}) instead of a fresh initialisation")
+        _info(args, f"starting from {printable(start.name, 200)} ({start_path}) instead of a fresh "
+              "initialisation")
     if extra is not None:
         from .training.mixing import DEFAULT_EXTRA_SHARE, mix_extra
         share = args.extra_share if args.extra_share is not None else DEFAULT_EXTRA_SHARE
@@ -355,19 +425,23 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
                                checksum=extra.checksum, seed=config.seed)
         except ValueError as e:
             raise UserError(f"--extra-data: {e}") from None
-        print(f"mixing in {len(extra)} digits of {printable(extra.name, 200)}: {splits.n_extra_rows} of the "
-              f"{splits.n_train} training images of every epoch ({_pct(splits.share)}), validation "
-              f"and test as {printable(splits.name, 200)}'s")
+        _info(args, f"mixing in {len(extra)} digits of {printable(extra.name, 200)}: "
+              f"{splits.n_extra_rows} of the {splits.n_train} training images of every epoch "
+              f"({_pct(splits.share)}), validation and test as {printable(splits.name, 200)}'s")
         if start is not None:
             print(f"accuracy on {printable(extra.name, 200)} before: "
                   f"{_pct(accuracy_on(start.network, splits.x_extra, splits.y_extra))}")
-    print(f"training {config.describe()} on {printable(splits.name, 200)}: {splits.n_train} train, "
+    _info(args, f"training {config.describe()} on {printable(splits.name, 200)}: {splits.n_train} train, "
           f"{splits.n_val} validation, {splits.n_test} test images")
-    progress = Progress(config.max_epochs)
+    progress = Progress(config.max_epochs, quiet=args.quiet)
     control = RunControl()
     # The first Ctrl+C (or SIGTERM, as from `kill` or a job scheduler) stops the run the way the
     # GUI's Stop button does, keeping what it learned and saving it; a second one ends it at once.
+    # Ctrl+C still ends with the status of an interrupted command (130), after the save.
+    stopped_by = []
+
     def first_signal(signum, frame):
+        stopped_by.append(signum)
         control.cancel()
         signal.signal(signum, previous[signum] if signum != signal.SIGINT else signal.default_int_handler)
     previous = {sig: signal.signal(sig, first_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -386,6 +460,7 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
     if start is not None:
         result.origin.update(start_origin(start.name, start_path))
     failed = result.stop_reason in FAILED_RUNS
+    path = None
     if out and failed and not args.save_anyway:
         what = "diverged" if result.stop_reason == "diverged" else "did not learn"
         print(f"no model written to {out}: the run {what} (add --save-anyway to keep it all the same)",
@@ -397,7 +472,11 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
             path = save_model(out, result, name=args.name or out.stem, dataset_name=splits.name,
                               dataset_checksum=splits.checksum, replace=args.force)
         print(f"saved {path}")
-    return 1 if failed else 0
+    if signal.SIGINT in stopped_by:
+        saved = f"; what it learned is saved in {path}" if path else ""
+        print(f"digitlab train: interrupted{saved}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_RUN_FAILED if failed else EXIT_OK
 
 
 def _print_metrics(m: dict) -> None:
@@ -457,7 +536,8 @@ def cmd_evaluate(args) -> int:
     import numpy as np
 
     from .reports.metrics import confusion_matrix, format_confusion, per_class_scores
-    model = _load(_model_path(args.model)[0])
+    model_path = _model_path(args.model)[0]
+    model = _load(model_path)
     labelled = _labelled_set(args.dataset)
     if labelled is not None:
         if args.set != "test":
@@ -486,6 +566,14 @@ def cmd_evaluate(args) -> int:
     pred = net.predict(X)
     cm = confusion_matrix(y, pred, net.layer_sizes[-1])
     scores = per_class_scores(cm)
+    rel = None
+    if getattr(args, "calibration", False):
+        from .reports.calibration import reliability
+        rel = reliability(net.predict_proba(X), y)
+    if args.json:
+        _emit_json(_evaluation_document(model, model_path, name, labelled, args.set, y, cost, ce, accuracy,
+                                        cm, scores, rel))
+        return EXIT_OK
     print(f"{printable(model.name)}: {model.config.describe()}")
     print(f"{what}: {len(y)} images")
     print(f"cost {cost:.4f} (cross-entropy {ce:.4f}), accuracy {_pct(accuracy)}\n")
@@ -495,9 +583,7 @@ def cmd_evaluate(args) -> int:
     for k in range(len(cm)):
         print(f"{k:>5d}{scores['recall'][k]:10.4f}{scores['precision'][k]:11.4f}"
               f"{scores['recall'][k]:8.4f}{scores['support'][k]:7d}")
-    if getattr(args, "calibration", False):
-        from .reports.calibration import reliability
-        rel = reliability(net.predict_proba(X), y)
+    if rel is not None:
         print(f"\ncalibration: expected calibration error {_pct(rel.ece)}, maximum {_pct(rel.mce)}; "
               f"mean confidence {_pct(rel.mean_confidence)} against accuracy {_pct(rel.accuracy_overall)}")
         print(f"{'confidence':>12s}{'count':>8s}{'mean conf.':>12s}{'accuracy':>10s}")
@@ -508,28 +594,65 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _model_document(model, path: Path) -> dict:
+    """The model part of a ``--json`` document (docs/cli-json.md)."""
+    return {"name": model.name, "file": str(path), "layers": list(model.network.layer_sizes),
+            "batch_norm": bool(model.network.batch_norm), "settings": model.config.describe()}
+
+
+def _evaluation_document(model, path, data_name, labelled, part, y, cost, ce, accuracy, cm, scores,
+                         rel) -> dict:
+    """``evaluate --json``: what the text output shows, as numbers (docs/cli-json.md)."""
+    return {
+        "model": _model_document(model, path),
+        "data": {"name": data_name, "set": "all" if labelled is not None else part, "images": int(len(y))},
+        "cost": float(cost), "cross_entropy": float(ce), "accuracy": float(accuracy),
+        "confusion_matrix": cm.tolist(),
+        "classes": [{"class": k, "precision": float(scores["precision"][k]),
+                     "recall": float(scores["recall"][k]), "count": int(scores["support"][k])}
+                    for k in range(len(cm))],
+        "calibration": None if rel is None else {
+            "ece": float(rel.ece), "mce": float(rel.mce), "mean_confidence": float(rel.mean_confidence),
+            "accuracy": float(rel.accuracy_overall),
+            "bins": [{"low": float(rel.edges[k]), "high": float(rel.edges[k + 1]), "count": row["Count"],
+                      "mean_confidence": row["Mean confidence"], "accuracy": row["Accuracy"]}
+                     for k, row in enumerate(rel.rows())]},
+    }
+
+
 # ---------------------------------------------------------------------------- predict
 def cmd_predict(args) -> int:
     import numpy as np
 
     from .data import read_image_file, to_mnist
-    model = _load(_model_path(args.model)[0])
-    status = 0
+    model_path = _model_path(args.model)[0]
+    model = _load(model_path)
+    status = EXIT_OK
+    images = []             # --json: one entry per file, in the order given
     for name in args.images:
+        entry = {"file": name, "digit": None, "probabilities": None, "error": None}
+        images.append(entry)
         try:
             image = read_image_file(name)
         except (OSError, ValueError) as e:
             print(f"{printable(name)}: {printable(e, 300)}", file=sys.stderr)
-            status = 2
+            entry["error"] = str(e)
+            status = EXIT_USAGE
             continue
         x = to_mnist(image, normalise_width=True)  # a thick or thin pen is brought to MNIST's
         if x is None:
-            print(f"{printable(name)}: no ink found, nothing to predict")
+            entry["error"] = "no ink found, nothing to predict"
+            if not args.json:
+                print(f"{printable(name)}: no ink found, nothing to predict")
             continue
         p = model.network.predict_one(x)
         top = np.argsort(p)[::-1][:3]
-        others = ", ".join(f"{k} {100 * p[k]:.1f} %" for k in top[1:])
-        print(f"{printable(name)}: {top[0]} ({100 * p[top[0]]:.1f} %; then {others})")
+        entry.update(digit=int(top[0]), probabilities=[float(v) for v in p])
+        if not args.json:
+            others = ", ".join(f"{k} {100 * p[k]:.1f} %" for k in top[1:])
+            print(f"{printable(name)}: {top[0]} ({100 * p[top[0]]:.1f} %; then {others})")
+    if args.json:
+        _emit_json({"model": _model_document(model, model_path), "images": images})
     return status
 
 
@@ -574,16 +697,16 @@ def _run_the_experiments(args):
     seeds, experiments = _experiment_settings(args)
     splits = _splits(experiments[0][1])
     workers = min(args.workers, 4 * len(seeds))
-    print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
+    _info(args, f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
     start = time.perf_counter()
 
     def done(run):
         r = run.result
-        print(f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
+        _info(args, f"  seed {run.seed} {run.label}: test {_pct(r.metrics['test_accuracy'])}, "
               f"{r.epochs} epochs, {r.steps} iterations, {r.elapsed:.1f} s ({r.stop_reason})", flush=True)
 
     runs = run_experiments(splits, seeds, experiments=experiments, workers=workers, on_done=done)
-    print(f"trained in {time.perf_counter() - start:.1f} s")
+    _info(args, f"trained in {time.perf_counter() - start:.1f} s")
     return runs, splits
 
 
@@ -615,20 +738,22 @@ def _experiments(args, out: Path | None) -> int:
     from .reports import tables
     runs, splits = _run_the_experiments(args)
     seeds = sorted({run.seed for run in runs})
-    print()
     summary = tables.summary_rows(runs)
     weights = tables.weights_rows(runs)
     claims = tables.check_claims(runs)
-    print("Summary" + (" (mean ± standard deviation over seeds)" if len(seeds) > 1 else ""))
-    print(tables.to_text(summary))
-    print("Mean absolute weight per layer")
-    print(tables.to_text(weights))
-    print("The report's claims")
-    for c in claims:
-        print(f"  {c.statement}: {c.verdict}. {c.detail}")
+    if not args.json:
+        print()
+        print("Summary" + (" (mean ± standard deviation over seeds)" if len(seeds) > 1 else ""))
+        print(tables.to_text(summary))
+        print("Mean absolute weight per layer")
+        print(tables.to_text(weights))
+        print("The report's claims")
+        for c in claims:
+            print(f"  {c.statement}: {c.verdict}. {c.detail}")
     failed = [run for run in runs if run.result.stop_reason in FAILED_RUNS]
     for run in failed:
         print(f"seed {run.seed} {run.label}: {run.result.message}", file=sys.stderr)
+    files = {}                      # run -> the model file written for it
     if out:
         # The folder is built beside its name and moved in whole when complete, so an error
         # (a full disk) leaves no half-written folder, and --force swaps out the old one only then.
@@ -644,8 +769,25 @@ def _experiments(args, out: Path | None) -> int:
                 stem = run.result.config.name + (f"-seed{run.seed}" if len(seeds) > 1 else "")
                 save_model(staged / f"{stem}.h5", run.result, name=stem, dataset_name=splits.name,
                            dataset_checksum=splits.checksum, replace=False)
-        print(f"\nwrote the tables and {len(runs) - len(failed)} models to {out}")
-    return 1 if failed else 0
+                files[id(run)] = out / f"{stem}.h5"
+        _info(args, f"\nwrote the tables and {len(runs) - len(failed)} models to {out}")
+    if args.json:
+        import json
+        _emit_json({
+            "seeds": seeds, "dataset": splits.name, "out": None if out is None else str(out),
+            "runs": [{"experiment": run.index + 1, "label": run.label, "seed": run.seed,
+                      "name": run.result.config.name, "stop_reason": run.result.stop_reason,
+                      "epochs": int(run.result.epochs), "iterations": int(run.result.steps),
+                      "seconds": float(run.result.elapsed),
+                      "metrics": {k: float(v) for k, v in run.result.metrics.items()},
+                      "mean_abs_weights": [float(w) for w in run.result.network.mean_abs_weights()],
+                      "file": str(files[id(run)]) if id(run) in files else None}
+                     for run in runs],
+            # the same rows as summary.json and weights.json of --out
+            "summary": json.loads(tables.to_json(summary)), "weights": json.loads(tables.to_json(weights)),
+            "claims": [{"key": c.key, "statement": c.statement, "verdict": c.verdict, "held": c.held,
+                        "agree": c.agree, "seeds": c.total, "detail": c.detail} for c in claims]})
+    return EXIT_RUN_FAILED if failed else EXIT_OK
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -677,8 +819,9 @@ def cmd_build_models(args) -> int:
     for config in configs:
         splits = _splits(config)
         result = train(config, splits)
-        if result.stop_reason in FAILED_RUNS:
-            raise UserError(f"{config.name}: {result.message}")
+        if result.stop_reason in FAILED_RUNS:      # a failed run, not bad input: status 1
+            print(f"digitlab build-models: {config.name}: {result.message}", file=sys.stderr)
+            return EXIT_RUN_FAILED
         with _writing(folder / f"{config.name}.h5"):
             path = save_model(folder / f"{config.name}.h5", result, name=config.name,
                               dataset_name=splits.name, dataset_checksum=splits.checksum)
@@ -709,17 +852,18 @@ def cmd_sweep(args) -> int:
     _splits(config)                  # a bad dataset fails here with one line, not in every process
     total = len(lambdas) * len(seeds)
     workers = min(args.workers, total)
-    print(f"lambda sweep of {config.describe()}: lambdas {', '.join(f'{v:g}' for v in lambdas)}, "
+    _info(args, f"lambda sweep of {config.describe()}: lambdas {', '.join(f'{v:g}' for v in lambdas)}, "
           f"{len(seeds)} seed(s), {total} runs in {workers} process(es)")
     start = time.perf_counter()
 
     def done(point, n, total):
-        print(f"  [{n}/{total}] lambda {point.l2:g} seed {point.seed}: test {_pct(point.test_accuracy)}, "
-              f"mean |W| " + " ".join(f"{w:.4f}" for w in point.mean_abs_weights)
+        _info(args, f"  [{n}/{total}] lambda {point.l2:g} seed {point.seed}: "
+              f"test {_pct(point.test_accuracy)}, mean |W| "
+              + " ".join(f"{w:.4f}" for w in point.mean_abs_weights)
               + f", {point.epochs} epochs, {point.elapsed:.1f} s", flush=True)
 
     points = run_sweep(config, lambdas, seeds, workers=workers, on_done=done)
-    print(f"done in {time.perf_counter() - start:.1f} s\n")
+    _info(args, f"done in {time.perf_counter() - start:.1f} s\n")
     rows = sweep_rows(points)
     print(tables.to_text(rows))
     if out:
@@ -737,7 +881,7 @@ def cmd_sweep(args) -> int:
                 figure.save_png(staged / "sweep.png")
             finally:
                 figure.close()
-        print(f"wrote the sweep tables and sweep.png to {out}")
+        _info(args, f"wrote the sweep tables and sweep.png to {out}")
     return 0
 
 
@@ -762,14 +906,14 @@ def cmd_report(args) -> int:
             runs = runs_from_models([_load(path) for path in model_paths])
         except ValueError as e:
             raise UserError(str(e)) from None
-        print(f"report of {len(runs)} model(s)")
+        _info(args, f"report of {len(runs)} model(s)")
     elif args.from_dir:
         from .io import ModelFileError
         try:
             runs = load_experiment_folder(args.from_dir)
         except (FileNotFoundError, ModelFileError, ValueError) as e:
             raise UserError(str(e)) from None
-        print(f"report of the {len(runs)} experiment models in {args.from_dir}")
+        _info(args, f"report of the {len(runs)} experiment models in {args.from_dir}")
     else:
         runs, _ = _run_the_experiments(args)
     sweep = setting = None
@@ -781,15 +925,16 @@ def cmd_report(args) -> int:
             raise UserError(str(e)) from None
         base = runs[0].result.config
         seeds = _seed_range("--sweep-seeds (from the first model's seed)", base.seed, args.sweep_seeds)
-        print(f"lambda sweep: {', '.join(f'{v:g}' for v in lambdas)}, {len(seeds)} seed(s)")
+        _info(args, f"lambda sweep: {', '.join(f'{v:g}' for v in lambdas)}, {len(seeds)} seed(s)")
         setting = SweepSetting(base, tuple(lambdas), tuple(seeds))
         sweep = run_sweep(base, lambdas, seeds, workers=args.workers,
-                          on_done=lambda p, n, total: print(f"  [{n}/{total}] lambda {p.l2:g} seed {p.seed}: "
-                                                            f"test {_pct(p.test_accuracy)}", flush=True))
+                          on_done=lambda p, n, total: _info(args, f"  [{n}/{total}] lambda {p.l2:g} "
+                                                            f"seed {p.seed}: test {_pct(p.test_accuracy)}",
+                                                            flush=True))
     try:
         path = write_report(runs, out, formats, sweep=sweep, sweep_setting=setting, overwrite=args.force,
                             title=args.title,
-                            on_progress=lambda text: print(f"  {text}", flush=True))
+                            on_progress=lambda text: _info(args, f"  {text}", flush=True))
     except ValueError as e:
         raise UserError(str(e)) from None
     except OSError as e:
@@ -807,6 +952,16 @@ def cmd_data_info(args) -> int:
         raw = load_dataset(args.source)
     except (DatasetError, OSError) as e:
         raise UserError(str(e)) from None
+    if args.json:
+        _emit_json({"name": raw.name, "train_images": len(raw.train_labels),
+                    "test_images": len(raw.test_labels), "height": int(raw.train_images.shape[1]),
+                    "width": int(raw.train_images.shape[2]),
+                    "train_pixel_mean": float(raw.train_images.mean()),
+                    "train_pixel_std": float(raw.train_images.std()),
+                    "train_label_counts": np.bincount(raw.train_labels).tolist(),
+                    "test_label_counts": np.bincount(raw.test_labels).tolist(),
+                    "checksum": raw.checksum})
+        return EXIT_OK
     print(f"{printable(raw.name, 200)}: {len(raw.train_labels)} training and "
           f"{len(raw.test_labels)} test images of "
           f"{raw.train_images.shape[1]}x{raw.train_images.shape[2]}")
@@ -822,10 +977,12 @@ def cmd_data_download(args) -> int:
     from .data import DownloadError, download_mnist
     from .data.datasets import user_mnist_dir
     dest = Path(args.dir) if args.dir else user_mnist_dir()
-    tty = sys.stderr.isatty()
+    tty = sys.stderr.isatty() and not args.quiet
     last = {"name": None}
 
     def progress(name, done, total):
+        if args.quiet:
+            return
         if tty:
             size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             sys.stderr.write(f"\r{name}: {size}   ")
@@ -848,9 +1005,82 @@ def cmd_data_download(args) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every ``--help``: each option's default after its help, and the example below as written.
+
+    A default shows unless the help already names it ("(default 3)") or there is none to show
+    (None: the preset's or the model's own setting decides; False: a switch that is off)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not _has_default(action) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+    def _format_action(self, action):
+        if not action.help and _has_default(action):        # an option without help still shows it
+            action = copy.copy(action)
+            action.help = "default: %(default)s"
+        return super()._format_action(action)
+
+
+def _has_default(action) -> bool:
+    return (action.default not in (None, False, argparse.SUPPRESS)
+            and (bool(action.option_strings) or action.nargs in ("?", "*")))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with :class:`HelpFormatter`; subcommands are made of the same class."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+# One example per command, shown at the end of its --help ("digitlab data" is the parent of two).
+EXAMPLES = {
+    "digitlab": "digitlab evaluate report-l2 --json | python -m json.tool",
+    "train": "digitlab train --preset best --max-epochs 10 --out mine.h5",
+    "models": "digitlab models",
+    "evaluate": "digitlab evaluate report-l2 --set val --calibration",
+    "predict": "digitlab predict best digit.png --json",
+    "export": "digitlab export report-l2 --format csv --out report-l2-weights",
+    "experiments": "digitlab experiments --seeds 3 --out experiments",
+    "build-models": "digitlab build-models --only pad pad-l2",
+    "sweep": "digitlab sweep --lambdas 0,1,3,5,10 --seeds 2 --out sweep",
+    "report": "digitlab report --from experiments --out report",
+    "data": "digitlab data info fashion-mnist",
+    "data info": "digitlab data info --json",
+    "data download": "digitlab data download --dir ~/mnist",
+}
+EXIT_STATUS_HELP = """exit status:
+  0    done
+  1    the run failed (diverged or did not learn)
+  2    bad usage or input (a setting, a file), said in one line on stderr
+  130  interrupted (Ctrl+C)
+  141  the output pipe was closed (digitlab models | head -1)"""
+
+
+def _finish_parser(parser: argparse.ArgumentParser, name: str = "digitlab") -> None:
+    """Give ``parser`` and every subcommand its example and, on each command, ``-q``."""
+    parser.epilog = f"Example:\n  {EXAMPLES[name]}"
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if name == "digitlab":
+        parser.epilog += "\n\n" + EXIT_STATUS_HELP
+    elif not subcommands:
+        # SUPPRESS: not given here, the top-level `digitlab -q COMMAND` (default off) stands
+        parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                            help="print only results and errors: no progress or what is being done")
+    for action in subcommands:
+        for sub_name, sub in action.choices.items():
+            _finish_parser(sub, sub_name if name == "digitlab" else f"{name} {sub_name}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="digitlab", description="Train, inspect and use a from-scratch "
-                                     "NumPy network on MNIST. `python main.py` opens the desktop app.")
+    parser = _Parser(prog="digitlab", description="Train, inspect and use a from-scratch "
+                     "NumPy network on MNIST. `python main.py` opens the desktop app.")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only results and errors: no progress or what is being done")
     parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -881,17 +1111,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="costs, accuracy, confusion matrix and per-class scores of a model")
     p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
-    p.add_argument("--set", choices=("test", "val", "train"), default="test")
+    p.add_argument("--set", choices=("test", "val", "train"), default="test",
+                   help="the test images, the validation images split off training, or the training images")
     p.add_argument("--dataset", help="evaluate on another dataset than the one the model trained on: mnist, "
                    "fashion-mnist, a folder, a Keras .npz, or one set of digits (.npz with x and y, as a "
                    "personal set, or x_test and y_test)")
     p.add_argument("--calibration", action="store_true",
                    help="also the reliability table and the expected calibration error (ECE)")
+    p.add_argument("--json", action="store_true",
+                   help="the results, as one JSON document on stdout (docs/cli-json.md)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files (any format Qt reads; ink dark or light)")
     p.add_argument("model", help="a model file, or a model's name from 'digitlab models'")
     p.add_argument("images", nargs="+")
+    p.add_argument("--json", action="store_true",
+                   help="each image's digit and ten probabilities, as one JSON document on stdout "
+                        "(docs/cli-json.md)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="export a model's weights as .npz, per-layer CSV or JSON, or the "
@@ -912,6 +1148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", help="folder for the tables (Markdown, CSV, JSON) and the models")
     p.add_argument("--train-subset", type=int, help="train on the first N images only (a quick look)")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--json", action="store_true",
+                   help="the runs, tables and claims, as one JSON document on stdout (docs/cli-json.md)")
     p.set_defaults(func=cmd_experiments)
 
     p = sub.add_parser("build-models", help="train the models that ship in models/ (into your own "
@@ -955,6 +1193,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     d = data_sub.add_parser("info", help="sizes, pixel statistics and label counts of a dataset")
     d.add_argument("source", nargs="?", default=None, help="mnist (default), fashion-mnist, a folder or .npz")
+    d.add_argument("--json", action="store_true",
+                   help="the figures, as one JSON document on stdout (docs/cli-json.md)")
     d.set_defaults(func=cmd_data_info)
     d = data_sub.add_parser("download", help="fetch MNIST from the public mirrors (checksums verified)")
     d.add_argument("--dir", help="where to put the files (default: the user data folder)")
@@ -963,31 +1203,80 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a base URL holding the four .gz files, tried before nothing else (repeatable)")
     d.set_defaults(func=cmd_data_download)
 
+    _finish_parser(parser)
     return parser
 
 
 def main(argv=None) -> int:
-    """The ``digitlab`` command; returns the exit status."""
-    # Process-wide settings first: nothing above imports NumPy, and the commands that draw figures
-    # (report, evaluate --calibration ...) make thousands of Qt calls (see digitlab.process).
-    set_blas_threads()
-    install_refcount_guard()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from .logs import configure_logging, log_shown
-    configure_logging("cli")         # after parsing: --help and a mistyped option leave no log
-    log.info("Command: digitlab %s", " ".join(sys.argv[1:] if argv is None else argv))
+    """The ``digitlab`` command; returns the exit status.
+
+    What comes from outside ends without a traceback: Ctrl+C with one line on stderr and 130; a
+    reader that stops reading (``digitlab models | head -1``) quietly, with 141, the status of a
+    command a shell's SIGPIPE stopped. Either way a file being written is not left half-written:
+    every output is staged and moved into place whole (digitlab.atomic).
+    """
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _interrupt_not_lost(sys.unraisablehook)
+    redelivery = sys.unraisablehook
     try:
-        return args.func(args)
-    except (UserError, OutputError) as e:
-        # OutputError: a write that failed somewhere not wrapped above is still one line.
-        print(f"digitlab {args.command}: {e}", file=sys.stderr)
-        log_shown(log, logging.ERROR, "digitlab %s failed: %s", args.command, e)
-        return 2
+        # Process-wide settings first: nothing above imports NumPy, and the commands that draw figures
+        # (report, evaluate --calibration ...) make thousands of Qt calls (see digitlab.process).
+        set_blas_threads()
+        install_refcount_guard()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        from .logs import configure_logging, log_shown
+        configure_logging("cli")         # after parsing: --help and a mistyped option leave no log
+        log.info("Command: digitlab %s", " ".join(sys.argv[1:] if argv is None else argv))
+        try:
+            status = args.func(args)
+        except (UserError, OutputError) as e:
+            # OutputError: a write that failed somewhere not wrapped above is still one line.
+            print(f"digitlab {args.command}: {e}", file=sys.stderr)
+            log_shown(log, logging.ERROR, "digitlab %s failed: %s", args.command, e)
+            return EXIT_USAGE
+        sys.stdout.flush()            # a closed pipe shows here rather than at the interpreter's exit
+        return status
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        log.info("digitlab %s interrupted", args.command)
-        return 130
+        print("digitlab: interrupted", file=sys.stderr)
+        log.info("digitlab interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_CLOSED_PIPE
+    finally:
+        sys.unraisablehook = previous_hook
+        for timer in redelivery.timers:        # the command has ended: nothing left to interrupt
+            timer.cancel()
+
+
+def _interrupt_not_lost(hook):
+    """``sys.unraisablehook`` for a Ctrl+C that lands in a finalizer (a weakref callback while
+    garbage is collected): Python would print it as "Exception ignored ... Traceback" and go on.
+    Instead the interrupt is delivered again a moment later (from a timer thread, as if Ctrl+C were
+    pressed again), to land in the command's own code, outside the finalizer."""
+    def unraisable(info):
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            import _thread
+            import threading
+            timer = threading.Timer(0.01, _thread.interrupt_main)
+            timer.daemon = True
+            unraisable.timers.append(timer)
+            timer.start()
+            return
+        hook(info)
+    unraisable.timers = []
+    return unraisable
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device once its reader has gone, so that the flush at exit does not
+    fail a second time ("Exception ignored ... BrokenPipeError"; Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError) as e:      # stdout has no file descriptor: nothing will reach a pipe
+        print(f"digitlab: could not silence the closed output: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -92,5 +92,9 @@ def worker_process_setup() -> None:
 
     A spawned worker inherits its parent's environment, where the parent's entry point has already
     set the BLAS threads; this keeps a pool started from other code at one thread as well.
+    Ctrl+C in a terminal reaches every process of the group: a worker leaves it to its parent,
+    which stops the pool (training.experiments._Pool), rather than print a traceback of its own.
     """
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_blas_threads()

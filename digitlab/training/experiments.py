@@ -16,6 +16,22 @@ from .presets import EXPERIMENTS
 from .trainer import RunControl, TrainResult, train
 
 
+class _Pool(ProcessPoolExecutor):
+    """A process pool that, left by an exception (Ctrl+C in the parent), ends its runs at once: it
+    drops those not yet started and stops the workers, instead of training every run first."""
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if exc_type is not None:
+            # Python 3.14 names this terminate_workers(); before it, the pool's own table of them
+            # (taken first: shutdown empties it)
+            workers = list((getattr(self, "_processes", None) or {}).values())
+            self.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
+        self.shutdown(wait=True)
+        return False
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of fresh ("spawn") processes with one BLAS thread each.
 
@@ -23,8 +39,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Each worker is an entry point of its own: :func:`digitlab.process.worker_process_setup` runs
     in it before the first job loads NumPy.
     """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_process_setup)
+    return _Pool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                 initializer=worker_process_setup)
 
 
 @dataclass
