@@ -25,6 +25,7 @@ from digitlab.paths import bundled_models_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "model-format.md"
+README = ROOT / "README.md"
 SHIPPED = sorted(bundled_models_dir().glob("*.h5"))
 TOLERANCE = 1e-5
 
@@ -185,15 +186,16 @@ def test_the_format_follows_the_onnx_suffix(tmp_path, result_plain):
 
 
 # ---------------------------------------------------------------------------- the documented example
-def _documented_example() -> str:
-    text = DOC.read_text(encoding="utf-8")
+def _documented_example(doc) -> str:
+    text = doc.read_text(encoding="utf-8")
     found = re.search(r"<!-- onnx-example -->\n```python\n(.*?)```", text, flags=re.S)
-    assert found, f"{DOC} needs the marker <!-- onnx-example --> followed by a python block"
+    assert found, f"{doc} needs the marker <!-- onnx-example --> followed by a python block"
     return found.group(1)
 
 
-def test_the_three_line_onnxruntime_example_runs(tmp_path, monkeypatch, mnist_test):
-    example = _documented_example()
+@pytest.mark.parametrize("doc", [README, DOC], ids=["README", "model-format"])
+def test_the_three_line_onnxruntime_example_runs(doc, tmp_path, monkeypatch, mnist_test):
+    example = _documented_example(doc)
     assert len(example.strip().splitlines()) == 3
     assert "digitlab" not in example                       # onnxruntime alone
     images, _, x = mnist_test
@@ -201,7 +203,7 @@ def test_the_three_line_onnxruntime_example_runs(tmp_path, monkeypatch, mnist_te
     export_weights(model, tmp_path / "best.onnx")
     monkeypatch.chdir(tmp_path)
     namespace = {"images": images}                         # uint8 (10000, 28, 28), as MNIST ships
-    exec(compile(example, str(DOC), "exec"), namespace)
+    exec(compile(example, str(doc), "exec"), namespace)
     probabilities = namespace["probabilities"]
     want = model.network.predict_proba(x)
     assert probabilities.shape == (10_000, 10)
