@@ -189,6 +189,10 @@ class EvaluateView(QWidget):
         self.report_on.setToolTip("What the report covers: models A and B as chosen here, or the "
                                   "report's four experiments (report-no-l2, report-bn, report-l2, "
                                   "report-l2-bn)")
+        self.report_paper = QComboBox()          # the PDF's paper size
+        for key, text in (("a4", "A4"), ("letter", "Letter")):
+            self.report_paper.addItem(text, key)
+        self.report_paper.setToolTip("The paper size of the report's PDF")
         top = QHBoxLayout()
         for w in (QLabel("Model A"), self.chooser_a, QLabel("compare with B"), self.chooser_b,
                   QLabel("on the"), self.set_combo):
@@ -197,6 +201,7 @@ class EvaluateView(QWidget):
         top.addSpacing(12)
         top.addWidget(self.export_button)
         top.addWidget(self.report_on)
+        top.addWidget(self.report_paper)
         self.headline = QLabel("Choose a model.")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)   # shows model names from files
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -659,12 +664,14 @@ class EvaluateView(QWidget):
         return self.pair.entries()
 
     def export_report(self, out_dir: str | Path | None = None, which: str | None = None,
-                      formats=("html", "pdf", "md"), include_sweep: bool = True) -> Path | None:
+                      formats=("html", "pdf", "md"), include_sweep: bool = True,
+                      paper: str | None = None) -> Path | None:
         """Start writing a report (HTML, PDF, Markdown, tables) into a new folder; returns the
         folder it will be, or None when nothing was started.
 
         ``out_dir`` defaults to asking the person (``ask_report_dir``); ``which`` to the "on ..."
-        choice (:meth:`report_models`). The Inside tab's last lambda sweep is included with its
+        choice (:meth:`report_models`); ``paper`` ("a4" or "letter") to the paper choice beside it.
+        The Inside tab's last lambda sweep is included with its
         setting (data size, seeds, lambdas) stated. The report is built on a worker thread (its
         figures drawn on the GUI thread, one at a time) with progress and Cancel
         (:meth:`cancel_report`); ``report_written(folder)`` when it is complete, and
@@ -693,6 +700,7 @@ class EvaluateView(QWidget):
                             "choose another name.")
             return None
         sweep = list(self.inside.sweep_points) if include_sweep else []
+        paper = paper or self.report_paper.currentData()
         sweep_setting = self.inside.sweep_setting if sweep else None
         models = [e.model for e in entries]          # loaded here, in the GUI thread
         config = entries[0].config
@@ -706,7 +714,7 @@ class EvaluateView(QWidget):
                     say(text)
 
             return write_report(models, out, formats, sweep=sweep or None, sweep_setting=sweep_setting,
-                                splits=splits, on_progress=progress, gui_call=task.call_in_gui)
+                                splits=splits, paper=paper, on_progress=progress, gui_call=task.call_in_gui)
 
         self._report_target = out
         self.export_button.setEnabled(False)
