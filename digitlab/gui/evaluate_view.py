@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (
 from digitlab.data import DatasetError
 from digitlab.data.labelled import load_labelled_set
 from digitlab.data.personal import default_personal_set_path
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.background import BackgroundTask, ProgressRow
 from digitlab.gui.guard import guarded
 from digitlab.gui.inside_view import InsideView
@@ -217,7 +217,7 @@ class EvaluateView(QWidget):
         sl = QHBoxLayout(scores)
         self.cm_a, self.cm_b = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.cm_a, self.cm_b):
-            w.setBackground("w")
+            w.setBackground(theme.plot_background())
             w.setMinimumSize(240, 240)
         sl.addWidget(self.cm_a, 3)
         sl.addWidget(self.cm_b, 3)
@@ -268,12 +268,13 @@ class EvaluateView(QWidget):
         row = QHBoxLayout()
         self.reliability, self.conf_counts = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.reliability, self.conf_counts):
-            w.setBackground("w")
+            w.setBackground(theme.plot_background())
         row.addWidget(self.reliability, 3)
         row.addWidget(self.conf_counts, 2)
         cl.addLayout(row, 1)
 
         self.inside = InsideView(library, self.pair)
+        theme.on_palette_change(self, self._restyle)
         self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores")
         self.tabs.addTab(mistakes, "Mistakes")
@@ -499,15 +500,31 @@ class EvaluateView(QWidget):
             self.headline.setText("Evaluation cancelled: choose a model or the set again to evaluate.")
 
     def _draw(self) -> None:
+        self._draw_confusions()
+        self._fill_class_table()
+        self._fill_gallery()
+        self._draw_calibration()
+
+    def _draw_confusions(self) -> None:
+        look = theme.look()
         for widget, ev, tag in ((self.cm_a, self.eval_a, "A"), (self.cm_b, self.eval_b, "B")):
             plot = widget.getPlotItem()
             plot.clear()
             widget.setVisible(ev is not None or tag == "A")
             if ev is not None:
-                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit")
-                F.draw_confusion(plot, ev.cm)
-        self._fill_class_table()
-        self._fill_gallery()
+                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit", look=look)
+                F.draw_confusion(plot, ev.cm, look=look)
+
+    def plot_widgets(self) -> list:
+        """Every pyqtgraph widget of this view, Inside's included."""
+        return [self.cm_a, self.cm_b, self.reliability, self.conf_counts, *self.inside.plot_widgets()]
+
+    def _restyle(self) -> None:
+        """The theme changed: the matrices and calibration plots drawn again in its colours (Inside
+        and the probability bars restyle themselves)."""
+        for widget in (self.cm_a, self.cm_b, self.reliability, self.conf_counts):
+            theme.style_plot_widget(widget)
+        self._draw_confusions()
         self._draw_calibration()
 
     def _fill_class_table(self) -> None:
@@ -632,12 +649,14 @@ class EvaluateView(QWidget):
                 p.legend.scene() and p.legend.scene().removeItem(p.legend)
                 p.legend = None
         items = [(f"{tag}: {e.name}", e.calibration) for tag, e in zip("AB", (self.eval_a, self.eval_b)) if e]
+        look = theme.look()
         F.style_plot(rel_plot, "Reliability diagram", "confidence (mean per bin)",
-                     "accuracy (fraction correct)")
-        F.style_plot(cnt_plot, "Predictions per confidence bin", "confidence", "predictions (log scale)")
+                     "accuracy (fraction correct)", look=look)
+        F.style_plot(cnt_plot, "Predictions per confidence bin", "confidence", "predictions (log scale)",
+                     look=look)
         if items:
-            F.draw_reliability(rel_plot, items)
-            F.draw_confidence_counts(cnt_plot, items)
+            F.draw_reliability(rel_plot, items, look=look)
+            F.draw_confidence_counts(cnt_plot, items, look=look)
             self.ece_label.setText("Expected calibration error (10 bins):\n" + "\n".join(
                 f"{name} {100 * rel.ece:.2f} % (mean confidence {100 * rel.mean_confidence:.1f} %, accuracy "
                 f"{100 * rel.accuracy_overall:.1f} %)" for name, rel in items))
