@@ -133,7 +133,7 @@ class ProbabilityBars(QWidget):
         self._confidence.setFont(cf)
         self._confidence.setWordWrap(True)
 
-        self._plot = pg.PlotWidget(background=None)
+        self._plot = pg.PlotWidget()
         self._plot.setMinimumHeight(150)
         self._plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._plot.setMenuEnabled(False)
@@ -323,6 +323,9 @@ class ProbabilityBars(QWidget):
     def _restyle(self) -> None:
         """Axes, bars and labels in the palette's colours (at start and when the theme changes)."""
         fg = self.palette().windowText().color()
+        # the window's own colour, set rather than left transparent: a transparent view kept the
+        # palette it was first painted with when the theme changed
+        self._plot.setBackground(self.palette().color(QPalette.ColorRole.Window))
         for ax in ("left", "bottom"):
             axis = self._plot.getPlotItem().getAxis(ax)
             axis.setPen(pg.mkPen(fg))

@@ -28,7 +28,7 @@ log = logging.getLogger("digitlab.gui")
 
 __all__ = ["THEMES", "THEME_TITLES", "SETTINGS_KEY", "apply_theme", "current_theme", "dark_palette",
            "light_palette", "is_dark", "look", "plot_background", "style_plot_widget", "on_palette_change",
-           "secondary_text", "error_text", "saved_theme"]
+           "secondary_text", "warning_text", "good_text", "error_text", "saved_theme", "css"]
 
 #: The choices of View > Theme, in menu order.
 THEMES = ("system", "light", "dark")
@@ -64,9 +64,12 @@ def dark_palette() -> QPalette:
 
 
 def light_palette() -> QPalette:
-    """The Fusion style's standard palette (the app's look before themes existed)."""
+    """The Fusion style's standard palette (the app's look before themes existed), its quieter
+    text (placeholders, notes) a readable grey rather than half-transparent black."""
     style = QStyleFactory.create("Fusion")
-    return style.standardPalette() if style is not None else QPalette()
+    palette = style.standardPalette() if style is not None else QPalette()
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor("#5f6368"))
+    return palette
 
 
 def _system_is_dark() -> bool:
@@ -115,9 +118,10 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
         app.setPalette(_platform_palette)
     # A widget under a style sheet (the window's tab bar has one, and so do a few labels) keeps the
     # palette it was polished with: setting the sheet again re-polishes it, and everything inside
-    # it, with the new palette. Parents first, so a child is not polished twice in vain.
+    # it, with the new palette; its own colours are swapped for the theme's (see css). Parents
+    # first, so a child is not polished twice in vain.
     for widget in sorted((w for w in app.allWidgets() if w.styleSheet()), key=_depth):
-        widget.setStyleSheet(widget.styleSheet())
+        widget.setStyleSheet(css(widget.styleSheet()))
     pg.setConfigOptions(background=plot_background(), foreground=look().text)
     _follow_system(app)
 
@@ -166,9 +170,36 @@ def secondary_text(palette: QPalette | None = None) -> str:
     return "#a8adb3" if is_dark(palette) else "#5f6368"
 
 
+def warning_text(palette: QPalette | None = None) -> str:
+    """The colour of a warning (a damaged file, two networks that disagree): orange-brown on
+    light, a light orange on dark."""
+    return "#f0a060" if is_dark(palette) else "#b3541e"
+
+
+def good_text(palette: QPalette | None = None) -> str:
+    """The colour of good news (the networks agree): a deep green on light, a light one on dark."""
+    return "#6fd08c" if is_dark(palette) else "#1b7f3b"
+
+
 def error_text(palette: QPalette | None = None) -> str:
     """The colour of an error message: a deep red on light, a light red on dark."""
     return "#ff8a80" if is_dark(palette) else "#b00020"
+
+
+# The colours style sheets use, as (on light, on dark): errors, warnings, an invalid field's
+# background and border. Text that is merely quieter uses ``palette(placeholder-text)`` instead.
+_SHEET_COLOURS = (("#b00020", "#ff8a80"), ("#b3261e", "#ff8a80"), ("#b3541e", "#f0a060"),
+                  ("#ffe4e4", "#5a2a2a"), ("#d03030", "#e06060"))
+
+
+def css(sheet: str, palette: QPalette | None = None) -> str:
+    """``sheet`` (written with the light colours above) in the current theme's colours; a sheet in
+    the other theme's colours is turned back. Style sheets with colours go through here."""
+    dark = is_dark(palette)
+    for light_colour, dark_colour in _SHEET_COLOURS:
+        old, new = (light_colour, dark_colour) if dark else (dark_colour, light_colour)
+        sheet = sheet.replace(old, new)
+    return sheet
 
 
 def style_plot_widget(widget) -> None:

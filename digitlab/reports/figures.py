@@ -167,6 +167,8 @@ def _ink_legend(legend, look: Look) -> None:
     legend.setBrush(look.legend_fill)
     legend.setPen(look.legend_edge)
     legend.setLabelTextColor(look.text)
+    for _sample, label in legend.items:     # (pyqtgraph 0.14 stores the colour but draws the old text)
+        label.setText(label.text)
 
 
 def _legend(plot, offset=(-10, 10), cols: int = 1, *, scale: float = 1.0, look: Look = LIGHT):

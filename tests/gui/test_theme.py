@@ -94,6 +94,8 @@ def test_dark_then_light_from_the_menu_restyles_every_plot_tile_and_bar(qtbot, m
     # Draw's probability bars sit on the window colour, their axes in the text colour
     bars = main_window.draw_view.findChildren(pg.PlotWidget)[0]
     assert _background_lightness(bars) < 80
+    drawn = _grab(bars)
+    assert drawn[1, -2] < 80 and np.median(drawn) < 80                 # as painted, not only as set
     assert theme.current_theme() == "dark" and _theme_action(main_window, "Dark").isChecked()
 
     _theme_action(main_window, "Light").trigger()
