@@ -147,3 +147,19 @@ def test_heatmaps_run_from_the_background_in_both_looks():
     tiles = F._diverging_rgba(np.array([[np.nan, 0.0, 1.0, -1.0]]), F.DARK)
     assert tuple(tiles[0, 0, :3]) == F.DARK.gap and tuple(tiles[0, 1, :3]) == F.DARK.background
     assert tuple(tiles[0, 2, :3]) == F.DARK.positive and tuple(tiles[0, 3, :3]) == F.DARK.negative
+
+
+def test_an_invalid_field_and_notes_stay_readable_in_both_themes(qtbot, main_window):
+    """Style-sheet colours follow the theme: an invalid field's pink turns deep red on dark (light
+    text on pink was unreadable), and back; quieter notes take the palette's placeholder grey."""
+    field = main_window.train_view.form.field("learning_rate")
+    field.clear()
+    qtbot.keyClicks(field, "fast")
+    qtbot.waitUntil(lambda: "#ffe4e4" in field.styleSheet(), timeout=3000)
+    _theme_action(main_window, "Dark").trigger()
+    assert "#5a2a2a" in field.styleSheet() and "#ffe4e4" not in field.styleSheet()
+    qtbot.waitUntil(lambda: field.palette().color(QPalette.ColorRole.Text).lightness() > 200, timeout=5000)
+    _theme_action(main_window, "Light").trigger()
+    assert "#ffe4e4" in field.styleSheet()
+    hint = main_window.train_view.tables_hint
+    assert "placeholder-text" in hint.styleSheet()
