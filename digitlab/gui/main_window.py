@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready", 3000)
         self._previous_hook = set_error_hook(lambda text: self.statusBar().showMessage(text, 10000))
 
+        theme.track(self)              # its style sheets follow View > Theme
         self._build_actions()
         self._build_menus()
         self._connect_views()

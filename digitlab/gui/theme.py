@@ -15,8 +15,10 @@ Report figures (reports/figures.py ``*_figure``) stay light too: a printed repor
 from __future__ import annotations
 
 import logging
+import weakref
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
@@ -28,7 +30,7 @@ log = logging.getLogger("digitlab.gui")
 
 __all__ = ["THEMES", "THEME_TITLES", "SETTINGS_KEY", "apply_theme", "current_theme", "dark_palette",
            "light_palette", "is_dark", "look", "plot_background", "style_plot_widget", "on_palette_change",
-           "secondary_text", "warning_text", "good_text", "error_text", "saved_theme", "css"]
+           "secondary_text", "warning_text", "good_text", "error_text", "saved_theme", "css", "track"]
 
 #: The choices of View > Theme, in menu order.
 THEMES = ("system", "light", "dark")
@@ -37,6 +39,7 @@ THEME_TITLES = {"system": "&System", "light": "&Light", "dark": "&Dark"}
 SETTINGS_KEY = "view/theme"
 
 _current = "system"
+_windows: weakref.WeakSet = weakref.WeakSet()    # windows whose style sheets follow the theme
 _platform_palette: QPalette | None = None     # the app's palette before any theme: "system" on light
 
 
@@ -118,10 +121,16 @@ def apply_theme(name: str, app: QApplication | None = None) -> None:
         app.setPalette(_platform_palette)
     # A widget under a style sheet (the window's tab bar has one, and so do a few labels) keeps the
     # palette it was polished with: setting the sheet again re-polishes it, and everything inside
-    # it, with the new palette; its own colours are swapped for the theme's (see css). Parents
-    # first, so a child is not polished twice in vain.
-    for widget in sorted((w for w in app.allWidgets() if w.styleSheet()), key=_depth):
-        widget.setStyleSheet(css(widget.styleSheet()))
+    # it, with the new palette; its own colours are swapped for the theme's (see css). Only in the
+    # windows given to track() and on screen: walking QApplication.allWidgets() or
+    # topLevelWidgets() crashed PySide6 6.12 in the test session (widgets of closed windows).
+    # Parents first, so that a child is not polished twice in vain.
+    for window in list(_windows):
+        if not shiboken6.isValid(window) or not window.isVisible():
+            continue
+        sheets = [w for w in [window, *window.findChildren(QWidget)] if w.styleSheet()]
+        for widget in sorted(sheets, key=_depth):
+            widget.setStyleSheet(css(widget.styleSheet()))
     pg.setConfigOptions(background=plot_background(), foreground=look().text)
     _follow_system(app)
 
@@ -144,6 +153,11 @@ def _follow_system(app: QApplication) -> None:
         return
     _following_system = True
     hints.colorSchemeChanged.connect(lambda _scheme: _current == "system" and apply_theme("system"))
+
+
+def track(window: QWidget) -> None:
+    """Let ``window``'s style sheets follow theme changes (the main window does this)."""
+    _windows.add(window)
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

@@ -15,8 +15,9 @@ from digitlab.reports import figures as F
 
 
 @pytest.fixture(autouse=True)
-def back_to_the_default_theme():
-    """The palette is the application's: whatever a test chose, the next test starts as usual."""
+def back_to_the_default_theme(qtbot):
+    """The palette is the application's: whatever a test chose, the next test starts as usual
+    (reset while the test's windows are still open: qtbot closes them after this)."""
     yield
     theme.apply_theme("system")
 
