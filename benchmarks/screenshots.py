@@ -16,9 +16,14 @@ and saves into ``docs/screenshots/``:
                    (report-l2): confusion matrices and the per-class table;
 - ``mistakes.png`` Evaluate > Mistakes with one of A's mistakes clicked: both networks' bars;
 - ``activations.png`` Evaluate > Inside > Activations of the 3 drawn in the Draw view;
+- ``weights.png`` Evaluate > Inside > Weights (first-layer tiles); ``calibration.png`` Evaluate >
+  Calibration;
 - ``report-pair-page1.png`` the first page of the PDF that File > Export report writes on A and B
                    (rendered with ``pdftoppm`` from poppler-utils; skipped with a note without it);
 - ``main-1920.png`` the Train view with the report's four experiments at 1920x1080.
+
+Every view is taken twice: in the light theme (``<name>.png``) and in the dark one
+(``<name>-dark.png``, View > Theme > Dark), switched live on the same window.
 
 It uses a throwaway DIGITLAB_HOME and settings file, so your own models and settings are never
 touched. ``--out DIR`` writes elsewhere; ``--quick`` trains on a subset (for trying the script).
@@ -73,14 +78,24 @@ def main(argv: list[str] | None = None) -> int:
                 raise TimeoutError("the app did not get there in time")
             spin(0.05)
 
-    def save(widget, name: str) -> None:
+    def grab(widget, name: str) -> None:
         spin(0.3)                      # let the last flush and repaint happen
         path = out / name
         if not widget.grab().save(str(path)):
             raise OSError(f"could not write {path}")
         print(f"wrote {path} ({widget.width()}x{widget.height()})")
 
+    def save(widget, name: str) -> None:
+        """``name`` in the light theme, then ``<stem>-dark.png`` in the dark one; light again after."""
+        grab(widget, name)
+        window.set_theme("dark")
+        spin(0.3)
+        grab(widget, name.replace(".png", "-dark.png"))
+        window.set_theme("light")
+        spin(0.3)
+
     window = MainWindow()
+    window.set_theme("light")          # not the system's: the same pictures on every desktop
     window.confirm_close = lambda: True
     window.resize(1280, 800)
     window.show()
@@ -193,6 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     inside.tabs.setCurrentWidget(inside.act_a.parentWidget())
     spin(0.5)
     save(window, "activations.png")
+    # Inside > Weights (the first-layer tiles) and Calibration: the heatmap and plots of both themes
+    inside.tabs.setCurrentIndex(0)
+    spin(0.5)
+    save(window, "weights.png")
+    ev.tabs.setCurrentIndex(2)
+    spin(0.3)
+    save(window, "calibration.png")
 
     # ---------------- File > Export report on A and B: the PDF's first page
     report_dir = Path(_tmp) / "report"

@@ -933,7 +933,7 @@ def cmd_report(args) -> int:
                                                             flush=True))
     try:
         path = write_report(runs, out, formats, sweep=sweep, sweep_setting=setting, overwrite=args.force,
-                            title=args.title,
+                            title=args.title, paper=args.paper,
                             on_progress=lambda text: _info(args, f"  {text}", flush=True))
     except ValueError as e:
         raise UserError(str(e)) from None
@@ -1186,6 +1186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", default="html,pdf,md",
                    help="any of html,pdf,md (tables always as CSV and JSON)")
     p.add_argument("--title", help="the report's title")
+    p.add_argument("--paper", type=str.lower, choices=("a4", "letter"), default="a4",
+                   help="the PDF's paper size: a4 (default) or letter")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_report)
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from digitlab.data.input_check import InputCheck, check_input
 from digitlab.data.strokes import Drawing, Stroke, drawing_to_mnist_steps
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.model_pair import ModelPair, PairChooser
@@ -55,10 +55,11 @@ PREDICT_INTERVAL_MS = 30
 
 # The verdict's look: (text colour, bold). Set through the palette and the font, not a style sheet,
 # which would re-polish the label on every prediction (probability_bars.set_text_colour).
-_AGREE_STYLE = ("#1b7f3b", True)
-_DISAGREE_STYLE = ("#b3541e", True)
-_WRONG_STYLE = ("#b3261e", True)
-_NEUTRAL_STYLE = ("#5f6368", False)
+# The colours are the theme's (gui/theme.py), looked up when the verdict is set.
+_AGREE_STYLE = (theme.good_text, True)
+_DISAGREE_STYLE = (theme.warning_text, True)
+_WRONG_STYLE = (theme.error_text, True)
+_NEUTRAL_STYLE = (theme.secondary_text, False)
 # What a dimmed pair of bars says instead of "83 % sure", by input_check state.
 _DIMMED_NOTES = {"too small": "Draw bigger", "not a digit": "Not a digit yet"}
 
@@ -284,7 +285,9 @@ class DrawView(QWidget):
         actions.addWidget(self.random_button)
 
         self.source_label = QLabel("")
-        set_text_colour(self.source_label, _NEUTRAL_STYLE[0])
+        set_text_colour(self.source_label, _NEUTRAL_STYLE[0]())
+        self._verdict_style = _NEUTRAL_STYLE
+        theme.on_palette_change(self, self._restyle)
         self.source_label.setWordWrap(True)
         self.source_label.setMinimumHeight(self.source_label.fontMetrics().height() + 4)
 
@@ -651,10 +654,17 @@ class DrawView(QWidget):
                 text += f" — it is a {t}: " + (f"{right[0]} is right" if right else "neither is right")
             self._set_verdict(text, _DISAGREE_STYLE)
 
-    def _set_verdict(self, text: str, style: tuple[str, bool]) -> None:
+    def _restyle(self) -> None:
+        """The theme changed: the verdict and the source line in its colours (the pad and the 28x28
+        preview stay as they are: they are the network's input picture)."""
+        set_text_colour(self.source_label, _NEUTRAL_STYLE[0]())
+        set_text_colour(self.verdict, self._verdict_style[0]())
+
+    def _set_verdict(self, text: str, style: tuple) -> None:
         colour, bold = style
+        self._verdict_style = style
         self.verdict.setText(text)
-        set_text_colour(self.verdict, colour)
+        set_text_colour(self.verdict, colour())
         if self.verdict.font().bold() != bold:
             font = self.verdict.font()
             font.setBold(bold)

@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (
 from digitlab.data import DatasetError
 from digitlab.data.labelled import load_labelled_set
 from digitlab.data.personal import default_personal_set_path
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.background import BackgroundTask, ProgressRow
 from digitlab.gui.guard import guarded
 from digitlab.gui.inside_view import InsideView
@@ -189,6 +189,10 @@ class EvaluateView(QWidget):
         self.report_on.setToolTip("What the report covers: models A and B as chosen here, or the "
                                   "report's four experiments (report-no-l2, report-bn, report-l2, "
                                   "report-l2-bn)")
+        self.report_paper = QComboBox()          # the PDF's paper size
+        for key, text in (("a4", "A4"), ("letter", "Letter")):
+            self.report_paper.addItem(text, key)
+        self.report_paper.setToolTip("The paper size of the report's PDF")
         top = QHBoxLayout()
         for w in (QLabel("Model A"), self.chooser_a, QLabel("compare with B"), self.chooser_b,
                   QLabel("on the"), self.set_combo):
@@ -212,7 +216,7 @@ class EvaluateView(QWidget):
         sl = QHBoxLayout(scores)
         self.cm_a, self.cm_b = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.cm_a, self.cm_b):
-            w.setBackground("w")
+            w.setBackground(theme.plot_background())
             w.setMinimumSize(240, 240)
         sl.addWidget(self.cm_a, 3)
         sl.addWidget(self.cm_b, 3)
@@ -263,12 +267,13 @@ class EvaluateView(QWidget):
         row = QHBoxLayout()
         self.reliability, self.conf_counts = pg.PlotWidget(), pg.PlotWidget()
         for w in (self.reliability, self.conf_counts):
-            w.setBackground("w")
+            w.setBackground(theme.plot_background())
         row.addWidget(self.reliability, 3)
         row.addWidget(self.conf_counts, 2)
         cl.addLayout(row, 1)
 
         self.inside = InsideView(library, self.pair)
+        theme.on_palette_change(self, self._restyle)
         self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores")
         self.tabs.addTab(mistakes, "Mistakes")
@@ -277,7 +282,15 @@ class EvaluateView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.headline)
+        # the headline, and under the Export button the PDF's paper (the top row is full at 1024 px)
+        below = QHBoxLayout()
+        below.addWidget(self.headline, 1)
+        paper = QHBoxLayout()
+        paper.addWidget(QLabel("PDF paper"))
+        paper.addWidget(self.report_paper)
+        below.addLayout(paper)
+        below.setAlignment(paper, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(below)
         layout.addWidget(self.eval_progress)
         layout.addWidget(self.report_progress)
         layout.addWidget(self.tabs, 1)
@@ -494,15 +507,31 @@ class EvaluateView(QWidget):
             self.headline.setText("Evaluation cancelled: choose a model or the set again to evaluate.")
 
     def _draw(self) -> None:
+        self._draw_confusions()
+        self._fill_class_table()
+        self._fill_gallery()
+        self._draw_calibration()
+
+    def _draw_confusions(self) -> None:
+        look = theme.look()
         for widget, ev, tag in ((self.cm_a, self.eval_a, "A"), (self.cm_b, self.eval_b, "B")):
             plot = widget.getPlotItem()
             plot.clear()
             widget.setVisible(ev is not None or tag == "A")
             if ev is not None:
-                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit")
-                F.draw_confusion(plot, ev.cm)
-        self._fill_class_table()
-        self._fill_gallery()
+                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit", look=look)
+                F.draw_confusion(plot, ev.cm, look=look)
+
+    def plot_widgets(self) -> list:
+        """Every pyqtgraph widget of this view, Inside's included."""
+        return [self.cm_a, self.cm_b, self.reliability, self.conf_counts, *self.inside.plot_widgets()]
+
+    def _restyle(self) -> None:
+        """The theme changed: the matrices and calibration plots drawn again in its colours (Inside
+        and the probability bars restyle themselves)."""
+        for widget in (self.cm_a, self.cm_b, self.reliability, self.conf_counts):
+            theme.style_plot_widget(widget)
+        self._draw_confusions()
         self._draw_calibration()
 
     def _fill_class_table(self) -> None:
@@ -627,12 +656,14 @@ class EvaluateView(QWidget):
                 p.legend.scene() and p.legend.scene().removeItem(p.legend)
                 p.legend = None
         items = [(f"{tag}: {e.name}", e.calibration) for tag, e in zip("AB", (self.eval_a, self.eval_b)) if e]
+        look = theme.look()
         F.style_plot(rel_plot, "Reliability diagram", "confidence (mean per bin)",
-                     "accuracy (fraction correct)")
-        F.style_plot(cnt_plot, "Predictions per confidence bin", "confidence", "predictions (log scale)")
+                     "accuracy (fraction correct)", look=look)
+        F.style_plot(cnt_plot, "Predictions per confidence bin", "confidence", "predictions (log scale)",
+                     look=look)
         if items:
-            F.draw_reliability(rel_plot, items)
-            F.draw_confidence_counts(cnt_plot, items)
+            F.draw_reliability(rel_plot, items, look=look)
+            F.draw_confidence_counts(cnt_plot, items, look=look)
             self.ece_label.setText("Expected calibration error (10 bins):\n" + "\n".join(
                 f"{name} {100 * rel.ece:.2f} % (mean confidence {100 * rel.mean_confidence:.1f} %, accuracy "
                 f"{100 * rel.accuracy_overall:.1f} %)" for name, rel in items))
@@ -659,12 +690,14 @@ class EvaluateView(QWidget):
         return self.pair.entries()
 
     def export_report(self, out_dir: str | Path | None = None, which: str | None = None,
-                      formats=("html", "pdf", "md"), include_sweep: bool = True) -> Path | None:
+                      formats=("html", "pdf", "md"), include_sweep: bool = True,
+                      paper: str | None = None) -> Path | None:
         """Start writing a report (HTML, PDF, Markdown, tables) into a new folder; returns the
         folder it will be, or None when nothing was started.
 
         ``out_dir`` defaults to asking the person (``ask_report_dir``); ``which`` to the "on ..."
-        choice (:meth:`report_models`). The Inside tab's last lambda sweep is included with its
+        choice (:meth:`report_models`); ``paper`` ("a4" or "letter") to the paper choice beside it.
+        The Inside tab's last lambda sweep is included with its
         setting (data size, seeds, lambdas) stated. The report is built on a worker thread (its
         figures drawn on the GUI thread, one at a time) with progress and Cancel
         (:meth:`cancel_report`); ``report_written(folder)`` when it is complete, and
@@ -693,6 +726,7 @@ class EvaluateView(QWidget):
                             "choose another name.")
             return None
         sweep = list(self.inside.sweep_points) if include_sweep else []
+        paper = paper or self.report_paper.currentData()
         sweep_setting = self.inside.sweep_setting if sweep else None
         models = [e.model for e in entries]          # loaded here, in the GUI thread
         config = entries[0].config
@@ -706,7 +740,7 @@ class EvaluateView(QWidget):
                     say(text)
 
             return write_report(models, out, formats, sweep=sweep or None, sweep_setting=sweep_setting,
-                                splits=splits, on_progress=progress, gui_call=task.call_in_gui)
+                                splits=splits, paper=paper, on_progress=progress, gui_call=task.call_in_gui)
 
         self._report_target = out
         self.export_button.setEnabled(False)

@@ -15,6 +15,7 @@ import os
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.gui import theme
 from digitlab.gui.guard import guarded
 from digitlab.gui.model_pair import ModelPair
 from digitlab.library import ModelEntry, ModelLibrary
@@ -44,7 +46,7 @@ __all__ = ["InsideView", "SweepWorker"]
 
 def _plot_widget() -> pg.PlotWidget:
     w = pg.PlotWidget()
-    w.setBackground("w")
+    w.setBackground(theme.plot_background())
     return w
 
 
@@ -136,7 +138,7 @@ class InsideView(QWidget):
         self.weights_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.weights_table.setMaximumWidth(360)
         self.bars = _plot_widget()
-        F.style_plot(self.bars.getPlotItem(), "Mean |W| per layer", "", "mean |W|")
+        F.style_plot(self.bars.getPlotItem(), "Mean |W| per layer", "", "mean |W|", look=theme.look())
         grid.addWidget(self.weights_table, 2, 0)
         grid.addWidget(self.bars, 2, 1)
         grid.setRowStretch(1, 3)
@@ -144,7 +146,7 @@ class InsideView(QWidget):
         self.tabs.addTab(weights, "Weights")
         # -- histograms
         self.histograms = pg.GraphicsLayoutWidget()
-        self.histograms.setBackground("w")
+        self.histograms.setBackground(theme.plot_background())
         self.tabs.addTab(self.histograms, "Histograms")
         # -- sweep
         sweep = QWidget()
@@ -168,7 +170,7 @@ class InsideView(QWidget):
         sl.addLayout(row)
         self.sweep_note = QLabel(f"Trains model A's setting once per lambda in {os.cpu_count() or 1} "
                                  "processes.")
-        self.sweep_note.setStyleSheet("color: #5f6368;")
+        self.sweep_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)    # a quieter note
         sl.addWidget(self.sweep_note)
         self.progress = QProgressBar()
         self.progress.setFormat("%v of %m runs")
@@ -178,8 +180,10 @@ class InsideView(QWidget):
         self._show_planned_runs()
         plots = QHBoxLayout()
         self.sweep_acc, self.sweep_w = _plot_widget(), _plot_widget()
-        F.style_plot(self.sweep_acc.getPlotItem(), "Test accuracy", "lambda", "test accuracy (%)")
-        F.style_plot(self.sweep_w.getPlotItem(), "Mean |W| per layer", "lambda", "mean |W|")
+        F.style_plot(self.sweep_acc.getPlotItem(), "Test accuracy", "lambda", "test accuracy (%)",
+                     look=theme.look())
+        F.style_plot(self.sweep_w.getPlotItem(), "Mean |W| per layer", "lambda", "mean |W|",
+                     look=theme.look())
         plots.addWidget(self.sweep_acc)
         plots.addWidget(self.sweep_w)
         sl.addLayout(plots, 1)
@@ -202,6 +206,7 @@ class InsideView(QWidget):
 
         self._stale = True              # drawn when first shown (and after a change, when next shown)
         self.pair.changed.connect(self.refresh)
+        theme.on_palette_change(self, self._restyle)
         self.models_label.setText(self.pair.names_text())
 
     # ------------------------------------------------------------------ models
@@ -223,13 +228,14 @@ class InsideView(QWidget):
             return
         self._stale = False
         pairs = self._named_networks()
+        look = theme.look()
         for plot_widget, pair in ((self.tiles_a, pairs[0] if pairs else None),
                                   (self.tiles_b, pairs[1] if len(pairs) > 1 else None)):
             plot = plot_widget.getPlotItem()
             plot.clear()
             if pair and pair[1].layer_sizes[0] == 784:
                 plot.setTitle(pair[0])
-                F.draw_tiles(plot, pair[1].weights[0])
+                F.draw_tiles(plot, pair[1].weights[0], look=look)
             else:
                 plot.setTitle("")
         # weights table and bars
@@ -254,15 +260,15 @@ class InsideView(QWidget):
         if pairs:
             common = min(net.n_layers for _, net in pairs)
             F.draw_weight_bars(bars, [n for n, _ in pairs],
-                               [net.mean_abs_weights()[:common] for _, net in pairs])
+                               [net.mean_abs_weights()[:common] for _, net in pairs], look=look)
         # histograms
         self.histograms.clear()
         if pairs:
             from digitlab.reports.analysis import layer_histograms
             for layer, (edges, counts) in enumerate(layer_histograms([net for _, net in pairs])):
                 plot = self.histograms.addPlot(row=layer // 2, col=layer % 2)
-                F.style_plot(plot, f"Layer {layer + 1} weights", "weight value", "count")
-                F.draw_histograms(plot, edges, counts, [n for n, _ in pairs], legend=(layer == 0))
+                F.style_plot(plot, f"Layer {layer + 1} weights", "weight value", "count", look=look)
+                F.draw_histograms(plot, edges, counts, [n for n, _ in pairs], legend=(layer == 0), look=look)
         self._build_activation_bars(pairs)
         if self._last_input is not None:
             self.show_activations(self._last_input)
@@ -273,9 +279,22 @@ class InsideView(QWidget):
         if self._stale:
             self.refresh()
 
+    def plot_widgets(self) -> list:
+        """Every pyqtgraph widget of this view."""
+        return [self.tiles_a, self.tiles_b, self.bars, self.histograms, self.sweep_acc, self.sweep_w,
+                self.act_a, self.act_b]
+
+    def _restyle(self) -> None:
+        """The theme changed: plots in its colours; what the data draws is drawn again."""
+        for widget in self.plot_widgets():
+            theme.style_plot_widget(widget)
+        self._draw_sweep(self.sweep_points)
+        self.refresh()
+
     # ------------------------------------------------------------------ activations
     def _build_activation_bars(self, pairs) -> None:
         self._act_items = [[], []]
+        look = theme.look()
         for k, widget in enumerate((self.act_a, self.act_b)):
             plot = widget.getPlotItem()
             plot.clear()
@@ -283,13 +302,14 @@ class InsideView(QWidget):
             if k >= len(pairs):
                 continue
             name, net = pairs[k]
-            F.style_plot(plot, f"{name}: hidden-layer activations (after ReLU)", "hidden unit", "activation")
+            F.style_plot(plot, f"{name}: hidden-layer activations (after ReLU)", "hidden unit", "activation",
+                         look=look)
             plot.getViewBox().setLimits(yMin=0)      # a ReLU is never negative: no axis below 0
             plot.getAxis("left").setWidth(48)         # A's and B's plots aligned one above the other
             x0, ticks = 0, []
             for layer, units in enumerate(net.layer_sizes[1:-1]):
                 item = pg.BarGraphItem(x=x0 + np.arange(units), height=np.zeros(units), width=0.8,
-                                       brush=F.color(layer), pen=None)
+                                       brush=F.color(layer, look), pen=None)
                 plot.addItem(item)
                 self._act_items[k].append(item)
                 ticks.append((x0 + (units - 1) / 2, f"hidden layer {layer + 1} ({units})"))
@@ -420,14 +440,15 @@ class InsideView(QWidget):
         w.clear()
         if w.legend is not None:
             w.legend.clear()
+        look = theme.look()
         if points:
             table = sweep_table(points)
-            F.draw_sweep_accuracy(acc, table)
-            F.draw_sweep_weights(w, table)
+            F.draw_sweep_accuracy(acc, table, look=look)
+            F.draw_sweep_weights(w, table, look=look)
         else:                                   # not empty axes: say what will appear
             for plot in (acc, w):
                 hint = pg.TextItem("Each lambda's result appears here\nwhen its run finishes",
-                                   color=(110, 110, 110), anchor=(0.5, 0.5))
+                                   color=look.muted, anchor=(0.5, 0.5))
                 hint.setPos(0.5, 0.5)
                 plot.addItem(hint)
                 plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from digitlab import __version__
 from digitlab.data import Splits
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.draw_view import DrawView
 from digitlab.gui.evaluate_view import EvaluateView
 from digitlab.gui.guard import guarded, set_error_hook
@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
             self, title, text, details)
         self.show_about: Callable[[], object] = (
             lambda: QMessageBox.about(self, "About digitlab", about_text()))
+        # the saved theme first: the views below are built in its colours
+        theme.apply_theme(theme.saved_theme(self.settings))
 
         # ---------------- views
         self.train_view = TrainView(self.library, splits_for=splits_for)
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready", 3000)
         self._previous_hook = set_error_hook(lambda text: self.statusBar().showMessage(text, 10000))
 
+        theme.track(self)              # its style sheets follow View > Theme
         self._build_actions()
         self._build_menus()
         self._connect_views()
@@ -260,6 +263,19 @@ class MainWindow(QMainWindow):
             self.view_actions[name] = action
         self.view_actions["train"].setChecked(True)
 
+        # View > Theme: one of system, light, dark; applied at once and remembered
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in theme.THEMES:
+            action = QAction(theme.THEME_TITLES[name], self)
+            action.setCheckable(True)
+            action.setStatusTip(f"Use the {name} colour theme" if name != "system" else
+                                "Follow the system's light or dark setting")
+            action.triggered.connect(lambda _checked=False, name=name: self.set_theme(name))
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+        self.theme_actions[theme.current_theme()].setChecked(True)
+
         self.about_action = self._action("&About digitlab", lambda: self.show_about(), "F1")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_qt_action = self._action("About &Qt", QApplication.aboutQt)
@@ -281,6 +297,9 @@ class MainWindow(QMainWindow):
         train_menu.addAction(self.experiments_action)
         view_menu = bar.addMenu("&View")
         view_menu.addActions(list(self.view_actions.values()))
+        view_menu.addSeparator()
+        self.theme_menu = view_menu.addMenu("T&heme")
+        self.theme_menu.addActions(list(self.theme_actions.values()))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.log_folder_action)
         help_menu.addSeparator()
@@ -316,6 +335,13 @@ class MainWindow(QMainWindow):
         current = self.current_view_name()
         for name, action in self.view_actions.items():
             action.setChecked(name == current)
+
+    def set_theme(self, name: str) -> None:
+        """Switch to the theme ``name`` ("system", "light", "dark") now and remember it."""
+        theme.apply_theme(name)
+        self.theme_actions[name].setChecked(True)
+        self.settings.setValue(theme.SETTINGS_KEY, name)
+        self.settings.sync()
 
     # ----------------------------------------------------------------- commands
     def run_experiments(self) -> None:

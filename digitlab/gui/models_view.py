@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.library_events import LibraryEvents
 from digitlab.library import ModelEntry, ModelLibrary, safe_file_stem
@@ -140,7 +140,7 @@ class LibraryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e.display_name}\n{e.summary}\n{e.path or 'Not saved yet: Rename… saves it'}"
         if role == Qt.ItemDataRole.ForegroundRole and attr == "source_label" and e.read_only:
-            return QColor(95, 99, 104)
+            return QColor(theme.secondary_text())
         return None
 
     @staticmethod
@@ -159,7 +159,7 @@ class LibraryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e.path.name} is damaged and cannot be used:\n{e.damage}\n\nYou can delete it."
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor(179, 84, 30)
+            return QColor(theme.warning_text())
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -193,19 +193,20 @@ _METRIC_NAMES = [
 def details_html(e: ModelEntry) -> str:
     """The details pane's content for one model."""
     esc = html.escape
+    quiet, warn = theme.secondary_text(), theme.warning_text()     # the theme's, when rendered
     if e.damaged:
         src = "Bundled with digitlab (read-only)" if e.read_only else "In your models folder"
         what = "" if e.read_only else " You can delete it (Delete)."
         return (f"<h2 style='margin-bottom:2px'>{esc(e.path.name)}</h2>"
-                f"<div style='color:#b3541e'><b>Damaged</b> · {esc(src)}</div>"
+                f"<div style='color:{warn}'><b>Damaged</b> · {esc(src)}</div>"
                 f"<p>This file cannot be used as a model: {esc(e.damage)}</p>"
-                f"<p style='color:#5f6368'>It is not offered in the Draw and Evaluate views.{what}</p>"
+                f"<p style='color:{quiet}'>It is not offered in the Draw and Evaluate views.{what}</p>"
                 f"<h3 style='margin-bottom:2px'>File</h3><p>{esc(str(e.path))}</p>")
     rows = []
     src = ("Bundled with digitlab (read-only)" if e.read_only else
            "A finished run, not saved yet (Rename… saves it)" if e.unsaved else "Your model")
     head = (f"<h2 style='margin-bottom:2px'>{esc(e.display_name)}</h2>"
-            f"<div style='color:#5f6368'>{esc(src)} · {esc(e.file_name)}</div>")
+            f"<div style='color:{quiet}'>{esc(src)} · {esc(e.file_name)}</div>")
     info = e.info
     msg = info.message
     if msg:
@@ -235,7 +236,7 @@ def details_html(e: ModelEntry) -> str:
     def table(title: str, items) -> str:
         if not items:
             return ""
-        body = "".join(f"<tr><td width='150' style='padding:1px 14px 1px 0; color:#3c4043'>{esc(str(k))}</td>"
+        body = "".join(f"<tr><td width='150' style='padding:1px 14px 1px 0; color:{quiet}'>{esc(str(k))}</td>"
                        f"<td style='padding:1px 0'>{esc(str(v))}</td></tr>" for k, v in items)
         return f"<h3 style='margin-bottom:2px'>{esc(title)}</h3><table cellspacing='0'>{body}</table>"
 
@@ -387,16 +388,18 @@ class ModelsView(QWidget):
                                   "“Open .h5…”.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #5f6368; padding: 20px;")
+        self.empty_label.setStyleSheet("padding: 20px;")
+        self.empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         self.problems_label = QLabel("")
         self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet("color: #b3541e;")
+        self.problems_label.setStyleSheet(f"color: {theme.warning_text()};")
         self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems_label.hide()
+        theme.on_palette_change(self, self._restyle)
 
         self.status_label = QLabel("")
-        self.status_label.setStyleSheet("color: #5f6368;")
+        self.status_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.status_label.setWordWrap(True)
 
         left = QWidget()
@@ -464,6 +467,11 @@ class ModelsView(QWidget):
                 first = False
         self._on_selection_changed()
 
+    def _restyle(self) -> None:
+        """The theme changed: the warning and the details' notes in its colours."""
+        self.problems_label.setStyleSheet(f"color: {theme.warning_text()};")
+        self._on_selection_changed()
+
     def _on_selection_changed(self) -> None:
         sel = self.selected_entries()
         one = len(sel) == 1
@@ -486,11 +494,11 @@ class ModelsView(QWidget):
         self.compare_button.setEnabled(len(sel) == 2 and not any(x.damaged for x in sel))
         if e is None:
             if not self.library.listing():
-                self.details.setHtml("<p style='color:#5f6368'>No models yet.</p>")
+                self.details.setHtml(f"<p style='color:{theme.secondary_text()}'>No models yet.</p>")
             else:
-                self.details.setHtml("<p style='color:#5f6368'>Select a model to see its settings and "
-                                     "final metrics. Select two (Ctrl+click) to compare them in the "
-                                     "Draw view.</p>")
+                self.details.setHtml(f"<p style='color:{theme.secondary_text()}'>Select a model to see its "
+                                     "settings and final metrics. Select two (Ctrl+click) to compare them "
+                                     "in the Draw view.</p>")
         elif len(sel) == 2:
             self.details.setHtml(details_html(sel[0]) + "<hr/>" + details_html(sel[1]))
         else:

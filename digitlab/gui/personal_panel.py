@@ -45,7 +45,7 @@ from digitlab.data.personal import (
     save_personal_set,
 )
 from digitlab.data.strokes import Drawing
-from digitlab.gui import messages
+from digitlab.gui import messages, theme
 from digitlab.gui.guard import guarded
 from digitlab.gui.model_pair import ModelPair
 
@@ -57,7 +57,7 @@ THUMBNAIL_SIDE = 40
 #: Thumbnails shown at most (the newest); a set is rarely this large, and a list of many more
 #: icons would take seconds to build on every change.
 SHOWN_LIMIT = 1000
-_STATUS_STYLE = "color: #5f6368;"
+_STATUS_STYLE = "color: palette(placeholder-text);"
 _ERROR_STYLE = "color: #b3261e;"
 
 
@@ -418,7 +418,7 @@ class PersonalPanel(QWidget):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status_label.setText(text)
-        self.status_label.setStyleSheet(_ERROR_STYLE if error else _STATUS_STYLE)
+        self.status_label.setStyleSheet(theme.css(_ERROR_STYLE) if error else _STATUS_STYLE)
 
     def _changed(self, *, select: list[int], appended: bool = False, relabelled: int | None = None) -> None:
         """Show the set after a change. Adding one digit appends one thumbnail and relabelling one

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.gui import theme
+
 __all__ = [
     "BAR_COLOR",
     "DIMMED_BAR_COLOR",
@@ -44,6 +46,13 @@ DIMMED_BAR_COLOR = QColor(214, 214, 214)
 DIMMED_HIGHLIGHT_COLOR = QColor(158, 158, 158)
 DIMMED_TEXT = "#8a8a8a"
 LABEL_COLOR = QColor(40, 40, 40)
+# The same roles on a dark ground (the dark theme): the top bar the brightest, as on light it is
+# the deepest; greys for dimmed; labels in the palette's text colour.
+DARK_BAR_COLOR = QColor(92, 108, 130)
+DARK_HIGHLIGHT_COLOR = QColor(96, 170, 240)
+DARK_TRUE_LABEL_PEN = QColor(80, 200, 110)
+DARK_DIMMED_BAR_COLOR = QColor(80, 80, 80)
+DARK_DIMMED_HIGHLIGHT_COLOR = QColor(140, 140, 140)
 EMPTY_TEXT = "Draw a digit"
 #: The second-largest bar gets a value label only above this probability: below it the bar is
 #: short, and a label there would only say "no" louder than the bar does.
@@ -103,7 +112,7 @@ class ProbabilityBars(QWidget):
         self._name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._detail = QLabel("")
         self._detail.setTextFormat(Qt.TextFormat.PlainText)
-        self._detail.setStyleSheet("color: #5f6368;")
+        self._detail.setForegroundRole(QPalette.ColorRole.PlaceholderText)    # quieter than the answer
         self._detail.setWordWrap(False)
         # one line that may be clipped rather than wrap, so both sides' plots stay aligned
         self._detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -124,7 +133,7 @@ class ProbabilityBars(QWidget):
         self._confidence.setFont(cf)
         self._confidence.setWordWrap(True)
 
-        self._plot = pg.PlotWidget(background=None)
+        self._plot = pg.PlotWidget()
         self._plot.setMinimumHeight(150)
         self._plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._plot.setMenuEnabled(False)
@@ -142,11 +151,6 @@ class ProbabilityBars(QWidget):
         # only the bars, not the axis pictures.
         for ax in ("left", "bottom"):
             pi.getAxis(ax).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        fg = self.palette().windowText().color()
-        for ax in ("left", "bottom"):
-            axis = pi.getAxis(ax)
-            axis.setPen(pg.mkPen(fg))
-            axis.setTextPen(pg.mkPen(fg))
         self._normal_brushes = [pg.mkBrush(BAR_COLOR)] * 10
         self._bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=BAR_WIDTH,
                                      brushes=self._normal_brushes, pens=[pg.mkPen(None)] * 10)
@@ -166,7 +170,7 @@ class ProbabilityBars(QWidget):
         lf.setBold(True)
         self._value_labels: list[pg.TextItem] = []
         for _ in range(2):   # the top bar's and the runner-up's
-            label = pg.TextItem("", color=LABEL_COLOR, anchor=(0.5, 1.0))
+            label = pg.TextItem("", color=self._label_color(), anchor=(0.5, 1.0))
             label.setFont(lf)
             label.setZValue(5)
             label.setVisible(False)
@@ -182,6 +186,8 @@ class ProbabilityBars(QWidget):
         self._empty_item.setFont(ef)
         self._empty_item.setPos(4.5, 0.5)
         pi.addItem(self._empty_item)
+        self._restyle()
+        theme.on_palette_change(self, self._restyle)
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -304,6 +310,34 @@ class ProbabilityBars(QWidget):
         return self._confidence.text()
 
     # ------------------------------------------------------------------ internals
+    def _colors(self) -> tuple[QColor, QColor, QColor, QColor, QColor]:
+        """(bar, top bar, dimmed bar, dimmed top bar, true label's outline) for the palette."""
+        if theme.is_dark(self.palette()):
+            return (DARK_BAR_COLOR, DARK_HIGHLIGHT_COLOR, DARK_DIMMED_BAR_COLOR, DARK_DIMMED_HIGHLIGHT_COLOR,
+                    DARK_TRUE_LABEL_PEN)
+        return BAR_COLOR, HIGHLIGHT_COLOR, DIMMED_BAR_COLOR, DIMMED_HIGHLIGHT_COLOR, TRUE_LABEL_PEN
+
+    def _label_color(self) -> QColor:
+        return LABEL_COLOR if not theme.is_dark(self.palette()) else self.palette().windowText().color()
+
+    def _restyle(self) -> None:
+        """Axes, bars and labels in the palette's colours (at start and when the theme changes)."""
+        fg = self.palette().windowText().color()
+        # the window's own colour, set rather than left transparent: a transparent view kept the
+        # palette it was first painted with when the theme changed
+        self._plot.setBackground(self.palette().color(QPalette.ColorRole.Window))
+        for ax in ("left", "bottom"):
+            axis = self._plot.getPlotItem().getAxis(ax)
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+        self._normal_brushes = [pg.mkBrush(self._colors()[0])] * 10
+        if self._p is None:
+            self._bars.setOpts(brushes=self._normal_brushes)
+        else:
+            self._refresh_brushes()
+            self._refresh_value_labels()
+            self._refresh_pens()
+
     def _show_empty(self) -> None:
         # no outline either: a true label's outline on an empty chart is a stray green stub
         self._bars.setOpts(height=np.zeros(10), brushes=self._normal_brushes, pens=[pg.mkPen(None)] * 10)
@@ -324,8 +358,8 @@ class ProbabilityBars(QWidget):
     def _refresh_brushes(self) -> None:
         if self._p is None:
             return
-        normal, top = ((DIMMED_BAR_COLOR, DIMMED_HIGHLIGHT_COLOR) if self._dimmed
-                       else (BAR_COLOR, HIGHLIGHT_COLOR))
+        bar, highlight, dim_bar, dim_highlight, _ = self._colors()
+        normal, top = (dim_bar, dim_highlight) if self._dimmed else (bar, highlight)
         brushes = [pg.mkBrush(normal)] * 10
         brushes[int(np.argmax(self._p))] = pg.mkBrush(top)
         self._bars.setOpts(brushes=brushes)
@@ -348,7 +382,7 @@ class ProbabilityBars(QWidget):
         order = np.argsort(-p, kind="stable")
         shown = [int(order[0])] + ([int(order[1])] if p[order[1]] > SECOND_LABEL_MIN else [])
         self._label_bars = [None, None]
-        color = QColor(DIMMED_TEXT) if self._dimmed else LABEL_COLOR
+        color = QColor(DIMMED_TEXT) if self._dimmed else self._label_color()
         for slot, label in enumerate(self._value_labels):
             if slot >= len(shown):
                 label.setVisible(False)
@@ -409,5 +443,5 @@ class ProbabilityBars(QWidget):
     def _refresh_pens(self) -> None:
         pens = [pg.mkPen(None)] * 10
         if self._p is not None and self._true_label is not None and 0 <= self._true_label <= 9:
-            pens[self._true_label] = pg.mkPen(TRUE_LABEL_PEN, width=3)
+            pens[self._true_label] = pg.mkPen(self._colors()[4], width=3)
         self._bars.setOpts(pens=pens)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitlab.data.personal import default_personal_set_path
+from digitlab.gui import theme
 from digitlab.gui.train_worker import FineTuning
 from digitlab.training import PRESETS, TrainConfig, format_layer_sizes
 from digitlab.training.config import parse_layer_sizes
@@ -255,7 +256,7 @@ class SettingsForm(QWidget):
 
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.setStyleSheet(theme.css("color: #b00020;"))
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem.hide()
         outer.addWidget(self.problem)
@@ -508,7 +509,7 @@ class SettingsForm(QWidget):
                 f.error = None
             except ValueError as exc:
                 f.error = str(exc)
-            f.edit.setStyleSheet(_INVALID_STYLE if f.error else "")
+            f.edit.setStyleSheet(theme.css(_INVALID_STYLE) if f.error else "")
             f.edit.setToolTip(f"{f.help}\n\n⚠ {f.error}" if f.error else f.help)
         # fields that only matter for some choices
         self.field("init_std").setEnabled(self.init.currentData() == "normal")

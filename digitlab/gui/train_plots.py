@@ -22,6 +22,9 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from digitlab.gui import theme
+from digitlab.reports import figures as F
+
 __all__ = ["GrowingBuffer", "TrainPlots", "PALETTE"]
 
 # Distinct, colour-blind-friendly (Okabe-Ito) colours; runs cycle through them.
@@ -123,14 +126,14 @@ class TrainPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
 
-        self.cost_plot = pg.PlotWidget(background="w")
-        self.acc_plot = pg.PlotWidget(background="w")
+        self.cost_plot = pg.PlotWidget()
+        self.acc_plot = pg.PlotWidget()
         for plot, title, ylabel in (
             (self.cost_plot, "Cost — solid: validation, dashed: training", "cross-entropy"),
             (self.acc_plot, "Validation accuracy", "accuracy (%)"),
         ):
             pi = plot.getPlotItem()
-            pi.setTitle(title, color="#222", size="11pt")
+            pi.setTitle(title, size="11pt")
             pi.setLabel("bottom", "step")
             pi.setLabel("left", ylabel)
             # no grid: pyqtgraph replays grid lines across the whole plot on every repaint, which
@@ -146,8 +149,6 @@ class TrainPlots(QWidget):
                 # a cost or a step count has no unit to prefix: pyqtgraph's automatic SI prefix
                 # turned costs of 0.2-0.8 into "cross-entropy (x0.001)" with ticks 200-800
                 pi.getAxis(axis).enableAutoSIPrefix(False)
-                pi.getAxis(axis).setTextPen("#333")
-                pi.getAxis(axis).setPen("#888")
             plot.setMinimumHeight(160)
             layout.addWidget(plot, 3 if plot is self.cost_plot else 2)
         self.acc_plot.setXLink(self.cost_plot)
@@ -156,26 +157,50 @@ class TrainPlots(QWidget):
         self._cost_max = 0.0
         self.cost_plot.setRange(xRange=(0, 1000), yRange=(0, 2.5), padding=0)
         self.acc_plot.setRange(yRange=(0, 100), padding=0)
-        self.cost_legend = self.cost_plot.getPlotItem().addLegend(offset=(-10, 10), labelTextColor="#222")
-        self.cost_legend.setBrush(pg.mkBrush(255, 255, 255, 220))
-        self.cost_legend.setPen(pg.mkPen("#bbb"))
+        self.cost_legend = self.cost_plot.getPlotItem().addLegend(offset=(-10, 10))
 
         self.cost_legend.hide()  # an empty legend is a stray little box
 
         self.placeholder = pg.TextItem("The curves appear here while a run trains: press Start (F5).",
-                                       anchor=(0.5, 0.5), color="#777")
+                                       anchor=(0.5, 0.5))
         self.cost_plot.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(500, 1.25)
 
-        self.message = pg.TextItem(anchor=(0.5, 0.5), color="#b00020")
+        self.message = pg.TextItem(anchor=(0.5, 0.5))
         self.message.setZValue(100)
         self.cost_plot.addItem(self.message, ignoreBounds=True)
         self.message.hide()
+        self._restyle()
+        theme.on_palette_change(self, self._restyle)
 
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, int(1000 / max_fps)))
         self._timer.timeout.connect(self.flush)
         self._timer.start()
+
+    def _restyle(self) -> None:
+        """Background, axes, titles, legend and notes in the theme's colours (at start and when
+        the theme changes); the runs' own colours stay."""
+        look = theme.look()
+        for plot in (self.cost_plot, self.acc_plot):
+            theme.style_plot_widget(plot)
+        self.placeholder.setColor(look.muted)
+        self.message.setColor(theme.error_text())
+        for run in self._runs.values():
+            if not run.faded:
+                self._ink_run(run, look)
+
+    def _ink_run(self, run: _Run, look: F.Look) -> None:
+        """A live or finished run's curves: its colour (the palette's black drawn light on a dark
+        ground), its best-point stars outlined in the text colour."""
+        color = F.color(PALETTE.index(run.color), look) if run.color in PALETTE else run.color
+        run.train_cost.item.setPen(pg.mkPen(color, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+        run.val_cost.item.setPen(pg.mkPen(color, width=2.2))
+        run.val_acc.item.setPen(pg.mkPen(color, width=2.2))
+        for marker in (run.best_marker, run.best_acc_marker):
+            marker.setBrush(pg.mkBrush(color))
+            marker.setPen(pg.mkPen(look.text, width=0.8))
+        run.best_line.setPen(pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
 
     # ----------------------------------------------------------------- runs
     def begin_run(self, label: str, color: str | None = None) -> int:
@@ -202,6 +227,7 @@ class TrainPlots(QWidget):
             item.setClipToView(True)
         run = _Run(run_id, label, color, _Series(train), _Series(val), _Series(acc), best, best_acc, line)
         self._runs[run_id] = run
+        self._ink_run(run, theme.look())
         self._following = True
         self.message.hide()
         self.placeholder.hide()

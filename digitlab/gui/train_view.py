@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitlab.gui import theme
 from digitlab.gui.guard import guarded
 from digitlab.gui.settings_form import SettingsForm
 from digitlab.gui.train_plots import PALETTE, TrainPlots
@@ -195,7 +196,7 @@ class TrainView(QWidget):
         # result strip: why the run ended, save, clear
         self.message_label = QLabel("When a run ends, why it stopped appears here, "
                                     "and the model can be saved.")
-        self.message_label.setStyleSheet("color: #666;")
+        self.message_label.setStyleSheet("color: palette(placeholder-text);")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_button = QPushButton("Save model")
@@ -219,7 +220,7 @@ class TrainView(QWidget):
         self.tables.addTab(self.summary_table, "Experiments: summary")
         self.tables.addTab(self.weights_table, "Mean |weight| per layer")
         self.tables_hint = QLabel("Run the report's four experiments to fill these tables.")
-        self.tables_hint.setStyleSheet("color: #666;")
+        self.tables_hint.setStyleSheet("color: palette(placeholder-text);")
         self.tables.setCornerWidget(self.tables_hint, Qt.Corner.TopRightCorner)
         self.tables.hide()  # shown once the report's experiments run: single runs get the room
 
@@ -634,7 +635,7 @@ class TrainView(QWidget):
                 lines.append(f"“{name}” was saved as {path.name}, since deleted or renamed: "
                              "save it again to keep it.")
         self.message_label.setText("\n".join(lines))
-        self.message_label.setStyleSheet("color: #b00020;" if self._result_error else "")
+        self.message_label.setStyleSheet(theme.css("color: #b00020;") if self._result_error else "")
 
     @guarded
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt name

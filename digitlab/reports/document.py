@@ -22,7 +22,7 @@ from . import tables
 from .tables import Stat
 
 __all__ = ["Block", "Report", "BLOCK_KINDS", "format_value", "render_html", "render_markdown",
-           "render_qt_html", "render_pdf"]
+           "render_qt_html", "render_pdf", "PAPER_SIZES"]
 
 BLOCK_KINDS = ("h1", "h2", "h3", "p", "list", "table", "figure")
 
@@ -266,19 +266,46 @@ def render_qt_html(report: Report, page_width_px: int) -> str:
     return "<html><body>" + "".join(_render(_QT_HTML, report, page_width_px)) + "</body></html>"
 
 
-def render_pdf(report: Report, path) -> None:
-    """Print the report to a PDF with QTextDocument and QPdfWriter (A4, 15 mm margins)."""
+#: The PDF's paper sizes, by the name ``digitlab report --paper`` takes.
+PAPER_SIZES = ("a4", "letter")
+#: QTextDocument.print_ puts 2 cm of margin around the text; so does :func:`render_pdf`.
+_MARGIN_CM = 2.0
+
+
+def _page_size_id(paper: str):
+    from PySide6.QtGui import QPageSize
+    ids = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
+    key = str(paper).strip().lower()
+    if key not in ids:
+        raise ValueError(f"unknown paper size {paper!r}: use one of {', '.join(PAPER_SIZES)}")
+    return ids[key]
+
+
+def render_pdf(report: Report, path, paper: str = "a4") -> None:
+    """Print the report to a PDF (``paper``: "a4" or "letter"; 2 cm margins, page numbers).
+
+    The pages are painted here rather than by ``QTextDocument.print_`` for one render hint:
+    with ``LosslessImageRendering`` Qt's PDF engine embeds a figure Flate-compressed (about as
+    small as its PNG, and exact) instead of as a quality-94 JPEG, which for line art is about four
+    times larger and blurs thin lines and small text. The figures keep their full resolution:
+    rendered at figures.RENDER_SCALE times their nominal size, about 240 dpi on the page.
+    """
+    size_id = _page_size_id(paper)
     from .figures import ensure_app
     ensure_app()
-    from PySide6.QtCore import QMarginsF, QUrl
-    from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+    from PySide6.QtCore import QMarginsF, QPointF, QRectF, QUrl
+    from PySide6.QtGui import (
+        QFont,
+        QFontMetricsF,
+        QGuiApplication,
+        QImage,
+        QPageLayout,
+        QPageSize,
+        QPainter,
+        QPdfWriter,
+        QTextDocument,
+    )
 
-    writer = QPdfWriter(str(path))
-    writer.setTitle(report.title)
-    writer.setCreator(f"digitlab {__version__}")
-    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    # QTextDocument.print_ adds its own 2 cm margins around the text, so none from the writer
-    writer.setPageMargins(QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter)
     doc = QTextDocument()
     font = QFont("DejaVu Sans")
     font.setPointSizeF(8.5)
@@ -288,7 +315,46 @@ def render_pdf(report: Report, path) -> None:
     for key, (png, _) in report.figures.items():
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"fig://{key}.png"),
                         QImage.fromData(png))
-    # QTextDocument lays out in points-like units when printed to a paged device: the usable A4
-    # width is 180 mm, about 510 pt at 72 per inch; images a little narrower than that.
+    # QTextDocument lays out in points-like units when printed to a paged device: the usable width
+    # (A4 less the margins: 170 mm; Letter: 176 mm) is about 480-500 pt; images 480 pt wide.
     doc.setHtml(render_qt_html(report, page_width_px=480))
-    doc.print_(writer)
+
+    writer = QPdfWriter(str(path))
+    writer.setTitle(report.title)
+    writer.setCreator(f"digitlab {__version__}")
+    writer.setPageSize(QPageSize(size_id))
+    writer.setPageMargins(QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter)   # the text's own, below
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write {path}: Qt could not open it for writing")
+    try:
+        painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering)
+        # What QTextDocument.print_ does: lay the document out for the writer (fonts in points at
+        # its resolution), margins given in screen pixels and scaled by the layout to the device.
+        screen = QGuiApplication.primaryScreen()
+        source_dpi = screen.logicalDotsPerInchY() if screen is not None else 96.0
+        scale = writer.resolution() / source_dpi
+        margin = _MARGIN_CM / 2.54 * source_dpi
+        printed = doc.clone(doc)        # a child of the laid-out document: kept alive by it
+        printed.documentLayout().setPaintDevice(writer)
+        frame = printed.rootFrame().frameFormat()
+        frame.setMargin(margin)
+        printed.rootFrame().setFrameFormat(frame)
+        body = QRectF(0, 0, writer.width(), writer.height())
+        printed.setPageSize(body.size())
+        metrics = QFontMetricsF(printed.defaultFont(), writer)
+        number_y = body.height() - margin * scale + metrics.ascent() + 5 * writer.resolution() / 72
+        pages = printed.pageCount()
+        for page in range(pages):
+            if page and not writer.newPage():
+                raise OSError(f"cannot write {path}: Qt could not start page {page + 1}")
+            painter.save()
+            painter.translate(0, -page * body.height())
+            printed.drawContents(painter, body.translated(0, page * body.height()))
+            painter.restore()
+            painter.setFont(printed.defaultFont())
+            text = str(page + 1)
+            painter.drawText(QPointF(body.width() - margin * scale - metrics.horizontalAdvance(text),
+                                     number_y), text)
+    finally:
+        painter.end()

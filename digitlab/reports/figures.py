@@ -17,11 +17,12 @@ The colours are the Okabe-Ito palette, readable by colour-blind people.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
-    "PALETTE", "Figure", "ensure_app",
+    "PALETTE", "Look", "LIGHT", "DARK", "Figure", "ensure_app", "restyle_plot",
     "draw_cost_curves", "draw_confusion", "draw_reliability", "draw_weight_bars", "draw_histograms",
     "draw_tiles", "draw_sweep_accuracy", "draw_sweep_weights", "draw_activations", "tile_image",
     "cost_curves_figure", "confusion_figure", "reliability_figure", "weight_bars_figure",
@@ -30,6 +31,36 @@ __all__ = [
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 TEXT = "#202124"
+
+
+@dataclass(frozen=True)
+class Look:
+    """The colours a figure is drawn with that are not data colours: light for paper and the light
+    theme, dark for the app's dark theme. Heatmaps run from ``background`` (nothing) to an ink
+    that stands out on it, so that "more" reads the same way in both."""
+
+    background: tuple
+    text: str
+    legend_fill: tuple
+    legend_edge: tuple
+    muted: tuple            # reference lines, hints
+    heat_high: tuple        # the confusion matrix's largest count
+    negative: tuple         # first-layer tiles: the most negative weight ...
+    positive: tuple         # ... and the most positive
+    gap: tuple              # between the tiles
+    better: tuple           # a difference matrix: where B is better ...
+    worse: tuple            # ... and worse
+    black_line: str         # what the palette's black is drawn as (invisible on a dark ground)
+
+
+LIGHT = Look(background=(255, 255, 255), text=TEXT, legend_fill=(255, 255, 255, 220),
+             legend_edge=(180, 180, 180), muted=(120, 120, 120), heat_high=(8, 48, 107),
+             negative=(33, 102, 172), positive=(178, 24, 43), gap=(235, 235, 235),
+             better=(0, 158, 115), worse=(213, 94, 0), black_line="#000000")
+DARK = Look(background=(30, 30, 30), text="#e6e6e6", legend_fill=(45, 45, 45, 220),
+            legend_edge=(110, 110, 110), muted=(160, 160, 160), heat_high=(120, 190, 255),
+            negative=(90, 160, 240), positive=(250, 95, 85), gap=(60, 60, 60),
+            better=(60, 200, 150), worse=(240, 130, 50), black_line="#e6e6e6")
 # Sized for a figure about 900 logical pixels wide printed 17 cm wide: about 7-8 pt on paper.
 AXIS_FONT_PT = 12
 LABEL_PT = 12
@@ -41,8 +72,9 @@ LEGEND_PT = 12
 # and markers scaled to match, and rendered 1:1. (Rendering a 1x scene through a scaled painter,
 # as pyqtgraph's ImageExporter does, leaves the legend's text at 1x: pyqtgraph 0.14.) The scale is
 # an argument of every function that sizes something: 1 for the app's live plots, RENDER_SCALE for
-# the ``*_figure`` functions.
-RENDER_SCALE = 2.0
+# the ``*_figure`` functions. 1.5 puts a figure 480 pt wide in the PDF at about 240 dpi: sharp on
+# paper, and the example report's seven figures, losslessly compressed, under 600 KB (at 2.0: 850 KB).
+RENDER_SCALE = 1.5
 
 
 def _pt(size_pt: float, scale: float) -> str:
@@ -72,33 +104,36 @@ def _pg():
     return pg
 
 
-def color(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+def color(i: int, look: Look = LIGHT) -> str:
+    """The ``i``-th data colour (the palette's black drawn light on a dark ground)."""
+    c = PALETTE[i % len(PALETTE)]
+    return look.black_line if c == "#000000" else c
 
 
 # ---------------------------------------------------------------------------- styling
 def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = True,
-               scale: float = 1.0) -> None:
-    """Dark axes and text on white, readable fonts, labelled axes; fonts and sizes times ``scale``."""
+               scale: float = 1.0, look: Look = LIGHT) -> None:
+    """Axes and text in ``look``'s ink (dark on white by default), readable fonts, labelled axes;
+    fonts and sizes times ``scale``."""
     pg = _pg()
     from PySide6.QtGui import QFont
     font = QFont()
     font.setPointSizeF(AXIS_FONT_PT * scale)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(TEXT))
-        axis.setTextPen(pg.mkPen(TEXT))
+        axis.setPen(pg.mkPen(look.text))
+        axis.setTextPen(pg.mkPen(look.text))
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)      # no "(x0.001)": the report's tables give the same numbers
     if title:
-        plot.setTitle(title, color=TEXT, size=_pt(TITLE_PT, scale))
+        plot.setTitle(title, color=look.text, size=_pt(TITLE_PT, scale))
         if scale != 1:       # pyqtgraph gives the title row a fixed 30 px
             plot.titleLabel.setMaximumHeight(30 * scale)
             plot.layout.setRowFixedHeight(0, 30 * scale)
     if x:
-        plot.setLabel("bottom", x, color=TEXT, **{"font-size": _pt(LABEL_PT, scale)})
+        plot.setLabel("bottom", x, color=look.text, **{"font-size": _pt(LABEL_PT, scale)})
     if y:
-        plot.setLabel("left", y, color=TEXT, **{"font-size": _pt(LABEL_PT, scale)})
+        plot.setLabel("left", y, color=look.text, **{"font-size": _pt(LABEL_PT, scale)})
     if scale != 1:
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
@@ -110,12 +145,37 @@ def style_plot(plot, title: str = "", x: str = "", y: str = "", *, grid: bool = 
         plot.showGrid(x=True, y=True, alpha=0.25)
 
 
-def _legend(plot, offset=(-10, 10), cols: int = 1, *, scale: float = 1.0):
-    legend = plot.addLegend(offset=(offset[0] * scale, offset[1] * scale), labelTextColor=TEXT,
+def restyle_plot(plot, look: Look) -> None:
+    """Re-ink a plot already styled by :func:`style_plot` in ``look`` (the app's theme changed):
+    axes, tick labels, title, axis labels and legend; the data stays as drawn."""
+    pg = _pg()
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(look.text))
+        axis.setTextPen(pg.mkPen(look.text))
+        if axis.labelText:
+            axis.labelStyle["color"] = look.text
+            axis.setLabel(axis.labelText, axis.labelUnits or None, **axis.labelStyle)
+    title = plot.titleLabel
+    if title.text:
+        title.setText(title.text, color=look.text)
+    if plot.legend is not None:
+        _ink_legend(plot.legend, look)
+
+
+def _ink_legend(legend, look: Look) -> None:
+    legend.setBrush(look.legend_fill)
+    legend.setPen(look.legend_edge)
+    legend.setLabelTextColor(look.text)
+    for _sample, label in legend.items:     # (pyqtgraph 0.14 stores the colour but draws the old text)
+        label.setText(label.text)
+
+
+def _legend(plot, offset=(-10, 10), cols: int = 1, *, scale: float = 1.0, look: Look = LIGHT):
+    legend = plot.addLegend(offset=(offset[0] * scale, offset[1] * scale), labelTextColor=look.text,
                             labelTextSize=_pt(LEGEND_PT, scale), colCount=cols, verSpacing=-2 * scale,
                             horSpacing=5 * scale)
-    legend.setBrush((255, 255, 255, 220))
-    legend.setPen((180, 180, 180))
+    _ink_legend(legend, look)
     return legend
 
 
@@ -128,31 +188,38 @@ def _finite(x, y):
 
 # ---------------------------------------------------------------------------- draw_* (shared with the GUI)
 def draw_cost_curves(plot, curves, which: str = "val_cost", *, legend: bool = True,
-                     scale: float = 1.0) -> None:
+                     scale: float = 1.0, look: Look = LIGHT) -> None:
     """One line per run: ``curves`` is ``[(name, steps, values)]``; pens and marks times ``scale``."""
     pg = _pg()
     if legend:
-        _legend(plot, scale=scale)
+        _legend(plot, scale=scale, look=look)
     for i, (name, steps, values) in enumerate(curves):
         x, y = _finite(steps, values)
-        marks = ({"symbol": "o", "symbolSize": 6 * scale, "symbolBrush": color(i), "symbolPen": None}
+        marks = ({"symbol": "o", "symbolSize": 6 * scale, "symbolBrush": color(i, look), "symbolPen": None}
                  if len(x) < 12 else {})
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=2 * scale), name=name, **marks)
+        plot.plot(x, y, pen=pg.mkPen(color(i, look), width=2 * scale), name=name, **marks)
 
 
-def _confusion_colors(cm: np.ndarray) -> np.ndarray:
-    """RGBA image: white for 0, deeper blue for more (log scale, so that mistakes show)."""
+def _confusion_colors(cm: np.ndarray, look: Look = LIGHT) -> np.ndarray:
+    """RGBA image: the background for 0, deeper blue for more (log scale, so that mistakes show);
+    on white the blue darkens, on a dark ground it brightens."""
     cm = np.abs(np.asarray(cm, dtype=float))
     top = np.log1p(cm.max()) or 1.0
     t = np.log1p(cm) / top
-    white = np.array([255, 255, 255], dtype=float)
-    blue = np.array([8, 48, 107], dtype=float)
+    white = np.array(look.background, dtype=float)
+    blue = np.array(look.heat_high, dtype=float)
     rgb = white + (blue - white) * t[..., None]
     rgba = np.concatenate([rgb, np.full(cm.shape + (1,), 255.0)], axis=-1)
     return rgba.astype(np.ubyte)
 
 
-def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: float = 1.0) -> list:
+def _lightness(rgb) -> float:
+    r, g, b = rgb[:3]
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: float = 1.0,
+                   look: Look = LIGHT) -> list:
     """A heatmap of ``cm`` (rows = true digit, top to bottom; columns = predicted) with its counts.
 
     With ``diff=True`` the values are differences (red for positive off-diagonal counts, i.e.
@@ -166,13 +233,14 @@ def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: fl
         rgba = np.full(cm.shape + (4,), 255, dtype=np.ubyte)
         top = max(1, int(np.abs(cm).max()))
         better = np.where(np.eye(n, dtype=bool), cm, -cm) / top      # > 0: b is better there
-        good = np.array([0, 158, 115])
-        bad = np.array([213, 94, 0])
+        good = np.array(look.better, dtype=float)
+        bad = np.array(look.worse, dtype=float)
+        ground = np.array(look.background, dtype=float)
         for (i, j), v in np.ndenumerate(better):
             target = good if v > 0 else bad
-            rgba[i, j, :3] = (255 + (target - 255) * min(abs(v), 1.0) ** 0.5).astype(np.ubyte)
+            rgba[i, j, :3] = (ground + (target - ground) * min(abs(v), 1.0) ** 0.5).astype(np.ubyte)
     else:
-        rgba = _confusion_colors(cm)
+        rgba = _confusion_colors(cm, look)
     image = pg.ImageItem(rgba, axisOrder="row-major")
     image.setRect(0, 0, n, n)
     plot.addItem(image)
@@ -189,12 +257,15 @@ def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: fl
     font = QFont()
     font.setPointSizeF(font_pt * scale)
     items = []
-    dark = np.log1p(np.abs(cm)) / (np.log1p(np.abs(cm).max()) or 1.0) > 0.6
+    strong = np.log1p(np.abs(cm)) / (np.log1p(np.abs(cm).max()) or 1.0) > 0.6
+    # on the strongest cells the ink that stands out against heat_high: white on deep blue (light
+    # look), the dark ground's colour on light blue (dark look)
+    strong_ink = (255, 255, 255) if _lightness(look.heat_high) < 128 else look.background
     for (i, j), v in np.ndenumerate(cm):
         if v == 0 and i != j:
             continue
         text = (f"{int(v):+d}" if v else "0") if diff else str(int(v))
-        ink = (255, 255, 255) if (dark[i, j] and not diff) else TEXT
+        ink = strong_ink if (strong[i, j] and not diff) else look.text
         item = pg.TextItem(text, color=ink, anchor=(0.5, 0.5))
         item.setFont(font)
         item.setPos(j + 0.5, i + 0.5)
@@ -203,7 +274,8 @@ def draw_confusion(plot, cm, *, font_pt: int = 10, diff: bool = False, scale: fl
     return items
 
 
-def draw_reliability(plot, reliabilities, *, legend: bool = True, scale: float = 1.0) -> None:
+def draw_reliability(plot, reliabilities, *, legend: bool = True, scale: float = 1.0,
+                     look: Look = LIGHT) -> None:
     """Accuracy against mean confidence per bin, one line per model, and the diagonal.
 
     ``reliabilities`` is ``[(name, Reliability)]``; the legend gives each model's ECE.
@@ -211,19 +283,19 @@ def draw_reliability(plot, reliabilities, *, legend: bool = True, scale: float =
     pg = _pg()
     from PySide6.QtCore import Qt
     if legend:       # bottom right: a model is rarely wrong when it is sure, so that corner is empty
-        _legend(plot, offset=(-10, -10), scale=scale)
-    plot.plot([0, 1], [0, 1], pen=pg.mkPen((120, 120, 120), width=1.5 * scale, style=Qt.PenStyle.DashLine),
+        _legend(plot, offset=(-10, -10), scale=scale, look=look)
+    plot.plot([0, 1], [0, 1], pen=pg.mkPen(look.muted, width=1.5 * scale, style=Qt.PenStyle.DashLine),
               name="perfectly calibrated")
     for i, (name, rel) in enumerate(reliabilities):
         ok = rel.counts > 0
         x, y = rel.confidence[ok], rel.accuracy[ok]
-        plot.plot(x, y, pen=pg.mkPen(color(i), width=2 * scale), symbol="o", symbolSize=7 * scale,
-                  symbolBrush=color(i), symbolPen=None, name=f"{name} (ECE {100 * rel.ece:.2f} %)")
+        plot.plot(x, y, pen=pg.mkPen(color(i, look), width=2 * scale), symbol="o", symbolSize=7 * scale,
+                  symbolBrush=color(i, look), symbolPen=None, name=f"{name} (ECE {100 * rel.ece:.2f} %)")
     plot.setXRange(0, 1, padding=0.02)
     plot.setYRange(0, 1, padding=0.02)
 
 
-def draw_confidence_counts(plot, reliabilities) -> None:
+def draw_confidence_counts(plot, reliabilities, *, look: Look = LIGHT) -> None:
     """How many predictions fall in each confidence bin (log scale), grouped bars per model."""
     pg = _pg()
     k = max(len(reliabilities), 1)
@@ -231,39 +303,41 @@ def draw_confidence_counts(plot, reliabilities) -> None:
         width = (rel.edges[1] - rel.edges[0]) / (k + 1)
         x = rel.edges[:-1] + width * (i + 0.5) + width / 2
         h = np.log10(np.maximum(rel.counts, 1)) * (rel.counts > 0)
-        plot.addItem(pg.BarGraphItem(x=x, height=h, width=width, brush=color(i), pen=None, name=name))
+        plot.addItem(pg.BarGraphItem(x=x, height=h, width=width, brush=color(i, look), pen=None, name=name))
     plot.getAxis("left").setTicks([[(v, f"{10 ** v:g}") for v in range(0, 6)]])
     plot.setXRange(0, 1, padding=0.02)
 
 
-def draw_weight_bars(plot, names, values, *, legend: bool = True, scale: float = 1.0) -> None:
+def draw_weight_bars(plot, names, values, *, legend: bool = True, scale: float = 1.0,
+                     look: Look = LIGHT) -> None:
     """Grouped bars: ``values[m][l]`` is model ``m``'s mean |W| in layer ``l``."""
     pg = _pg()
     values = np.asarray(values, dtype=float)
     n_models, n_layers = values.shape
     width = 0.8 / max(n_models, 1)
     if legend:
-        _legend(plot, offset=(10, 10), scale=scale)
+        _legend(plot, offset=(10, 10), scale=scale, look=look)
     for m in range(n_models):
         x = np.arange(1, n_layers + 1) - 0.4 + width * (m + 0.5)
-        plot.addItem(pg.BarGraphItem(x=x, height=values[m], width=width * 0.92, brush=color(m), pen=None,
-                                     name=names[m]))
+        plot.addItem(pg.BarGraphItem(x=x, height=values[m], width=width * 0.92, brush=color(m, look),
+                                     pen=None, name=names[m]))
     plot.getAxis("bottom").setTicks([[(layer + 1, f"layer {layer + 1}") for layer in range(n_layers)]])
     plot.setXRange(0.4, n_layers + 0.6, padding=0)
     plot.setYRange(0, float(values.max()) * 1.15 if values.size else 1, padding=0)
 
 
-def draw_histograms(plot, edges, counts, names, *, legend: bool = True, scale: float = 1.0) -> None:
+def draw_histograms(plot, edges, counts, names, *, legend: bool = True, scale: float = 1.0,
+                    look: Look = LIGHT) -> None:
     """Overlaid step histograms sharing ``edges``; ``counts[m]`` for model ``m``."""
     pg = _pg()
     from PySide6.QtGui import QColor
     if legend:
-        _legend(plot, scale=scale)
+        _legend(plot, scale=scale, look=look)
     for m, c in enumerate(counts):
-        fill = QColor(color(m))
+        fill = QColor(color(m, look))
         fill.setAlpha(60)
         plot.plot(edges, c, stepMode="center", fillLevel=0, brush=fill,
-                  pen=pg.mkPen(color(m), width=1.5 * scale), name=names[m])
+                  pen=pg.mkPen(color(m, look), width=1.5 * scale), name=names[m])
 
 
 def tile_image(W1: np.ndarray, cols: int = 5, pad: int = 2, side: int = 28) -> np.ndarray:
@@ -284,23 +358,24 @@ def tile_image(W1: np.ndarray, cols: int = 5, pad: int = 2, side: int = 28) -> n
     return out
 
 
-def _diverging_rgba(values: np.ndarray) -> np.ndarray:
-    """[-1, 1] to blue-white-red; NaN to light grey."""
+def _diverging_rgba(values: np.ndarray, look: Look = LIGHT) -> np.ndarray:
+    """[-1, 1] to blue-(background)-red: white in the middle on paper, the dark ground in the dark
+    look; NaN (between the tiles) to ``look.gap``."""
     v = np.clip(np.nan_to_num(values, nan=0.0), -1, 1)
-    neg = np.array([33, 102, 172], dtype=float)
-    pos = np.array([178, 24, 43], dtype=float)
-    white = np.array([255, 255, 255], dtype=float)
+    neg = np.array(look.negative, dtype=float)
+    pos = np.array(look.positive, dtype=float)
+    white = np.array(look.background, dtype=float)
     t = np.abs(v)[..., None]
     rgb = np.where(v[..., None] < 0, white + (neg - white) * t, white + (pos - white) * t)
-    rgb[np.isnan(values)] = (235, 235, 235)
+    rgb[np.isnan(values)] = look.gap
     return np.concatenate([rgb, np.full(values.shape + (1,), 255.0)], axis=-1).astype(np.ubyte)
 
 
-def draw_tiles(plot, W1, cols: int = 5) -> None:
+def draw_tiles(plot, W1, cols: int = 5, *, look: Look = LIGHT) -> None:
     """The first layer's weights as 28x28 tiles, one per hidden unit (red positive, blue negative)."""
     pg = _pg()
     img = tile_image(W1, cols)
-    item = pg.ImageItem(_diverging_rgba(img), axisOrder="row-major")
+    item = pg.ImageItem(_diverging_rgba(img, look), axisOrder="row-major")
     plot.addItem(item)
     vb = plot.getViewBox()
     vb.invertY(True)
@@ -312,24 +387,25 @@ def draw_tiles(plot, W1, cols: int = 5) -> None:
     plot.setYRange(0, img.shape[0], padding=0)
 
 
-def draw_sweep_accuracy(plot, table, *, scale: float = 1.0) -> None:
+def draw_sweep_accuracy(plot, table, *, scale: float = 1.0, look: Look = LIGHT) -> None:
     pg = _pg()
     x, y, sd = table["lambdas"], table["accuracy"], table["accuracy_std"]
-    plot.plot(x, y, pen=pg.mkPen(color(0), width=2 * scale), symbol="o", symbolSize=8 * scale,
-              symbolBrush=color(0), symbolPen=None)
+    plot.plot(x, y, pen=pg.mkPen(color(0, look), width=2 * scale), symbol="o", symbolSize=8 * scale,
+              symbolBrush=color(0, look), symbolPen=None)
     if np.any(sd > 0):
         beam = 0.15 * (x.max() - x.min() or 1) / max(len(x), 1)
         plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * sd, beam=beam, pen=pg.mkPen(color(0))))
 
 
-def draw_sweep_weights(plot, table, *, legend: bool = True, scale: float = 1.0) -> None:
+def draw_sweep_weights(plot, table, *, legend: bool = True, scale: float = 1.0, look: Look = LIGHT) -> None:
     pg = _pg()
     if legend:
-        _legend(plot, scale=scale)
+        _legend(plot, scale=scale, look=look)
     w = table["weights"]
     for layer in range(w.shape[1]):
-        plot.plot(table["lambdas"], w[:, layer], pen=pg.mkPen(color(layer), width=2 * scale), symbol="o",
-                  symbolSize=6 * scale, symbolBrush=color(layer), symbolPen=None, name=f"layer {layer + 1}")
+        plot.plot(table["lambdas"], w[:, layer], pen=pg.mkPen(color(layer, look), width=2 * scale),
+                  symbol="o", symbolSize=6 * scale, symbolBrush=color(layer, look), symbolPen=None,
+                  name=f"layer {layer + 1}")
 
 
 def draw_activations(plot, activations, names=None) -> None:
@@ -361,7 +437,7 @@ class Figure:
         self.scale = scale
         self.width, self.height = int(width * self.scale), int(height * self.scale)
         self.widget = pg.GraphicsLayoutWidget()
-        self.widget.setBackground("w")
+        self.widget.setBackground("w")      # a printed report is white paper: figures stay LIGHT
         # laid out like a shown window, yet never on screen (no flash in the app, fine offscreen)
         self.widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         self.widget.resize(self.width, self.height)

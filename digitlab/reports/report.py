@@ -48,7 +48,7 @@ from .. import __version__
 from ..atomic import OutputError, atomic_folder, check_output
 from . import tables
 from .analysis import Evaluation, evaluate
-from .document import Block, Report, render_html, render_markdown, render_pdf
+from .document import PAPER_SIZES, Block, Report, render_html, render_markdown, render_pdf
 from .report_blocks import describe_setting as _describe_setting  # noqa: F401  the name tests import
 from .report_blocks import document_blocks
 from .report_figures import draw_figures
@@ -133,7 +133,7 @@ def _dump_tables(report: Report, folder: Path) -> None:
         (folder / f"{key}.json").write_text(tables.to_json(rows), encoding="utf-8")
 
 
-def _write_files(report: Report, tmp: Path, formats: list[str], say, out: Path) -> None:
+def _write_files(report: Report, tmp: Path, formats: list[str], say, out: Path, paper: str = "a4") -> None:
     """Every file of the report into the staging folder ``tmp`` (``out`` is where it will be)."""
     _dump_tables(report, tmp / "tables")
     (tmp / "report.json").write_text(json.dumps({
@@ -153,14 +153,14 @@ def _write_files(report: Report, tmp: Path, formats: list[str], say, out: Path) 
         (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
     if "pdf" in formats:
         say("writing report.pdf")
-        render_pdf(report, tmp / "report.pdf")
+        render_pdf(report, tmp / "report.pdf", paper)
         if not (tmp / "report.pdf").is_file() or (tmp / "report.pdf").stat().st_size == 0:
             raise OutputError(f"cannot write {out / 'report.pdf'}: Qt wrote no PDF (is the disk "
                               f"full?); check the free space and try again, or leave out the PDF")
 
 
 def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=None, splits=None,
-                 title: str | None = None,
+                 title: str | None = None, paper: str = "a4",
                  overwrite: bool = False, on_progress=None, svg: bool = False, gui_call=None) -> Path:
     """Build a report and write it atomically into the new folder ``out_dir``; return its path.
 
@@ -176,6 +176,8 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
         file the report is made from. Disk errors are ``OutputError`` sentences.
     formats : iterable of "html", "pdf", "md"
         The tables are always written as CSV and JSON under ``tables/``.
+    paper : "a4" or "letter"
+        The PDF's paper size.
     sweep, sweep_setting, splits, title, on_progress, svg, gui_call : see :func:`build_report` (``svg``
         also writes ``figures/*.svg`` next to the PNGs for the Markdown). ``on_progress`` is also
         called before each file; an exception it raises (a cancel) leaves no folder behind.
@@ -185,6 +187,9 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
     if unknown or not formats:
         raise ValueError(f"unknown report format(s) {', '.join(unknown) or '(none)'}; "
                          f"choose from {', '.join(FORMATS)}")
+    paper = str(paper).strip().lower()
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"unknown paper size {paper!r}; choose from {', '.join(PAPER_SIZES)}")
     out = Path(out_dir).expanduser()
     check_output(out, replace=overwrite, folder=True, inputs=_input_paths(source))
     report = source if isinstance(source, Report) else build_report(
@@ -195,7 +200,7 @@ def write_report(source, out_dir, formats=FORMATS, *, sweep=None, sweep_setting=
     # Built in a staging folder beside ``out`` and moved (or, with overwrite, swapped) into place
     # whole: at every instant ``out`` is the complete old report, the complete new one or absent.
     with atomic_folder(out, replace=overwrite) as tmp:
-        _write_files(report, tmp, formats, say, out)
+        _write_files(report, tmp, formats, say, out, paper)
     log.info("Wrote the report (%s) to %s", ", ".join(formats), out)
     say(f"wrote {out}")
     return out

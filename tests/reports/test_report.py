@@ -183,7 +183,7 @@ def test_overwrite_when_asked_and_failures_leave_nothing(quick_runs, tmp_path, m
     assert (out / "report.md").is_file() and not (out / "mine.txt").exists()
     import digitlab.reports.report as report_module
 
-    def broken(report, path):
+    def broken(report, path, paper="a4"):
         raise OSError("disk full")
     monkeypatch.setattr(report_module, "render_pdf", broken)
     with pytest.raises(OSError, match="disk full"):
@@ -253,3 +253,14 @@ def test_the_setting_names_what_differs_between_the_networks():
     assert "at most 100 epochs" in text and "at most 60 epochs" in text
     one = "\n".join(_describe_setting(runs[:1]))
     assert "Differs" not in one and "SGD with learning rate 0.009, mini-batches of 256." in one
+
+
+def test_pdf_of_the_example_shape_stays_small_with_its_figures_lossless(report_dir):
+    """The example report's shape (four experiments, a sweep, seven figures): under 800 KB, and
+    every figure embedded Flate-compressed rather than as a JPEG (docs/example-report's PDF was
+    2.8 MB of quality-94 JPEGs)."""
+    pdf = (report_dir / "report.pdf").read_bytes()
+    filters = re.findall(rb"/Subtype\s*/Image[^>]*?/Filter\s*/(\w+)", pdf)
+    assert len(filters) >= 7
+    assert set(filters) == {b"FlateDecode"}
+    assert len(pdf) < 800_000, len(pdf)
