@@ -115,6 +115,10 @@ class RunsView(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setIconSize(QSize(14, 14))
         self.list.setMinimumWidth(180)
+        # a long name (a run's "784-20-7-5-10 sgd 72.60 % (unsaved)") loses its middle, not its
+        # "(unsaved)"; the whole name is the tooltip
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemChanged.connect(self._on_item_changed)
         list_title = QLabel("Models and runs")
         list_title.setStyleSheet("font-weight: bold;")
@@ -209,8 +213,8 @@ class RunsView(QWidget):
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 4)
-        self.splitter.setSizes([260, 1000])
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([280, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
