@@ -355,10 +355,11 @@ class RunsView(QWidget):
         self._redraw_timer.stop()
         readable: list[tuple[ModelEntry, RunCurves]] = []
         for entry in self.ticked():
+            name = entry.display_name       # a file found damaged is named by its file name after
             try:
                 readable.append((entry, self.curves(entry)))
             except ModelFileError as exc:   # the library has marked it damaged and will drop it
-                self._problems.append(f"{entry.display_name} cannot be read: {exc}")
+                self._problems.append(f"{name} cannot be read: {exc}")
                 if entry in self._ticked:
                     self._ticked.remove(entry)
         for (_entry, series, _kind), item in self._items.items():
@@ -438,10 +439,11 @@ class RunsView(QWidget):
         smoothing chosen; asks where unless ``path``. Returns the file written, or None."""
         runs = []
         for entry in self.ticked():
+            name = entry.display_name
             try:
                 runs.append(self.curves(entry))
             except ModelFileError as exc:
-                self.show_error("Cannot export the curves", f"{entry.display_name} cannot be read: {exc}")
+                self.show_error("Cannot export the curves", f"{name} cannot be read: {exc}")
                 return None
         if not runs:
             self.show_error("Nothing to export", "Tick at least one model whose curves to export.")

@@ -172,3 +172,37 @@ def test_the_list_follows_the_library(qtbot, runs, main_window):
     lib.delete(saved)
     qtbot.waitUntil(lambda: not view.ticked() and view.placeholder.isVisible(), timeout=2000)
     assert "kept" not in [view.list.item(r).text() for r in range(view.list.count())]
+
+
+def test_a_model_found_damaged_when_ticked_is_said_in_words(qtbot, runs, main_window):
+    import shutil
+
+    import h5py
+
+    from digitlab import paths
+
+    view, lib = runs, main_window.library
+    bad = paths.user_models_dir() / "nan-weights.h5"
+    shutil.copyfile(MODELS / "report-l2.h5", bad)
+    with h5py.File(bad, "r+") as f:          # attributes fine, arrays bad: found on loading only
+        f.attrs["name"] = "nan weights"
+        f["layers/1/b"][...] = np.nan
+    lib.refresh()
+    tick(qtbot, view, "nan weights")
+    qtbot.waitUntil(lambda: view.note.isVisible(), timeout=5000)
+    assert view.note.text().startswith("nan weights cannot be read:") and "non-finite" in view.note.text()
+    listed = [view.list.item(r).text() for r in range(view.list.count())]
+    assert not view.ticked() and "nan weights" not in listed and "report-l2" in listed
+
+
+def test_the_plots_follow_the_palette(qtbot, runs):
+    from PySide6.QtGui import QColor, QPalette
+
+    tick(qtbot, runs, "report-l2")
+    dark = QPalette(runs.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor(35, 35, 35))
+    dark.setColor(QPalette.ColorRole.Text, QColor(230, 230, 230))
+    runs.setPalette(dark)
+    for plot in (runs.cost_plot, runs.acc_plot):
+        assert plot.backgroundBrush().color() == QColor(35, 35, 35)
+        assert plot.getPlotItem().getAxis("left").textPen().color() == QColor(230, 230, 230)
