@@ -12,6 +12,8 @@ and saves into ``docs/screenshots/``:
   default pad pair: a 3 drawn at a fifth of the canvas with "Show the steps" on, a scratched-out
   zigzag ("not a digit yet"), and the My digits tab after labelling ten drawn digits;
 - ``models.png``   the model library;
+- ``runs.png``     the Runs view with the report's runs without L2, with L2 and with batch norm
+                   ticked: their costs and validation accuracy against epochs, smoothed 0.6;
 - ``evaluate.png`` Evaluate comparing networks A (the run saved above, one of "yours") and B
                    (report-l2): confusion matrices and the per-class table;
 - ``mistakes.png`` Evaluate > Mistakes with one of A's mistakes clicked: both networks' bars;
@@ -192,6 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     window.show_view("models")
     spin(0.3)
     save(window, "models.png")
+    window.show_view("runs")
+    rv = window.runs_view
+    for name in ("report-no-l2", "report-l2", "report-bn"):
+        rv.set_ticked(name)
+    rv.x_axis.setCurrentIndex(rv.x_axis.findData("epoch"))
+    rv.smoothing.setValue(60)
+    rv.list.setCurrentRow(-1)          # no selection highlight competing with the ticks
+    spin(0.3)
+    save(window, "runs.png")
     window.show_view("evaluate")
     ev = window.evaluate_view
     wait_until(lambda: ev.comparison is not None)

@@ -9,6 +9,7 @@
     digitlab experiments [--seeds N] [--out DIR]
     digitlab sweep --lambdas 0,1,3,5,10 [settings] [--seeds N] [--workers N] [--out DIR]
     digitlab report [--models a.h5 ... | --from DIR | --seeds N] [--out DIR] [--formats html,pdf,md]
+    digitlab compare MODEL MODEL ... [--out curves.csv] [--smoothing 0.6]   (the models' training curves)
     digitlab build-models [--dir DIR] [--only NAME ...]
     digitlab data info|download
 
@@ -943,6 +944,33 @@ def cmd_report(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- compare
+def cmd_compare(args) -> int:
+    """The training curves of several models in one CSV (reports/curves.py: the layout)."""
+    from .reports.curves import SERIES, check_smoothing, curves_of, write_curves_csv
+    out = _out_path(args.out)
+    # files or library names (as evaluate does), resolved before the output check: no input replaced
+    paths = [_model_path(text)[0] for text in args.models]
+    try:
+        smoothing = check_smoothing(args.smoothing)
+    except ValueError as e:
+        raise UserError(f"--smoothing: {e}") from None
+    _check_out(out, replace=args.force, inputs=paths)
+    runs = []
+    for path in paths:
+        model = _load(path)
+        run = curves_of(model, name=model.name or path.stem, file=path)
+        if not len(run):
+            _info(args, f"{printable(run.name, 200)} has no history (it stopped before its first check)")
+        runs.append(run)
+    with _writing(out):
+        write_curves_csv(out, runs, smoothing, replace=args.force)
+    rows = sum(len(r) for r in runs) * len(SERIES)
+    print(f"wrote {out}: {rows} rows, the training cost, validation cost and validation accuracy of "
+          f"{len(runs)} model(s), smoothing {smoothing:g}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- data
 def cmd_data_info(args) -> int:
     import numpy as np
@@ -1049,6 +1077,7 @@ EXAMPLES = {
     "build-models": "digitlab build-models --only pad pad-l2",
     "sweep": "digitlab sweep --lambdas 0,1,3,5,10 --seeds 2 --out sweep",
     "report": "digitlab report --from experiments --out report",
+    "compare": "digitlab compare report-no-l2 report-l2 mine.h5 --smoothing 0.8 --out curves.csv",
     "data": "digitlab data info fashion-mnist",
     "data info": "digitlab data info --json",
     "data download": "digitlab data download --dir ~/mnist",
@@ -1190,6 +1219,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the PDF's paper size: a4 (default) or letter")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="the training curves of several models in one CSV (training and "
+                       "validation cost, validation accuracy, by step, epoch and seconds)")
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="model files, or names from 'digitlab models'")
+    p.add_argument("--out", "-o", default="curves.csv",
+                   help="the CSV to write: one row per model, curve and check (default: curves.csv)")
+    p.add_argument("--smoothing", type=float, default=0.6,
+                   help="the weight of the 'smoothed' column, 0 (none) to 0.99, TensorBoard's moving "
+                        "average (default: 0.6)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("data", help="inspect or download datasets")
     data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)

@@ -1,9 +1,9 @@
-"""The main window: four views (Train, Draw, Models, Evaluate), menus, shortcuts, status bar.
+"""The main window: five views (Train, Draw, Models, Evaluate, Runs), menus, shortcuts, status bar.
 
 The window is the composition root: it makes the one :class:`~digitlab.library.ModelLibrary`
 and the one :class:`~digitlab.gui.model_pair.ModelPair` (networks A and B), gives them to the views,
 and connects the views to each other in one place, :meth:`MainWindow._connect_views`. Views are
-named ("train", "draw", "models", "evaluate"); no view reads another's internals, and the window
+named ("train", "draw", "models", "evaluate", "runs"); no view reads another's internals, and the window
 reads a view only through its signals and public methods. It remembers its geometry, splitters,
 current view, the last training settings and the pair in QSettings, and on close stops and joins
 the training thread (asking first when a run is in progress).
@@ -40,6 +40,7 @@ from digitlab.gui.guard import guarded, set_error_hook
 from digitlab.gui.library_events import LibraryEvents
 from digitlab.gui.model_pair import ModelPair
 from digitlab.gui.models_view import ModelsView, ask_export_weights_path
+from digitlab.gui.runs_view import RunsView
 from digitlab.gui.train_view import TrainView
 from digitlab.io import SavedModel
 from digitlab.library import ModelEntry, ModelLibrary
@@ -51,8 +52,11 @@ __all__ = ["MainWindow", "app_settings", "about_text", "ORGANIZATION", "APPLICAT
 
 ORGANIZATION = "digitlab"
 APPLICATION = "digitlab"
-#: The views, by name, with their tab titles, in tab order (Ctrl+1 ... Ctrl+4).
-VIEWS = (("train", "Train"), ("draw", "Draw"), ("models", "Models"), ("evaluate", "Evaluate"))
+#: The views, by name, with their tab titles, in tab order (Ctrl+1 ... Ctrl+5). Runs is a view of
+#: its own rather than a tab of Models: it is where curves are read, two large plots beside a list,
+#: while Models is a table of files with their details and operations.
+VIEWS = (("train", "Train"), ("draw", "Draw"), ("models", "Models"), ("evaluate", "Evaluate"),
+         ("runs", "Runs"))
 SETTINGS_ENV = "DIGITLAB_SETTINGS"
 
 
@@ -110,8 +114,10 @@ class MainWindow(QMainWindow):
         self.draw_view = DrawView(self.library, self.pair)
         self.models_view = ModelsView(self.library)
         self.evaluate_view = EvaluateView(self.library, self.pair, splits_for=evaluate_splits_for)
+        self.runs_view = RunsView(self.library)
         self._views: dict[str, QWidget] = {"train": self.train_view, "draw": self.draw_view,
-                                           "models": self.models_view, "evaluate": self.evaluate_view}
+                                           "models": self.models_view, "evaluate": self.evaluate_view,
+                                           "runs": self.runs_view}
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.setStyleSheet("QTabBar::tab { padding: 6px 22px; min-width: 70px; }")
@@ -163,8 +169,10 @@ class MainWindow(QMainWindow):
         ev.send_to_draw.connect(self._send_to_draw)
         ev.status_message.connect(lambda text: status.showMessage(text, 8000))
         ev.sweep_running_changed.connect(lambda _running: self._update_actions())   # the state label
+        # Runs: the library's models and this session's runs (it follows the library itself)
+        self.runs_view.status_message.connect(lambda text: status.showMessage(text, 8000))
         # one way to show errors, with the technical details behind a button
-        for view in (models, ev, draw):
+        for view in (models, ev, draw, self.runs_view):
             view.show_error = lambda title, text, details=None: self.show_error(title, text, details)
         self.pair.refused.connect(
             lambda text, details: self.show_error("Cannot use this model", text, details or None))
@@ -219,7 +227,7 @@ class MainWindow(QMainWindow):
         self.library.delete(run)
 
     def view(self, name: str) -> QWidget:
-        """The view called ``name`` ("train", "draw", "models", "evaluate")."""
+        """The view called ``name`` ("train", "draw", "models", "evaluate", "runs")."""
         return self._views[name]
 
     # ----------------------------------------------------------------- actions and menus
@@ -324,7 +332,7 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- views
     def show_view(self, name: str) -> None:
-        """Show the view called ``name`` ("train", "draw", "models", "evaluate")."""
+        """Show the view called ``name`` ("train", "draw", "models", "evaluate", "runs")."""
         self.views.setCurrentWidget(self._views[name])
 
     def current_view_name(self) -> str:

@@ -22,16 +22,16 @@ def _menu_texts(menu) -> list[str]:
     return [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
 
 
-def test_four_views_and_switching_with_the_keyboard(qtbot, main_window):
+def test_five_views_and_switching_with_the_keyboard(qtbot, main_window):
     tabs = main_window.views
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Train", "Draw", "Models", "Evaluate"]
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Train", "Draw", "Models", "Evaluate", "Runs"]
     main_window.activateWindow()
-    for i, name in enumerate(["draw", "models", "evaluate", "train"], start=1):
+    for i, name in enumerate(["draw", "models", "evaluate", "runs", "train"], start=1):
         main_window.view_actions[name].trigger()
-        assert tabs.currentIndex() == i % 4 and main_window.current_view_name() == name
+        assert tabs.currentIndex() == i % 5 and main_window.current_view_name() == name
         assert main_window.view_actions[name].isChecked()
     assert [a.shortcut().toString() for a in main_window.view_actions.values()] == [
-        "Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"]
+        "Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5"]
 
 
 def test_menus_and_shortcuts(main_window):
@@ -39,7 +39,7 @@ def test_menus_and_shortcuts(main_window):
     assert _menu_texts(menus["File"]) == ["Open model…", "Save model…", "Export weights…", "Export report…",
                                           "Quit"]
     assert _menu_texts(menus["Train"]) == ["Start", "Pause", "Stop", "Run the report's four experiments"]
-    assert _menu_texts(menus["View"]) == ["Train", "Draw", "Models", "Evaluate", "Theme"]
+    assert _menu_texts(menus["View"]) == ["Train", "Draw", "Models", "Evaluate", "Runs", "Theme"]
     assert _menu_texts(menus["Help"]) == ["Show log folder", "About digitlab", "About Qt"]
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in main_window.actions()}
     assert shortcuts["Open model…"] == "Ctrl+O"
