@@ -89,6 +89,7 @@ while True:
 
 
 @pytest.mark.parametrize("mode", ["renameat2", "fallback"])
+@pytest.mark.slow
 def test_folder_swap_killed_at_random_moments_leaves_old_or_new_folder(tmp_path, mode):
     env = {"DIGITLAB_NO_RENAMEAT2": "1"} if mode == "fallback" else {}
     target = tmp_path / "out"

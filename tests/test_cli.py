@@ -93,6 +93,7 @@ def test_export_writes_each_format(model_file, tmp_path, capsys):
                                model.network.weights[1], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_experiments_write_tables_models_and_judge_the_claims(tmp_path, capsys):
     out = tmp_path / "exp"
     assert main(["experiments", "--train-subset", "1000", "--seeds", "2", "--workers", "2",

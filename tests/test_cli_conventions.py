@@ -154,6 +154,7 @@ def test_data_info_json_gives_the_known_mnist_figures(capsys):
     assert doc["checksum"] == load_dataset().checksum
 
 
+@pytest.mark.slow
 def test_experiments_json_is_one_document_with_the_runs_tables_and_claims(tmp_path, capsys):
     out = tmp_path / "exp"
     assert main(["experiments", "--train-subset", "1000", "--workers", "2", "--out", str(out), "--json"]) == 0
@@ -302,6 +303,7 @@ def test_a_second_ctrl_c_ends_at_once_and_leaves_no_half_written_file(tmp_path):
         assert load_model(out).stop_reason == "cancelled"
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_experiments_with_worker_processes_is_one_line(tmp_path):
     """Ctrl+C in a terminal reaches the whole process group: the command and its workers. The
     command ends at once (the workers stopped, the queued runs dropped), in one line."""

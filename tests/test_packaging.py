@@ -142,6 +142,7 @@ def _run(venv: Path, tmp_path: Path, *command: str, **env: str) -> subprocess.Co
                           cwd=tmp_path, env=env, timeout=180)
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_predicts_runs_the_app_and_installs_its_desktop_entry(installed, tmp_path):
     venv, venv_site = installed
     where = _run(venv, tmp_path, "python", "-c", "import digitlab.paths as p; print(p.resources_dir())")

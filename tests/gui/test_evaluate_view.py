@@ -147,6 +147,7 @@ def test_inside_weights_and_activations(qtbot, view, trained, small_splits):
     assert all(np.all(h == 0) for h in inside.activation_heights(0))
 
 
+@pytest.mark.slow
 def test_lambda_sweep_in_processes_keeps_the_gui_responsive(qtbot, view):
     inside = view.inside
     config = QUICK.replace(train_subset=500, max_epochs=1)

@@ -6,6 +6,8 @@ default range), and the status bar's state stayed "Idle" for the minutes a sweep
 
 from __future__ import annotations
 
+import pytest
+
 from digitlab.training import TrainConfig
 
 TINY = TrainConfig(train_subset=300, n_validation=500, max_epochs=1, batch_size=64, learning_rate=0.05,
@@ -28,6 +30,7 @@ def test_the_progress_counts_the_runs_the_lambdas_box_asks_for(qtbot, tmp_path):
     assert inside.shutdown(30000)
 
 
+@pytest.mark.slow
 def test_the_status_bar_says_a_sweep_is_running(qtbot, main_window):
     window = main_window
     window.show_view("evaluate")

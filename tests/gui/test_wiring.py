@@ -146,6 +146,7 @@ def test_a_choice_in_models_reaches_draw_and_evaluate(qtbot, window):
     assert draw.models()[1].name == "report-no-l2" and draw.combo_b.currentText() == "report-no-l2"
 
 
+@pytest.mark.slow
 def test_export_report_reports_on_the_chosen_models(qtbot, window, tmp_path):
     mine = window.open_model(str(a_model_file(tmp_path / "mine.h5", "mine")))
     ev = window.evaluate_view

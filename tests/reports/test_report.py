@@ -175,6 +175,7 @@ def test_an_existing_folder_is_never_overwritten(report_dir, quick_runs, tmp_pat
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.slow
 def test_overwrite_when_asked_and_failures_leave_nothing(quick_runs, tmp_path, monkeypatch):
     out = tmp_path / "r"
     write_report(quick_runs[:4], out, formats=("html",))
@@ -191,6 +192,7 @@ def test_overwrite_when_asked_and_failures_leave_nothing(quick_runs, tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@pytest.mark.slow
 def test_weights_table_against_the_model_files(quick_runs, tmp_path):
     folder = tmp_path / "experiments"
     folder.mkdir()

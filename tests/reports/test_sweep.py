@@ -19,6 +19,7 @@ def test_parse_lambdas():
             parse_lambdas(bad)
 
 
+@pytest.mark.slow
 def test_two_lambdas_in_two_processes_match_one_process():
     seen = []
     points = run_sweep(TINY, [0.0, 50.0], workers=2,
