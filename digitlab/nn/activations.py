@@ -78,3 +78,7 @@ DERIVATIVES = {"relu": relu_derivative, "leaky_relu": leaky_relu_derivative, "ta
 #: How people read each activation (the form's choices, the report's settings).
 ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "leaky ReLU (slope 0.01)", "tanh": "tanh",
                     "sigmoid": "sigmoid"}
+
+#: The smallest and largest value each activation can give (None: unbounded), e.g. for a plot's axis.
+ACTIVATION_RANGES = {"relu": (0.0, None), "leaky_relu": (None, None), "tanh": (-1.0, 1.0),
+                     "sigmoid": (0.0, 1.0)}

@@ -21,6 +21,8 @@ def rate_problems(rates, n_hidden: int | None = None) -> list[str]:
     """Why ``rates`` cannot be dropout rates for ``n_hidden`` hidden layers, as sentences; empty if
     they can. One rate per hidden layer, or a single rate for every one; each in [0, 1)."""
     try:
+        if isinstance(rates, (str, bytes)):
+            raise TypeError("text is not a list of rates")
         rates = tuple(rates)
     except TypeError:
         return [f"dropout must be a list of rates, one per hidden layer (or one for all), got {rates!r}"]
