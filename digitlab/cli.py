@@ -95,6 +95,15 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _dropout(text: str) -> tuple[float, ...]:
+    from .training.config import parse_dropout
+    try:
+        return parse_dropout(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e} (give one rate for every hidden layer, e.g. 0.2, or one "
+                                         f"per hidden layer, e.g. 0.2,0.1,0)") from None
+
+
 def _load(path):
     from .io import ModelFileError, load_model
     try:
@@ -222,6 +231,7 @@ def _locked(path: Path):
 # ---------------------------------------------------------------------------- train
 def add_training_options(p: argparse.ArgumentParser) -> None:
     from .nn import INITS, OPTIMIZERS
+    from .nn.activations import ACTIVATIONS
     from .training import PRESETS, SCHEDULES
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="start from a named setting (default: report, or with --init-from the starting "
@@ -233,6 +243,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init-std", type=float, help="standard deviation for --init normal")
     g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="batch normalisation on the hidden layers")
+    g.add_argument("--activation", choices=list(ACTIVATIONS),
+                   help="the hidden layers' activation (default relu; leaky_relu has slope 0.01)")
+    g.add_argument("--dropout", type=_dropout, metavar="RATES",
+                   help="inverted dropout in training: one rate for every hidden layer (0.2) or one per "
+                        "hidden layer (0.2,0.1,0); each in [0, 1); off at prediction (default none)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
     g.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
@@ -267,7 +282,7 @@ def config_from_args(args, base=None):
     changes = {}
     for field in ("init", "init_std", "batch_norm", "optimizer", "learning_rate", "momentum", "schedule",
                   "batch_size", "l2", "seed", "eval_every", "patience", "tol", "max_epochs", "dataset",
-                  "n_validation", "train_subset", "augment", "augment_fraction"):
+                  "n_validation", "train_subset", "augment", "augment_fraction", "activation", "dropout"):
         value = getattr(args, field, None)
         if value is not None:
             changes[field] = value
@@ -296,7 +311,8 @@ def _train_config(args, start):
         return config_from_args(args)
     from .training import preset
     from .training.fine_tune import architecture_problems, fine_tune_config, with_architecture
-    problems = architecture_problems(start.network, layer_sizes=args.layers, batch_norm=args.batch_norm)
+    problems = architecture_problems(start.network, layer_sizes=args.layers, batch_norm=args.batch_norm,
+                                     activation=args.activation)
     if problems:
         raise UserError("--init-from: " + "; ".join(problems))
     base = preset(args.preset) if args.preset else fine_tune_config(start.config)
