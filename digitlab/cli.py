@@ -587,7 +587,9 @@ def _run_the_experiments(args):
     seeds, experiments = _experiment_settings(args)
     splits = _splits(experiments[0][1])
     workers = min(args.workers, 4 * len(seeds))
-    print(f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
+    what = ("the regularisers experiment (none, L2, dropout, batch norm)"
+            if getattr(args, "set", "report") == "regularisers" else "the report's four experiments")
+    print(f"{what}, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
     start = time.perf_counter()
 
     def done(run):
@@ -602,10 +604,11 @@ def _run_the_experiments(args):
 
 def _experiment_settings(args):
     """The seeds and the four experiments' settings of ``args``, every one checked before work."""
-    from .training import EXPERIMENTS
+    from .training import EXPERIMENT_SETS
     _count("--workers", args.workers)
     seeds = _seed_range("--first-seed", args.first_seed, _count("--seeds", args.seeds, MAX_SEEDS))
-    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+    chosen = EXPERIMENT_SETS[getattr(args, "set", "report")]
+    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in chosen]
     problems = experiments[0][1].replace(seed=seeds[0]).problems()
     if problems:
         raise UserError("invalid settings: " + "; ".join(problems))
@@ -630,13 +633,15 @@ def _experiments(args, out: Path | None) -> int:
     seeds = sorted({run.seed for run in runs})
     print()
     summary = tables.summary_rows(runs)
-    weights = tables.weights_rows(runs)
-    claims = tables.check_claims(runs)
+    regularisers = args.set == "regularisers"
+    # the weights table sets no regulariser against L2, the 1st and 3rd of the four, 1st and 2nd here
+    weights = tables.weights_rows(runs, 0, 1) if regularisers else tables.weights_rows(runs)
+    claims = tables.check_regularisers(runs) if regularisers else tables.check_claims(runs)
     print("Summary" + (" (mean ± standard deviation over seeds)" if len(seeds) > 1 else ""))
     print(tables.to_text(summary))
     print("Mean absolute weight per layer")
     print(tables.to_text(weights))
-    print("The report's claims")
+    print("Verdicts" if regularisers else "The report's claims")
     for c in claims:
         print(f"  {c.statement}: {c.verdict}. {c.detail}")
     failed = [run for run in runs if run.result.stop_reason in FAILED_RUNS]
@@ -916,6 +921,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("experiments", help="the report's four experiments, its tables and its claims")
+    p.add_argument("--set", choices=("report", "regularisers"), default="report",
+                   help="report: the report's four experiments (default); regularisers: none, L2, dropout "
+                        "and batch norm on the report's network and protocol, with their verdicts")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (mean and spread when > 1)")
     p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
