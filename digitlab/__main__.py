@@ -2,7 +2,7 @@
 
 import sys
 
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":      # importing the module (tests import every module) runs nothing
-    sys.exit(main())
+    sys.exit(run())

@@ -152,6 +152,15 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _dropout(text: str) -> tuple[float, ...]:
+    from .training.config import parse_dropout
+    try:
+        return parse_dropout(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e} (give one rate for every hidden layer, e.g. 0.2, or one "
+                                         f"per hidden layer, e.g. 0.2,0.1,0)") from None
+
+
 def _load(path):
     from .io import ModelFileError, load_model
     try:
@@ -279,6 +288,7 @@ def _locked(path: Path):
 # ---------------------------------------------------------------------------- train
 def add_training_options(p: argparse.ArgumentParser) -> None:
     from .nn import INITS, OPTIMIZERS
+    from .nn.activations import ACTIVATIONS
     from .training import PRESETS, SCHEDULES
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="start from a named setting (default: report, or with --init-from the starting "
@@ -290,6 +300,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init-std", type=float, help="standard deviation for --init normal")
     g.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="batch normalisation on the hidden layers")
+    g.add_argument("--activation", choices=list(ACTIVATIONS),
+                   help="the hidden layers' activation (default relu; leaky_relu has slope 0.01)")
+    g.add_argument("--dropout", type=_dropout, metavar="RATES",
+                   help="inverted dropout in training: one rate for every hidden layer (0.2) or one per "
+                        "hidden layer (0.2,0.1,0); each in [0, 1); off at prediction (default none)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
     g.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
@@ -340,7 +355,7 @@ def config_from_args(args, base=None):
     changes = {}
     for field in ("init", "init_std", "batch_norm", "optimizer", "learning_rate", "momentum", "schedule",
                   "batch_size", "l2", "seed", "eval_every", "patience", "tol", "max_epochs", "dataset",
-                  "n_validation", "train_subset", "augment", "augment_fraction"):
+                  "n_validation", "train_subset", "augment", "augment_fraction", "activation", "dropout"):
         value = getattr(args, field, None)
         if value is not None:
             changes[field] = value
@@ -369,7 +384,8 @@ def _train_config(args, start):
         return config_from_args(args)
     from .training import preset
     from .training.fine_tune import architecture_problems, fine_tune_config, with_architecture
-    problems = architecture_problems(start.network, layer_sizes=args.layers, batch_norm=args.batch_norm)
+    problems = architecture_problems(start.network, layer_sizes=args.layers, batch_norm=args.batch_norm,
+                                     activation=args.activation)
     if problems:
         raise UserError("--init-from: " + "; ".join(problems))
     base = preset(args.preset) if args.preset else fine_tune_config(start.config)
@@ -698,7 +714,9 @@ def _run_the_experiments(args):
     seeds, experiments = _experiment_settings(args)
     splits = _splits(experiments[0][1])
     workers = min(args.workers, 4 * len(seeds))
-    _info(args, f"the report's four experiments, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
+    what = ("the regularisers experiment (none, L2, dropout, batch norm)"
+            if getattr(args, "set", "report") == "regularisers" else "the report's four experiments")
+    _info(args, f"{what}, {len(seeds)} seed(s) {seeds}, {workers} process(es)")
     start = time.perf_counter()
 
     def done(run):
@@ -713,10 +731,11 @@ def _run_the_experiments(args):
 
 def _experiment_settings(args):
     """The seeds and the four experiments' settings of ``args``, every one checked before work."""
-    from .training import EXPERIMENTS
+    from .training import EXPERIMENT_SETS
     _count("--workers", args.workers)
     seeds = _seed_range("--first-seed", args.first_seed, _count("--seeds", args.seeds, MAX_SEEDS))
-    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in EXPERIMENTS]
+    chosen = EXPERIMENT_SETS[getattr(args, "set", "report")]
+    experiments = [(label, config.replace(train_subset=args.train_subset)) for label, config in chosen]
     problems = experiments[0][1].replace(seed=seeds[0]).problems()
     if problems:
         raise UserError("invalid settings: " + "; ".join(problems))
@@ -740,15 +759,17 @@ def _experiments(args, out: Path | None) -> int:
     runs, splits = _run_the_experiments(args)
     seeds = sorted({run.seed for run in runs})
     summary = tables.summary_rows(runs)
-    weights = tables.weights_rows(runs)
-    claims = tables.check_claims(runs)
+    regularisers = args.set == "regularisers"
+    # the weights table sets no regulariser against L2, the 1st and 3rd of the four, 1st and 2nd here
+    weights = tables.weights_rows(runs, 0, 1) if regularisers else tables.weights_rows(runs)
+    claims = tables.check_regularisers(runs) if regularisers else tables.check_claims(runs)
     if not args.json:
         print()
         print("Summary" + (" (mean ± standard deviation over seeds)" if len(seeds) > 1 else ""))
         print(tables.to_text(summary))
         print("Mean absolute weight per layer")
         print(tables.to_text(weights))
-        print("The report's claims")
+        print("Verdicts" if regularisers else "The report's claims")
         for c in claims:
             print(f"  {c.statement}: {c.verdict}. {c.detail}")
     failed = [run for run in runs if run.result.stop_reason in FAILED_RUNS]
@@ -1171,6 +1192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("experiments", help="the report's four experiments, its tables and its claims")
+    p.add_argument("--set", choices=("report", "regularisers"), default="report",
+                   help="report: the report's four experiments (default); regularisers: none, L2, dropout "
+                        "and batch norm on the report's network and protocol, with their verdicts")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (mean and spread when > 1)")
     p.add_argument("--first-seed", type=int, default=3, help="the first seed (default 3)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes to use")
@@ -1322,5 +1346,18 @@ def _stdout_to_devnull() -> None:
         print(f"digitlab: could not silence the closed output: {e}", file=sys.stderr)
 
 
+def run() -> int:
+    """The ``digitlab`` script and ``python -m digitlab``: :func:`main`, then deaf to Ctrl+C.
+
+    Once the command has ended there is nothing left to interrupt. A Ctrl+C arriving then (a second
+    press while a stopped run was saving, say) would otherwise surface as a KeyboardInterrupt while
+    the interpreter exits, and Python would end itself by SIGINT instead of with the status the
+    command chose. Not part of :func:`main`, which tests call in their own process.
+    """
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

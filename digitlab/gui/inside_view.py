@@ -36,6 +36,7 @@ from digitlab.gui.guard import guarded
 from digitlab.gui.model_pair import ModelPair
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.nn import Network
+from digitlab.nn.activations import ACTIVATION_RANGES, ACTIVATION_WORDS
 from digitlab.reports import figures as F
 from digitlab.reports.sweep import SweepSetting
 
@@ -302,9 +303,12 @@ class InsideView(QWidget):
             if k >= len(pairs):
                 continue
             name, net = pairs[k]
-            F.style_plot(plot, f"{name}: hidden-layer activations (after ReLU)", "hidden unit", "activation",
-                         look=look)
-            plot.getViewBox().setLimits(yMin=0)      # a ReLU is never negative: no axis below 0
+            words = ACTIVATION_WORDS.get(net.activation, net.activation)
+            F.style_plot(plot, f"{name}: hidden-layer activations (after {words})", "hidden unit",
+                         "activation", look=look)
+            # no axis below what the activation can give (a ReLU is never negative, tanh >= -1)
+            low = ACTIVATION_RANGES.get(net.activation, (None, None))[0]
+            plot.getViewBox().setLimits(yMin=low)    # None: no limit (leaky ReLU)
             plot.getAxis("left").setWidth(48)         # A's and B's plots aligned one above the other
             x0, ticks = 0, []
             for layer, units in enumerate(net.layer_sizes[1:-1]):

@@ -40,8 +40,9 @@ from PySide6.QtWidgets import (
 from digitlab.data.personal import default_personal_set_path
 from digitlab.gui import theme
 from digitlab.gui.train_worker import FineTuning
+from digitlab.nn.activations import ACTIVATION_WORDS
 from digitlab.training import PRESETS, TrainConfig, format_layer_sizes
-from digitlab.training.config import parse_layer_sizes
+from digitlab.training.config import parse_dropout, parse_layer_sizes
 from digitlab.training.fine_tune import fine_tune_config
 from digitlab.training.mixing import DEFAULT_EXTRA_SHARE, MAX_EXTRA_SHARE
 
@@ -60,6 +61,10 @@ PRESET_LABELS = {
 # Presets that are the same settings as another one under a second name (not offered twice).
 _ALIASES = {"report-no-l2"}
 
+_ACTIVATION_HELP = ("The hidden layers' activation. ReLU: max(z, 0) (the report's). Leaky ReLU: z, or\n"
+                    "0.01·z below 0, so a unit never stops learning. tanh: from -1 to 1. Sigmoid: from 0\n"
+                    "to 1. The output layer is always softmax.")
+
 _INVALID_STYLE = "background-color: #ffe4e4; border: 1px solid #d03030;"
 
 DATASETS = [("MNIST (bundled)", "mnist"), ("Fashion-MNIST", "fashion-mnist")]
@@ -75,6 +80,16 @@ def _setting(key: str) -> Callable[[str], Any]:
 
 def _fmt_float(value: float) -> str:
     return f"{value:g}"
+
+
+def _fmt_rates(value) -> str:
+    """Dropout rates as typed: "0.2" or "0.2,0.1,0"; empty for none. QSettings may hand back a
+    list of texts, or one text for a one-item list: shown as they are, then checked like typing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return ",".join(f"{r:g}" if isinstance(r, (int, float)) else str(r) for r in value or ())
 
 
 @dataclass
@@ -150,6 +165,17 @@ class SettingsForm(QWidget):
         self.batch_norm.setToolTip("Normalise every hidden layer over the batch (learnable scale and shift)")
         self.batch_norm.toggled.connect(self._on_edit)
         net.addRow("", self.batch_norm)
+        self.activation = QComboBox()
+        for key, words in ACTIVATION_WORDS.items():
+            self.activation.addItem(words[:1].upper() + words[1:], key)
+        self.activation.setToolTip(_ACTIVATION_HELP)
+        self.activation.currentIndexChanged.connect(self._on_edit)
+        net.addRow("Activation", self.activation)
+        self._text(net, "dropout", "Dropout", parse_dropout, _fmt_rates,
+                   "Inverted dropout in training: the share of each hidden layer's units switched off\n"
+                   "at random for every example of every step, one rate for all hidden layers (0.2) or\n"
+                   "one per hidden layer (0.2,0.1,0); each in [0, 1). Off when predicting. Empty = none.",
+                   placeholder="none")
         self.init = QComboBox()
         self.init.addItem("He (std √(2/fan-in))", "he")
         self.init.addItem("Normal (fixed std)", "normal")
@@ -316,6 +342,8 @@ class SettingsForm(QWidget):
         return (f"{format_layer_sizes(c.layer_sizes)}, {c.optimizer}, lr {c.learning_rate:g}, "
                 f"batch {c.batch_size}, L2 {c.l2:g}, batch norm {'on' if c.batch_norm else 'off'}, "
                 f"schedule {c.schedule}"
+                + (f", {ACTIVATION_WORDS[c.activation]}" if c.activation != "relu" else "")
+                + (f", dropout {_fmt_rates(c.dropout)}" if c.dropout else "")
                 + (f", augmented ({c.augment_fraction:.0%} of images each epoch)" if c.augment else ""))
 
     def field(self, key: str) -> QLineEdit:
@@ -338,6 +366,7 @@ class SettingsForm(QWidget):
                 except (TypeError, ValueError):
                     f.edit.setText(str(merged[key]))
             self.batch_norm.setChecked(bool(merged["batch_norm"]))
+            self._set_combo(self.activation, merged["activation"])
             self.augment.setChecked(bool(merged["augment"]))
             self._set_combo(self.init, merged["init"])
             self._set_combo(self.optimizer, merged["optimizer"])
@@ -356,9 +385,11 @@ class SettingsForm(QWidget):
                 out[key] = f.parse(f.edit.text())
             except ValueError:
                 out[key] = f.edit.text()
-        if isinstance(out.get("layer_sizes"), tuple):
-            out["layer_sizes"] = list(out["layer_sizes"])
+        for key in ("layer_sizes", "dropout"):
+            if isinstance(out.get(key), tuple):
+                out[key] = list(out[key])
         out["batch_norm"] = self.batch_norm.isChecked()
+        out["activation"] = self.activation.currentData()
         out["augment"] = self.augment.isChecked()
         out["init"] = self.init.currentData()
         out["optimizer"] = self.optimizer.currentData()
@@ -376,6 +407,7 @@ class SettingsForm(QWidget):
         for key, f in self._fields.items():
             kwargs[key] = f.parse(f.edit.text())
         kwargs["batch_norm"] = self.batch_norm.isChecked()
+        kwargs["activation"] = self.activation.currentData()
         kwargs["augment"] = self.augment.isChecked()
         kwargs["init"] = self.init.currentData()
         kwargs["optimizer"] = self.optimizer.currentData()
@@ -467,13 +499,15 @@ class SettingsForm(QWidget):
             try:
                 self.field("layer_sizes").setText(format_layer_sizes(config.layer_sizes))
                 self.batch_norm.setChecked(bool(config.batch_norm))
+                self._set_combo(self.activation, config.activation)
             finally:
                 self._loading = loading
         why = "Set by the model it starts from (Fine-tuning > Start from)." if locked else None
-        for widget in (self.field("layer_sizes"), self.batch_norm):
+        for widget in (self.field("layer_sizes"), self.batch_norm, self.activation):
             widget.setEnabled(not locked)
         self.batch_norm.setToolTip(
             why or "Normalise every hidden layer over the batch (learnable scale and shift)")
+        self.activation.setToolTip(why or _ACTIVATION_HELP)
         if why:
             self.field("layer_sizes").setToolTip(why)
 

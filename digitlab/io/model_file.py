@@ -5,9 +5,10 @@ The layout is documented in ``docs/model-format.md``; in short::
     /                 attrs: format="digitlab-model", format_version, digitlab_version, name, created,
                              stop_reason, message, dataset, dataset_checksum, epochs, steps,
                              best_step, elapsed
-    /config           attrs: one per TrainConfig field (a None value is left out)
+    /config           attrs: one per TrainConfig field (a None value or no dropout is left out)
     /layers           attrs: layer_sizes, batch_norm, bn_eps, bn_momentum, init, init_std, seed,
-                             dtype, hidden_activation="relu", output_activation="softmax"
+                             dtype, hidden_activation (relu, leaky_relu, tanh or sigmoid; a file
+                             without it is relu), output_activation="softmax"
     /layers/1 ... /layers/L
                       W (fan_in, fan_out), b (fan_out,); hidden layers of a batch-normalised
                       network also gamma, beta, running_mean, running_var (fan_out,)
@@ -46,6 +47,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import write_bytes_atomic
 from ..nn import INITS, Network
+from ..nn.activations import ACTIVATIONS
 from ..nn.arrays import KINDS, NamedArray, affine_first, array_specs
 from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
 from ..training.config import layer_size_problems, parameter_count
@@ -239,7 +241,8 @@ def _write_root(f: h5py.File, model: SavedModel) -> None:
 
     cfg = f.create_group("config", track_order=True)
     for key, value in model.config.to_dict().items():
-        if value is not None:
+        # no dropout is an empty list, which HDF5 cannot hold as an attribute: left out, read as ()
+        if value is not None and not (key == "dropout" and not value):
             cfg.attrs[key] = _attr_value(value)
 
 
@@ -256,7 +259,7 @@ def _write_layers(f: h5py.File, net: Network, arrays: list[NamedArray]) -> None:
     layers.attrs["init_std"] = float(net.init_std)
     layers.attrs["seed"] = np.int64(net.seed)
     layers.attrs["dtype"] = net.dtype.name
-    layers.attrs["hidden_activation"] = "relu"
+    layers.attrs["hidden_activation"] = str(net.activation)
     layers.attrs["output_activation"] = "softmax"
     for layer in range(1, net.n_layers + 1):
         g = layers.create_group(str(layer))
@@ -892,6 +895,8 @@ class _Reader:
             elif isinstance(value, float) and not math.isfinite(value):
                 raise self.fail(f"{what} is {value}, not a finite number")
             d[spec.name] = value
+        if "activation" in d:
+            self.known_activation(d["activation"], "/config says activation")
         try:
             config = TrainConfig.from_dict(d)
             problems = config.problems()
@@ -926,10 +931,10 @@ class _Reader:
         dtype_name = self.text(layers, "dtype", "the dtype attribute of /layers", default="float32")
         if dtype_name not in ("float32", "float64"):
             raise self.fail(f"the network dtype is {dtype_name}, expected float32 or float64")
-        self.layers_agree(layers, config, sizes, batch_norm)
+        activation = self.layers_agree(layers, config, sizes, batch_norm)
         spec = dict(layer_sizes=sizes, batch_norm=batch_norm, bn_eps=bn_eps,
                     bn_momentum=bn_momentum, init=init, init_std=init_std, seed=seed,
-                    dtype=np.dtype(dtype_name))
+                    dtype=np.dtype(dtype_name), activation=activation)
         return layers, spec
 
     def layer_sizes(self, layers: h5py.Group) -> tuple[int, ...]:
@@ -954,21 +959,38 @@ class _Reader:
                             f"make {len(sizes) - 1}")
         return sizes
 
+    def known_activation(self, value, where: str) -> None:
+        """Refuse a hidden activation this digitlab cannot compute (a newer one, or an edit)."""
+        if value not in ACTIVATIONS:
+            raise self.fail(f"{where} is {_cut(repr(value), 60)}, an activation this digitlab does not "
+                            f"know (it knows {', '.join(ACTIVATIONS)}), so it cannot compute what the "
+                            f"network was trained to compute",
+                            "open it with a digitlab that knows it, or choose another model")
+
     def layers_agree(self, layers: h5py.Group, config: TrainConfig, sizes: tuple,
-                     batch_norm: bool) -> None:
-        """/layers names digitlab's activations and agrees with /config on sizes and batch norm."""
-        for key, wanted in (("hidden_activation", "relu"), ("output_activation", "softmax")):
-            value = self.text(layers, key, f"the {key} attribute of /layers", default=wanted)
-            if value != wanted:
-                raise self.fail(f"/layers says {key} is {value!r}; digitlab networks use "
-                                f"{wanted!r} and would predict differently from what was trained",
-                                "this model was not written by digitlab, so choose one that was")
+                     batch_norm: bool) -> str:
+        """/layers names digitlab's activations and agrees with /config on sizes, batch norm and
+        the hidden activation; returns that activation ("relu" for files from before it was
+        recorded)."""
+        value = self.text(layers, "output_activation", "the output_activation attribute of /layers",
+                          default="softmax")
+        if value != "softmax":
+            raise self.fail(f"/layers says output_activation is {_cut(repr(value), 60)}; digitlab networks "
+                            f"use 'softmax' and would predict differently from what was trained",
+                            "this model was not written by digitlab, so choose one that was")
+        hidden = self.text(layers, "hidden_activation", "the hidden_activation attribute of /layers",
+                           default="relu")
+        self.known_activation(hidden, "/layers says hidden_activation")
+        if config.activation != hidden:
+            raise self.fail(f"/layers says hidden_activation is {hidden!r} but /config says activation "
+                            f"is {config.activation!r}; one of them was edited")
         if tuple(config.layer_sizes) != sizes:
             raise self.fail(f"/layers has layer sizes {sizes} but /config says "
                             f"{tuple(config.layer_sizes)}; one of them was edited")
         if bool(config.batch_norm) != batch_norm:
             raise self.fail(f"/layers says batch_norm is {str(batch_norm).lower()} but /config "
                             f"says {str(bool(config.batch_norm)).lower()}; one of them was edited")
+        return hidden
 
     def layer_datasets(self, layers: h5py.Group, spec: dict) -> list[tuple[NamedArray, h5py.Dataset]]:
         """``(array, dataset)`` for every array the network needs (the walk over its sizes, the
@@ -1155,7 +1177,7 @@ def load_model(path) -> SavedModel:
     try:
         network = Network(s["layer_sizes"], batch_norm=s["batch_norm"], init=s["init"],
                           init_std=s["init_std"], seed=s["seed"], dtype=s["dtype"],
-                          bn_momentum=s["bn_momentum"], bn_eps=s["bn_eps"])
+                          bn_momentum=s["bn_momentum"], bn_eps=s["bn_eps"], activation=s["activation"])
         network.load_state(c.state)
     except ValueError as e:
         raise ModelFileError(f"cannot open model {path}: the network settings are invalid "
@@ -1182,6 +1204,7 @@ def _info(c: _Contents, path: Path) -> dict:
     info["config"] = c.config
     info["layer_sizes"] = c.spec["layer_sizes"]
     info["batch_norm"] = c.spec["batch_norm"]
+    info["activation"] = c.spec["activation"]
     info["metrics"] = c.metrics
     info["path"] = path
     return info

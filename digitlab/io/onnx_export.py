@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from ..nn.activations import LEAKY_SLOPE
 from .export import _clean, _extras, _network_info, _unpack, _write_atomic
 
 INPUT_NAME = "pixels"
@@ -40,7 +41,10 @@ MISSING_EXTRA = "ONNX export needs the onnx package: pip install 'digitlab[onnx]
 
 # digitlab's hidden activation (a key of digitlab.nn.activations.ACTIVATIONS) -> its ONNX operator.
 # A test requires an entry for every activation digitlab has.
-ONNX_OPS = {"relu": "Relu"}
+ONNX_OPS = {"relu": "Relu", "leaky_relu": "LeakyRelu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+# Operator attributes an activation needs: leaky ReLU's slope, written out rather than left to
+# ONNX's default (which is also 0.01), so the graph says what digitlab computes.
+ONNX_ATTRIBUTES = {"leaky_relu": {"alpha": LEAKY_SLOPE}}
 
 
 class MissingExtraError(RuntimeError):
@@ -90,7 +94,8 @@ def _nodes(network, helper) -> list:
                                           name=f"batch_norm{layer}", epsilon=network.bn_eps))
             Z = f"bn{layer}"
         A = f"a{layer}"
-        nodes.append(helper.make_node(op, [Z], [A], name=f"{network.activation}{layer}"))
+        nodes.append(helper.make_node(op, [Z], [A], name=f"{network.activation}{layer}",
+                                      **ONNX_ATTRIBUTES.get(network.activation, {})))
     nodes.append(helper.make_node("Softmax", [LOGITS_NAME], [OUTPUT_NAME], name="softmax", axis=1))
     return nodes
 

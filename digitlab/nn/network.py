@@ -1,4 +1,5 @@
-"""A fully-connected network in NumPy: ReLU hidden layers, softmax output, optional batch norm.
+"""A fully-connected network in NumPy: hidden layers with an activation from a table (ReLU by
+default), softmax output, optional batch norm and, in training, optional inverted dropout.
 
 Layout and conventions
 ----------------------
@@ -9,8 +10,9 @@ Layout and conventions
   therefore updates the whole network with one in-place operation, and the L2 penalty covers every
   weight in one pass (the micrograd idea).
 * A hidden layer is an affine map, then (``batch_norm=True``) batch normalisation, then the activation
-  (``activations.py``; ReLU): ``A = relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``. Training
-  uses the batch's statistics and updates running averages; inference uses the running averages
+  (``activations.py``; ReLU unless chosen otherwise), then in training only (dropout masks given)
+  inverted dropout (``dropout.py``): ``A = mask * relu(gamma * (Z - mean) / sqrt(var + eps) + beta)``.
+  Training uses the batch's statistics and updates running averages; inference uses the running averages
   only, folded into the weights, so one image is classified exactly as it would be inside any
   batch. The bias ``b`` of a normalised layer is kept for a uniform layout, but it would cancel in
   ``Z - mean``, so training neither adds nor updates it: it stays exactly 0 (``beta`` plays its role).
@@ -84,7 +86,7 @@ def _buffer_layout(specs):
 
 
 class Network:
-    """A multilayer perceptron with ReLU hidden layers and a softmax output.
+    """A multilayer perceptron with hidden layers of one activation and a softmax output.
 
     Parameters
     ----------
@@ -106,7 +108,8 @@ class Network:
         Running statistics are ``momentum * running + (1 - momentum) * batch``; ``eps`` keeps the
         normalisation finite for a unit whose batch variance is zero.
     activation : str
-        The hidden layers' activation, a key of ``activations.ACTIVATIONS`` (today only "relu").
+        The hidden layers' activation, a key of ``activations.ACTIVATIONS``: "relu" (the
+        default), "leaky_relu", "tanh" or "sigmoid".
     """
 
     def __init__(self, layer_sizes=(784, 20, 7, 5, 10), *, batch_norm=False, init="he",
@@ -229,6 +232,7 @@ class Network:
     def __repr__(self) -> str:
         arch = "-".join(str(s) for s in self.layer_sizes)
         bn = ", batch_norm" if self.batch_norm else ""
+        bn += f", {self.activation}" if self.activation != "relu" else ""
         return f"Network({arch}{bn}, {self.params.size} parameters, {self.dtype.name})"
 
     # ------------------------------------------------------------------ inference
@@ -315,7 +319,8 @@ class Network:
         return float(np.mean(np.argmax(self.logits(X), axis=1) == np.asarray(y)))
 
     # ------------------------------------------------------------------ training
-    def loss_and_grad(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, input_scale: float = 1.0) -> float:
+    def loss_and_grad(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, input_scale: float = 1.0,
+                      dropout_masks=None) -> float:
         """Forward in training mode, backward, gradients into ``self.grads``; returns the cost.
 
         Parameters
@@ -328,12 +333,20 @@ class Network:
             The network sees ``input_scale * X``. The trainer passes raw pixel values (0..255)
             with ``1/255`` here: scaling the first layer's small (m, units) product instead of
             the (m, 784) batch saves a pass over every pixel of every batch.
+        dropout_masks : list, optional
+            Inverted dropout, one entry per hidden layer: an ``(m, units)`` array of 0 and
+            ``1 / (1 - p)`` that multiplies the layer's activations, or None to keep the layer
+            whole (``dropout.draw_masks`` draws them; the gradient check passes fixed ones). The
+            cost and gradients are those of the thinned network these masks make.
 
         With batch normalisation this also updates the running statistics.
         """
         m = X.shape[0]
+        if dropout_masks is not None and len(dropout_masks) != self.n_layers - 1:
+            raise ValueError(f"dropout_masks has {len(dropout_masks)} entries, the network has "
+                             f"{self.n_layers - 1} hidden layers: give one per hidden layer (None: no mask)")
         ones, rows = self._batch_constants(m)
-        Z, inputs, caches = self._forward_train(X, ones, input_scale)
+        Z, inputs, caches = self._forward_train(X, ones, input_scale, dropout_masks)
         cost, dZ = softmax_cross_entropy(Z, y, rows, self._ones_out)
         self._backward(dZ, inputs, caches, ones, input_scale)
         if l2:
@@ -346,11 +359,13 @@ class Network:
             return sparse_input_forward(X, self.weights[0], bias, input_scale)
         return affine_forward(X, self.weights[0], bias, input_scale), None
 
-    def _forward_train(self, X: np.ndarray, ones: np.ndarray, input_scale: float):
+    def _forward_train(self, X: np.ndarray, ones: np.ndarray, input_scale: float, masks=None):
         """Training-mode forward: the logits, every layer's input, and the caches: the first
-        layer's (``"input"``, None when dense) and every normalised layer's (``"bn"``)."""
+        layer's (``"input"``, None when dense), every normalised layer's (``"bn"``) and, with
+        dropout masks, each hidden layer's activations before its mask (``"unmasked"``, None
+        where the layer has no mask), which its derivative reads."""
         bn = self.batch_norm
-        inputs, caches = [X], {"input": None, "bn": []}
+        inputs, caches = [X], {"input": None, "bn": [], "masks": masks, "unmasked": []}
         bn_caches = caches["bn"]
         for i in range(self.n_layers - 1):
             # a normalised layer's bias cancels in Z - mean: skip it
@@ -363,7 +378,13 @@ class Network:
                 Z, cache = batch_norm_forward(Z, self.gammas[i], self.betas[i], self.running_means[i],
                                               self.running_vars[i], ones, self.bn_momentum, self.bn_eps)
                 bn_caches.append(cache)
-            inputs.append(self._activate(Z))
+            A = self._activate(Z)
+            if masks:
+                mask = masks[i]
+                caches["unmasked"].append(A if mask is not None else None)
+                if mask is not None:
+                    A = A * mask
+            inputs.append(A)
         last = self.n_layers - 1
         if last == 0:
             Z, caches["input"] = self._first_layer(X, self.biases[0], input_scale)
@@ -373,7 +394,7 @@ class Network:
 
     def _backward(self, dZ: np.ndarray, inputs, caches, ones: np.ndarray, input_scale: float) -> None:
         """From the logits' gradient ``dZ`` back to the first layer, writing ``self.grads``."""
-        bn_caches = caches["bn"]
+        bn_caches, masks = caches["bn"], caches["masks"]
         for i in range(self.n_layers - 1, -1, -1):
             normalised = self.batch_norm and i < self.n_layers - 1   # (its db stays 0)
             db = None if normalised else self._db[i]
@@ -385,7 +406,12 @@ class Network:
                 return             # the gradient for the input pixels is never needed
             affine_backward(inputs[i], dZ, ones, self._dW[i], db)
             dA = dZ @ self.weights[i].T
-            self._derivative(inputs[i], dA)
+            if masks and masks[i - 1] is not None:
+                # through the mask, then the activation's derivative at its unmasked output
+                dA *= masks[i - 1]
+                self._derivative(caches["unmasked"][i - 1], dA)
+            else:
+                self._derivative(inputs[i], dA)
             if self.batch_norm:
                 dA = batch_norm_backward(dA, bn_caches[i - 1], self.gammas[i - 1], ones,
                                          self._dgamma[i - 1], self._dbeta[i - 1])

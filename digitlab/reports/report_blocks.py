@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 
 from .. import __version__
+from ..nn.activations import ACTIVATION_WORDS
+from ..training.config import format_dropout
 from ..training.naming import format_layer_sizes
 from .document import Block
 from .runs import RunGroups
@@ -35,8 +37,10 @@ def describe_setting(runs) -> list[str]:
         return f"{name} with learning rate {c.learning_rate:g}{schedule}, mini-batches of {c.batch_size}."
 
     return [
-        line(lambda c: f"Network {format_layer_sizes(c.layer_sizes)} (ReLU hidden layers, softmax output), "
-                       f"{c.init} initialisation."),
+        line(lambda c: f"Network {format_layer_sizes(c.layer_sizes)} "
+                       f"({ACTIVATION_WORDS.get(c.activation, c.activation)} hidden layers, softmax output), "
+                       f"{c.init} initialisation"
+                       + (f", dropout {format_dropout(c.dropout)} in training." if c.dropout else ".")),
         line(optimiser),
         line(lambda c: f"Early stopping: validation cost checked every {c.eval_every} iterations; training "
                        f"stops after {c.patience} iterations without improvement (at most {c.max_epochs} "

@@ -194,6 +194,39 @@ def check_claims(runs) -> list[Claim]:
     ]
 
 
+def check_regularisers(runs) -> list[Claim]:
+    """The regularisers experiment's verdicts, judged per seed like the report's claims.
+
+    ``runs`` are the four settings of ``REGULARISERS`` (index 0 none, 1 L2, 2 dropout, 3 batch
+    norm). For each regulariser: does it reach a higher test accuracy than none? Then: which one is
+    best, the one with the highest mean test accuracy over the seeds (measured, not assumed), and
+    for how many seeds it was the best of the four.
+    """
+    by_seed: dict[int, dict[int, object]] = {}
+    labels: dict[int, str] = {}
+    for run in runs:
+        by_seed.setdefault(run.seed, {})[run.index] = run.result
+        labels[run.index] = run.label
+    full = {seed: r for seed, r in by_seed.items() if set(r) >= {0, 1, 2, 3}}
+    if not full:
+        return []
+    acc = {i: Stat.of([100 * r[i].metrics["test_accuracy"] for r in full.values()]) for i in range(4)}
+    gap = {i: Stat.of([100 * (r[i].metrics["train_accuracy"] - r[i].metrics["test_accuracy"])
+                       for r in full.values()]) for i in range(4)}
+    claims = []
+    for i in (1, 2, 3):
+        better = [r[i].metrics["test_accuracy"] > r[0].metrics["test_accuracy"] for r in full.values()]
+        claims.append(Claim(f"regulariser_{i}_beats_none", f"{labels[i]} beats no regulariser",
+                            sum(better), len(full),
+                            f"test accuracy %: {acc[i].format(2)} against {acc[0].format(2)}; train minus "
+                            f"test: {gap[i].format(2)} against {gap[0].format(2)} points"))
+    best = max(range(4), key=lambda i: acc[i].mean)
+    top = [max(range(4), key=lambda i: r[i].metrics["test_accuracy"]) == best for r in full.values()]
+    claims.append(Claim("best_regulariser", f"{labels[best]} is the best of the four", sum(top), len(full),
+                        "test accuracy %: " + ", ".join(f"{labels[i]} {acc[i].format(2)}" for i in range(4))))
+    return claims
+
+
 # ---------------------------------------------------------------------------- rendering
 _DIGITS = {"Training Cost": 4, "Validation Cost": 4, "Test Cost": 4, "Training Time (s)": 2,
            "Epochs": 1, "Iterations": 0}

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import INITS, OPTIMIZERS
+from ..nn.activations import ACTIVATION_WORDS, ACTIVATIONS
+from ..nn.dropout import rate_problems
 from .naming import format_layer_sizes
 
 SCHEDULES = ("constant", "cosine", "step")
@@ -154,6 +156,41 @@ def parse_layer_sizes(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def parse_dropout(text: str) -> tuple[float, ...]:
+    """``"0.2"`` -> ``(0.2,)`` (every hidden layer), ``"0.2,0.1,0"`` -> one rate per hidden layer,
+    ``""``, ``"0"`` or ``"none"`` -> ``()`` (no dropout); a ValueError says what is wrong in words.
+    The count of rates against the layers is :meth:`TrainConfig.problems`'s to judge."""
+    text = text.strip()
+    if text.lower() in ("", "none", "off"):
+        return ()
+    rates = []
+    for part in (p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",")):
+        if not part:
+            continue
+        try:
+            rate = float(part)
+        except ValueError:
+            raise ValueError(f"dropout rate must be a number, got '{part}'") from None
+        problems = rate_problems((rate,))
+        if problems:
+            raise ValueError(problems[0])
+        rates.append(rate)
+    return dropout_rates(rates)
+
+
+def dropout_rates(value):
+    """The settings' form of dropout rates: a tuple, ``()`` for none (all rates 0 too), a single
+    number as a one-rate tuple (every hidden layer). Values that are not rates are kept as they
+    are, for :meth:`TrainConfig.problems` to name."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return value
+    rates = tuple(float(r) if isinstance(r, numbers.Real) and not isinstance(r, (bool, np.bool_)) else r
+                  for r in value)
+    return () if all(isinstance(r, float) and r == 0 for r in rates) else rates
+
+
 def parameter_count(layer_sizes) -> int:
     """Weights and biases of a fully-connected network with these layer sizes."""
     sizes = [int(s) for s in layer_sizes]
@@ -196,6 +233,11 @@ class TrainConfig:
     init_std: float = 0.01
     seed: int = 3
     batch_norm: bool = False
+    # The hidden layers' activation (digitlab.nn.activations): relu, leaky_relu, tanh or sigmoid.
+    activation: str = "relu"
+    # Inverted dropout in training (digitlab.nn.dropout): () none, (p,) every hidden layer drops a
+    # share p of its units, (p1, p2, ...) one rate per hidden layer; each rate in [0, 1).
+    dropout: tuple[float, ...] = ()
     l2: float = 0.0
     optimizer: str = "sgd"
     learning_rate: float = 0.009
@@ -218,6 +260,7 @@ class TrainConfig:
 
     def __post_init__(self):
         self.layer_sizes = tuple(int(s) for s in self.layer_sizes)
+        self.dropout = dropout_rates(self.dropout)
 
     def problems(self) -> list[str]:
         """Every problem with these settings, as sentences that say what to do; empty if valid."""
@@ -229,6 +272,9 @@ class TrainConfig:
             p.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             p.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.activation not in ACTIVATIONS:
+            p.append(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        p.extend(rate_problems(self.dropout, max(len(self.layer_sizes) - 2, 0)))
         for name in FIELD_RULES:
             if name == "augment_fraction" and not isinstance(self.augment, (bool, np.bool_)):
                 p.append(f"augment must be true or false, got {self.augment!r}")  # beside its share
@@ -240,6 +286,12 @@ class TrainConfig:
     field_problems = staticmethod(field_problems)
     setting_from_text = staticmethod(setting_from_text)
     parse_layer_sizes = staticmethod(parse_layer_sizes)
+    parse_dropout = staticmethod(parse_dropout)
+
+    def dropout_per_layer(self) -> tuple[float, ...]:
+        """The dropout rate of each hidden layer (0 for none)."""
+        from ..nn.dropout import per_layer
+        return per_layer(self.dropout, len(self.layer_sizes) - 2)
 
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` naming every problem; return self when the settings are valid."""
@@ -251,6 +303,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["layer_sizes"] = list(self.layer_sizes)
+        d["dropout"] = list(self.dropout)
         return d
 
     @classmethod
@@ -270,6 +323,10 @@ class TrainConfig:
             parts.append(f"{self.schedule} schedule")
         parts.append(f"L2 {self.l2:g}" if self.l2 else "no L2")
         parts.append("BN" if self.batch_norm else "no BN")
+        if self.activation != "relu":
+            parts.append(ACTIVATION_WORDS.get(self.activation, str(self.activation)))
+        if self.dropout:
+            parts.append(f"dropout {format_dropout(self.dropout)}")
         if self.augment:
             parts.append(f"augmented ({self.augment_fraction:.0%} of images)")
         return ", ".join(parts)
@@ -300,3 +357,8 @@ def _float_problems(name: str, value, low: float, low_ok: bool, high: float | No
     if high is not None and value > high:
         return [f"{name} must be at most {high:g}, got {value:g}"]
     return []
+
+
+def format_dropout(rates) -> str:
+    """Dropout rates as a person types them: "0.2" (every hidden layer), "0.2,0.1,0", "none"."""
+    return ",".join(f"{r:g}" for r in rates) if rates else "none"

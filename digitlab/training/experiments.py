@@ -1,4 +1,5 @@
-"""The course report's four experiments, run with its protocol over one or more seeds.
+"""The course report's four experiments (or another set of four settings, such as the regularisers
+experiment, ``presets.EXPERIMENT_SETS``), run with its protocol over one or more seeds.
 
 Runs are independent, so with ``workers > 1`` they go to separate processes (NumPy holds the GIL
 for these small matrices, so threads would not help). Each process loads the bundled data itself.
@@ -47,7 +48,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 class ExperimentRun:
     """One configuration of the grid trained with one seed."""
 
-    index: int              # 0..3, the report's experiment number minus one
+    index: int              # 0..3, the report's experiment number minus one (the place in its set)
     label: str
     seed: int
     result: TrainResult

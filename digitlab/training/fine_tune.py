@@ -58,10 +58,12 @@ def fine_tune_config(start: TrainConfig) -> TrainConfig:
                          name="")
 
 
-def architecture_problems(network: Network, *, layer_sizes=None, batch_norm=None) -> list[str]:
+def architecture_problems(network: Network, *, layer_sizes=None, batch_norm=None,
+                          activation=None) -> list[str]:
     """Why the asked-for architecture conflicts with the starting ``network``; empty if it does not.
 
-    ``layer_sizes`` and ``batch_norm`` are what the person asked for, None when not asked: the
+    ``layer_sizes``, ``batch_norm`` and ``activation`` are what the person asked for, None when not
+    asked: the
     architecture of a fine-tuned network is always its starting network's.
     """
     p = []
@@ -73,12 +75,16 @@ def architecture_problems(network: Network, *, layer_sizes=None, batch_norm=None
         has = "has" if network.batch_norm else "has no"
         p.append(f"the starting model {has} batch normalisation, so it cannot be trained "
                  f"{'with' if batch_norm else 'without'} it; leave the batch-norm setting out")
+    if activation is not None and activation != network.activation:
+        p.append(f"the starting model's hidden layers use {network.activation}, so they cannot be trained "
+                 f"as {activation}; leave the activation setting out")
     return p
 
 
 def with_architecture(config: TrainConfig, network: Network) -> TrainConfig:
-    """``config`` with ``network``'s layer sizes and batch normalisation."""
-    return config.replace(layer_sizes=tuple(network.layer_sizes), batch_norm=bool(network.batch_norm))
+    """``config`` with ``network``'s layer sizes, batch normalisation and activation."""
+    return config.replace(layer_sizes=tuple(network.layer_sizes), batch_norm=bool(network.batch_norm),
+                          activation=network.activation)
 
 
 def file_checksum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

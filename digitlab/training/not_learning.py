@@ -89,7 +89,9 @@ class NotLearningWatch:
         """What a person reads: what was seen, ``where`` in the run, and what to change."""
         lr0 = self.learning_rate
         if is_dead:
-            why = (f"the network gives the same answer for every image (its ReLUs have died), so "
+            cause = {"relu": "its ReLUs have died", "leaky_relu": "its units sit on leaky ReLU's flat side",
+                     }.get(self.network.activation, f"its {self.network.activation} units have saturated")
+            why = (f"the network gives the same answer for every image ({cause}), so "
                    f"the validation accuracy is {100 * accuracy:.1f} % (chance). Most likely the "
                    f"learning rate {lr0:g} is too high; try a smaller one, for example "
                    f"{min(0.01, lr0 / 10):g}.")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import Network, make_optimizer
+from ..nn.dropout import draw_masks
 from .config import TrainConfig
 from .divergence import DivergenceWatch
 from .early_stopping import EarlyStopping
@@ -243,6 +244,9 @@ def initial_network_problems(config: TrainConfig, network: Network) -> list[str]
         p.append(f"the starting network {'has' if network.batch_norm else 'has no'} batch "
                  f"normalisation but the settings ask for {'it' if config.batch_norm else 'none'}; "
                  f"leave batch normalisation to the starting network")
+    if network.activation != config.activation:
+        p.append(f"the starting network's hidden layers use {network.activation} but the settings ask "
+                 f"for {config.activation}; leave the activation to the starting network")
     if not all(np.all(np.isfinite(a)) for _, a in network.parameters() + network.buffers()):
         p.append("the starting network has non-finite values (NaN or infinity); start from another model")
     return p
@@ -319,12 +323,17 @@ def _starting_network(config: TrainConfig, splits, initial: Network | None) -> N
         return initial.copy(dtype=dtype)
     init_seed = _seed_streams(config)[0]
     return Network(config.layer_sizes, batch_norm=config.batch_norm, init=config.init,
-                   init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]), dtype=dtype)
+                   init_std=config.init_std, seed=int(init_seed.generate_state(1)[0]), dtype=dtype,
+                   activation=config.activation)
 
 
 def _seed_streams(config: TrainConfig):
-    """``(initialisation, shuffling)``: independent random streams of the run's seed."""
-    return np.random.SeedSequence(config.seed).spawn(2)
+    """``(initialisation, shuffling, dropout)``: independent random streams of the run's seed.
+
+    SeedSequence numbers its children, so the first two are the same as when a run had only
+    those two: adding the dropout stream left every run without dropout as it was, bit for bit.
+    """
+    return np.random.SeedSequence(config.seed).spawn(3)
 
 
 class _Run:
@@ -346,7 +355,13 @@ class _Run:
         self.total_steps = self.steps_per_epoch * config.max_epochs
         self.l2 = float(config.l2)
         self.optimizer = make_optimizer(config.optimizer, network.params, momentum=config.momentum)
-        self.rng = np.random.default_rng(_seed_streams(config)[1])
+        streams = _seed_streams(config)
+        self.rng = np.random.default_rng(streams[1])
+        # Inverted dropout (digitlab.nn.dropout): masks drawn for every batch from a stream of
+        # their own, so the shuffles are the same with and without dropout.
+        rates = config.dropout_per_layer()
+        self.dropout = ((np.random.default_rng(streams[2]), network.layer_sizes[1:-1], rates)
+                        if any(rates) else None)
         self.batches = _BatchSource(splits.x_train, self.batch_size, network.dtype,
                                     getattr(splits, "x_train_bytes", None))
         # With augmentation the feed shuffles (drawing the same permutations from ``rng``) and
@@ -399,7 +414,11 @@ class _Run:
 
     def _step(self, x_batch: np.ndarray, idx: np.ndarray) -> Stop | None:
         """One step of descent on a batch, unless its cost shows the run has diverged."""
-        cost = self.network.loss_and_grad(x_batch, self.y[idx], self.l2, self.batches.input_scale)
+        masks = None
+        if self.dropout is not None:
+            rng, units, rates = self.dropout
+            masks = draw_masks(rng, len(idx), units, rates, self.network.dtype)
+        cost = self.network.loss_and_grad(x_batch, self.y[idx], self.l2, self.batches.input_scale, masks)
         diverged = self.divergence.after_step(cost, self.step + 1, self.epoch + 1)
         if diverged:
             return Stop(StopReason.DIVERGED, diverged)

@@ -249,5 +249,5 @@ def test_settings_survive_a_restart_through_qsettings(qtbot, form, fill_form, tm
 
 
 def test_unknown_keys_from_a_newer_version_are_ignored(form):
-    form.set_values({**PRESETS["best"].to_dict(), "dropout": 0.3})
+    form.set_values({**PRESETS["best"].to_dict(), "label_smoothing": 0.3})
     assert _same_settings(form.config(), PRESETS["best"])

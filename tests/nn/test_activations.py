@@ -61,3 +61,29 @@ def test_a_network_with_the_activation_uses_it_and_learns(name):
         net.loss_and_grad(X, y)
         net.params -= 0.5 * net.grads
     assert net.loss_and_grad(X, y) < 0.5 * first
+
+
+def test_leaky_relu_tanh_and_sigmoid_values():
+    from digitlab.nn.activations import LEAKY_SLOPE
+    assert LEAKY_SLOPE == 0.01
+    np.testing.assert_allclose(ACTIVATIONS["leaky_relu"](np.array([-2.0, 0.0, 3.0])), [-0.02, 0.0, 3.0])
+    delta = np.array([1.0, 2.0, 3.0])
+    DERIVATIVES["leaky_relu"](np.array([-0.02, 0.0, 3.0]), delta)
+    np.testing.assert_allclose(delta, [0.01, 0.02, 3.0])
+    np.testing.assert_allclose(ACTIVATIONS["tanh"](np.array([-1.0, 0.0, 2.0])), np.tanh([-1.0, 0.0, 2.0]))
+    z = np.array([-3.0, 0.0, 0.5, 4.0])
+    np.testing.assert_allclose(ACTIVATIONS["sigmoid"](z.copy()), 1 / (1 + np.exp(-z)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_finite_and_exact_at_the_extremes(dtype):
+    """exp(-Z) would overflow far below -89 (float32); the sigmoid saturates to 0 and 1 instead,
+    with no warning, and its derivative there is 0."""
+    Z = np.array([-1e4, -500.0, -90.0, 90.0, 500.0, 1e4], dtype=dtype)
+    with np.errstate(all="raise"):
+        A = ACTIVATIONS["sigmoid"](Z)
+        delta = np.ones_like(A)
+        DERIVATIVES["sigmoid"](A, delta)
+    np.testing.assert_array_equal(A, [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(delta, 0)
+    assert A.dtype == dtype

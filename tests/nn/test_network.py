@@ -177,7 +177,7 @@ def test_he_and_fixed_initialisation_are_gaussian_with_zero_biases():
     ({"layer_sizes": (784, 0, 10)}, ">= 1"),
     ({"init": "xavier"}, "init must be one of"),
     ({"init": "normal", "init_std": 0}, "init_std must be > 0, got 0"),
-    ({"activation": "swish"}, "activation must be one of relu, got 'swish'"),
+    ({"activation": "swish"}, "activation must be one of relu, leaky_relu, tanh, sigmoid, got 'swish'"),
     ({"init": "x", "activation": "y"}, "invalid network settings: init must be one of he, normal, got 'x'; "
                                        "activation must be one of"),
 ])
@@ -238,3 +238,74 @@ def test_mean_abs_weights_is_the_reports_table():
     net = Network(seed=0)
     assert net.mean_abs_weights() == pytest.approx([float(np.abs(W).mean()) for W in net.weights])
     assert len(net.mean_abs_weights()) == 4
+
+
+def _fixed_masks(rng, m, units, rates):
+    """Inverted-dropout masks drawn once: 0 where a unit is dropped, 1 / (1 - p) where kept."""
+    return [None if p == 0 else (rng.random((m, u)) >= p) / (1 - p) for u, p in zip(units, rates)]
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("sparse_input", [False, True], ids=["dense", "sparse-input"])
+def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(batch_norm, activation, sparse_input,
+                                                                       monkeypatch):
+    """With the masks held fixed the thinned network is a plain function of the parameters, so
+    its gradient is checked like any other: through the mask and the activation's derivative at
+    the unmasked output (tanh's and sigmoid's derivatives read it)."""
+    monkeypatch.setattr(network_module, "SPARSE_INPUT_MIN_UNITS", 1 if sparse_input else 10**9)
+    rng = np.random.default_rng(21)
+    sizes = (12, 6, 5, 4)
+    net = Network(sizes, batch_norm=batch_norm, seed=3, dtype=np.float64, activation=activation)
+    if batch_norm:
+        net.gammas[0][...] = rng.uniform(0.5, 1.5, 6)
+        net.betas[1][...] = rng.uniform(-0.5, 0.5, 5)
+    for b in net.biases:
+        b += rng.uniform(0.05, 0.2, b.size)
+    X = rng.integers(0, 256, (9, 12)).astype(np.float64)
+    X[:, [0, 5]] = 0.0
+    y = rng.integers(0, 4, 9)
+    masks = _fixed_masks(rng, 9, sizes[1:-1], (0.5, 0.3))
+    assert all(np.any(mk == 0) and np.any(mk > 1) for mk in masks)
+    cost = net.loss_and_grad(X, y, 1.5, 1 / 255, dropout_masks=masks)
+    analytic = net.grads.copy()
+    saved = [(m.copy(), v.copy()) for m, v in zip(net.running_means, net.running_vars)]
+
+    def f():
+        c = net.loss_and_grad(X, y, 1.5, 1 / 255, dropout_masks=masks)
+        for (m, v), rm, rv in zip(saved, net.running_means, net.running_vars):
+            rm[...], rv[...] = m, v
+        return c
+
+    eps, numeric = 1e-6, np.zeros_like(net.params)
+    for i in range(net.params.size):
+        old = net.params[i]
+        net.params[i] = old + eps
+        plus = f()
+        net.params[i] = old - eps
+        minus = f()
+        net.params[i] = old
+        numeric[i] = (plus - minus) / (2 * eps)
+    assert np.max(np.abs(analytic - numeric)) < 1e-7 * max(1.0, np.max(np.abs(numeric)))
+    # the masks matter: without them the cost and the gradient differ
+    assert net.loss_and_grad(X, y, 1.5, 1 / 255) != pytest.approx(cost)
+    assert not np.allclose(net.grads, analytic)
+    # a dropped unit's incoming weights get no gradient from the examples that dropped it: with
+    # the unit dropped for every example, only L2's pull on its weights is left
+    all_dropped = [np.ones((9, 6)), np.ones((9, 5))]
+    all_dropped[1][:, 2] = 0.0
+    net.loss_and_grad(X, y, 0.0, 1 / 255, dropout_masks=all_dropped)
+    np.testing.assert_array_equal(net._dW[1][:, 2], 0.0)
+    np.testing.assert_array_equal(net._dW[2][2], 0.0)
+
+
+def test_all_ones_masks_are_the_network_without_dropout():
+    rng = np.random.default_rng(2)
+    net = Network((12, 6, 5, 4), seed=1, dtype=np.float64, activation="tanh")
+    X, y = rng.random((7, 12)), rng.integers(0, 4, 7)
+    plain = net.loss_and_grad(X, y, 0.5)
+    grads = net.grads.copy()
+    assert net.loss_and_grad(X, y, 0.5, dropout_masks=[np.ones((7, 6)), None]) == plain
+    np.testing.assert_array_equal(net.grads, grads)
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        net.loss_and_grad(X, y, dropout_masks=[None])
