@@ -529,7 +529,9 @@ class EvaluateView(QWidget):
             plot.clear()
             widget.setVisible(ev is not None or tag == "A")
             if ev is not None:
-                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit")
+                off = len(self.silenced_shown.get(tag, ()))
+                title = f"{tag}: {ev.name}" + (f" ({off} unit{'s' if off != 1 else ''} off)" if off else "")
+                F.style_plot(plot, title, "predicted digit", "true digit")
                 F.draw_confusion(plot, ev.cm)
         self._fill_class_table()
         self._fill_gallery()

@@ -25,13 +25,13 @@ import hashlib
 import logging
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
     QGraphicsEllipseItem,
-    QGraphicsLineItem,
+    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
@@ -144,6 +144,72 @@ def _load_test_images() -> tuple[np.ndarray, np.ndarray]:
     raw = load_dataset()
     X = raw.test_images.reshape(len(raw.test_images), -1).astype(np.float32) / 255.0
     return X, np.asarray(raw.test_labels, dtype=int)
+
+
+class _Edges(QGraphicsItem):
+    """Every line between two node columns in one item, painted once into a cache: a new digit
+    changes only the nodes, so a repaint is the cached picture plus the nodes, not ~200
+    antialiased lines. Repainted when the weights or the silenced units change."""
+
+    def __init__(self, columns: list[list[QPointF]], radius: float):
+        super().__init__()
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(-1)
+        # per pair of columns: (source points, target points), each a line from node edge to edge
+        self._pairs = [(src, dst) for src, dst in zip(columns[:-1], columns[1:])]
+        self._radius = radius
+        self._lines: list[tuple[int, int, QLineF, QPen]] = []     # (pair, source unit, line, pen)
+        self._dimmed: set[tuple[int, int]] = set()
+        xs = [p.x() for col in columns for p in col]
+        ys = [p.y() for col in columns for p in col]
+        self._rect = (QRectF(min(xs), min(ys) - 4, max(xs) - min(xs), max(ys) - min(ys) + 8)
+                      if xs else QRectF())
+
+    def set_weights(self, weights: list[np.ndarray | None]) -> None:
+        """``weights[i]`` is the ``(sources, targets)`` matrix between columns i and i+1 (None:
+        too many lines to draw)."""
+        self._lines = []
+        for i, ((src, dst), W) in enumerate(zip(self._pairs, weights)):
+            if W is None:
+                continue
+            top = float(np.abs(W).max()) or 1.0
+            for a, p in enumerate(src):
+                for b, q in enumerate(dst):
+                    w = float(W[a, b])
+                    t = min(1.0, abs(w) / top)
+                    c = _W_POS if w >= 0 else _W_NEG
+                    pen = QPen(QColor(int(c[0]), int(c[1]), int(c[2]), int(40 + 200 * t)), 0.4 + 3.2 * t)
+                    line = QLineF(p.x() + self._radius, p.y(), q.x() - self._radius, q.y())
+                    self._lines.append((i, a, line, pen))
+        self.update()
+
+    def set_dimmed(self, dimmed: set[tuple[int, int]]) -> None:
+        """Draw the lines out of these ``(column, unit)`` faintly (a silenced unit sends nothing)."""
+        if dimmed != self._dimmed:
+            self._dimmed = set(dimmed)
+            self.update()
+
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    @guarded(default=QRectF())
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt name
+        return self._rect.adjusted(-3, -3, 3, 3)
+
+    @guarded
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        dimmed = self._dimmed
+        for pair, unit, line, pen in self._lines:
+            if (pair, unit) in dimmed:
+                faint = QPen(pen)
+                colour = QColor(pen.color())
+                colour.setAlpha(max(10, colour.alpha() // 8))
+                faint.setColor(colour)
+                painter.setPen(faint)
+            else:
+                painter.setPen(pen)
+            painter.drawLine(line)
 
 
 class _Canvas(QGraphicsView):
@@ -273,13 +339,13 @@ class NetworkView(QWidget):
         self._proba: np.ndarray | None = None
         self._nodes: list[list[QGraphicsEllipseItem]] = []
         self._crosses: list[list[QGraphicsPathItem]] = []
-        self._out_edges: list[list[list[QGraphicsLineItem]]] = []
         self._out_texts: list[QGraphicsSimpleTextItem] = []
+        self._halo: QGraphicsEllipseItem | None = None
         self._out_bars: list[QGraphicsRectItem] = []
         self._input_item: QGraphicsPixmapItem | None = None
         self._tiles: list[QPixmap] = []
         self._tile_items: list[QGraphicsPixmapItem] = []
-        self._edge_items: list[list[QGraphicsLineItem] | None] = []
+        self._edges: _Edges | None = None
         self._dirty = False             # a digit came while hidden: drawn when shown
         self._top: dict[tuple, list[np.ndarray]] = {}
         self._test_images: tuple[np.ndarray, np.ndarray] | None = None
@@ -391,6 +457,13 @@ class NetworkView(QWidget):
         self._update_values()
 
     @guarded
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:      # a light or dark theme: redraw in it
+            self._build_scene()
+            self._update_values()
+
+    @guarded
     def showEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)
         if self._dirty:
@@ -490,9 +563,10 @@ class NetworkView(QWidget):
     def _build_scene(self) -> None:
         """Every item of the network, made once per network; values are set later in place."""
         self.scene.clear()
-        self._nodes, self._crosses, self._out_edges = [], [], []
+        self._nodes, self._crosses, self._edges = [], [], None
         self._out_texts, self._out_bars, self._tile_items = [], [], []
         self._input_item = None
+        self._halo = None
         self.info.hide()
         net = self._network
         base, text = self._colours()
@@ -566,23 +640,9 @@ class NetworkView(QWidget):
         caption(x + 20, "output")
         out_x = x
 
-        # -- edges between node columns (drawn below the nodes)
-        self._edge_items = []
-        for i in range(len(positions) - 1):
-            src, dst = positions[i], positions[i + 1]
-            if len(src) * len(dst) > _MAX_EDGES:
-                self._edge_items.append(None)
-                self._out_edges.append([[] for _ in src])
-                continue
-            items, per_unit = [], [[] for _ in src]
-            for a, p in enumerate(src):
-                for q in dst:
-                    line = self.scene.addLine(p.x() + _NODE / 2, p.y(), q.x() - _NODE / 2, q.y())
-                    line.setZValue(-1)
-                    items.append(line)
-                    per_unit[a].append(line)
-            self._edge_items.append(items)
-            self._out_edges.append(per_unit)
+        # -- edges between node columns (below the nodes), one cached item
+        self._edges = _Edges(positions, _NODE / 2)
+        self.scene.addItem(self._edges)
 
         # -- nodes (hidden layers, then the output), with a cross for a silenced unit
         n_layers = len(positions)
@@ -608,6 +668,11 @@ class NetworkView(QWidget):
                     crosses.append(cross)
             self._nodes.append(nodes)
             self._crosses.append(crosses)
+        # -- a ring around the unit the mouse points at
+        self._halo = self.scene.addEllipse(QRectF(-_NODE, -_NODE, 2 * _NODE, 2 * _NODE),
+                                           QPen(QColor(text.red(), text.green(), text.blue(), 200), 2.0))
+        self._halo.setZValue(4)
+        self._halo.setVisible(False)
         # -- output texts and bars
         font = QFont(self.font())
         font.setPointSizeF(9)
@@ -640,16 +705,11 @@ class NetworkView(QWidget):
                 pm = _rgba_pixmap(_weight_rgba(W1[:, u].reshape(side, side) / scale, base))
                 item.setPixmap(pm)
                 self._tiles.append(pm)
-        for i, items in enumerate(self._edge_items):
-            if items is None:
-                continue
-            W = np.asarray(layers[i + 1][0], dtype=float)
-            top = float(np.abs(W).max()) or 1.0
-            for line, w in zip(items, W.reshape(-1)):
-                t = min(1.0, abs(w) / top)
-                c = _W_POS if w >= 0 else _W_NEG
-                pen = QPen(QColor(int(c[0]), int(c[1]), int(c[2]), int(40 + 200 * t)), 0.4 + 3.2 * t)
-                line.setPen(pen)
+        if self._edges is not None:
+            # one matrix per pair of node columns; a pair with too many lines is not drawn
+            sizes = net.layer_sizes[1:]
+            self._edges.set_weights([np.asarray(layers[i + 1][0]) if sizes[i] * sizes[i + 1] <= _MAX_EDGES
+                                     else None for i in range(len(sizes) - 1)])
 
     # ================================================================== values
     def _update_values(self) -> None:
@@ -662,8 +722,8 @@ class NetworkView(QWidget):
                 off = (layer, u) in silenced
                 if cross.isVisible() != off:
                     cross.setVisible(off)
-                    for line in self._out_edges[layer - 1][u] if layer - 1 < len(self._out_edges) else ():
-                        line.setOpacity(0.12 if off else 1.0)
+        if self._edges is not None:
+            self._edges.set_dimmed({(layer - 1, u) for layer, u in silenced})
         n = len(silenced)
         self.silenced_label.setText("" if self._following else
                                     (f"{n} unit{'s' if n != 1 else ''} of {self._side} off" if n else ""))
@@ -715,9 +775,14 @@ class NetworkView(QWidget):
     @Slot(object, QPoint)
     def _on_hovered(self, unit, pos: QPoint) -> None:
         self._hover = unit
-        if unit is None or self._network is None:
+        if unit is None or self._network is None or not self._nodes:
             self.info.hide()
+            if self._halo is not None:
+                self._halo.setVisible(False)
             return
+        if self._halo is not None:
+            self._halo.setPos(self._nodes[unit[0] - 1][unit[1]].sceneBoundingRect().center())
+            self._halo.setVisible(True)
         self._fill_info(*unit)
         self.find_top_digits()
         # beside the mouse, inside the view, on the side away from the unit
