@@ -25,7 +25,7 @@ import hashlib
 import logging
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -764,6 +764,10 @@ class NetworkView(QWidget):
             bar.setRect(QRectF(r.x(), r.y(), 46 * float(p[d]), 3))
         if self._hover is not None:
             self._fill_info(*self._hover)
+        # The scene gathers its changed items in a queued call; running it now asks for the
+        # repaint at once, so the picture is painted in the same window update as the bars
+        # instead of one event-loop round later.
+        QCoreApplication.sendPostedEvents(self.scene, QEvent.Type.MetaCall)
 
     # ================================================================== hover and click
     @Slot(int, int)
