@@ -694,7 +694,7 @@ class NetworkView(QWidget):
         if net is None or not self._nodes:
             return
         base, _text = self._colours()
-        layers = net._inference_layers()           # batch norm folded: the weights the digit meets
+        layers = net.inference_layers()           # batch norm folded: the weights the digit meets
         if self._tile_items:
             W1 = np.asarray(layers[0][0], dtype=float)
             side = int(round(np.sqrt(W1.shape[0])))
@@ -820,7 +820,7 @@ class NetworkView(QWidget):
                 value += "; click to switch it off"
         self.info.title.setText(head + value)
         # incoming weights: a tile for the first layer, a row of bars otherwise
-        W = np.asarray(net._inference_layers()[layer - 1][0][:, unit], dtype=float)
+        W = np.asarray(net.inference_layers()[layer - 1][0][:, unit], dtype=float)
         if layer == 1 and self._tile_items:
             self.info.weights.setPixmap(self._tiles[unit].scaled(
                 84, 84, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))

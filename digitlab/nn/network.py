@@ -245,6 +245,11 @@ class Network:
             layers.append((W, b))
         return layers
 
+    def inference_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` per layer as inference uses them (batch norm folded in): the weights a digit
+        meets, e.g. to draw the network."""
+        return self._inference_layers()
+
     def keep_masks(self, silenced) -> list[np.ndarray] | None:
         """Per hidden layer, 1 for a unit that works and 0 for a silenced one, from ``silenced``:
         ``(layer, unit)`` pairs, ``layer`` counting hidden layers from 1 (the first hidden layer
