@@ -11,6 +11,11 @@ and saves into ``docs/screenshots/``:
 - ``draw-small.png``, ``draw-not-a-digit.png``, ``draw-my-digits.png``: the Draw view with the
   default pad pair: a 3 drawn at a fifth of the canvas with "Show the steps" on, a scratched-out
   zigzag ("not a digit yet"), and the My digits tab after labelling ten drawn digits;
+- ``draw-network.png``, ``draw-network-silenced.png``, ``draw-network-hover.png``: Draw > Network
+  with the pad pair and a drawn 3: the network at work, then with the first-layer unit that
+  matters most for this digit clicked off (A's bars change, B's do not), then pointing at a unit
+  (its value, incoming weights and top test digits); ``evaluate-silenced.png``: Evaluate's
+  accuracy without that unit, beside the intact network's;
 - ``models.png``   the model library;
 - ``runs.png``     the Runs view with the report's runs without L2, with L2 and with batch norm
                    ticked: their costs and validation accuracy against epochs, smoothed 0.6;
@@ -28,7 +33,8 @@ Every view is taken twice: in the light theme (``<name>.png``) and in the dark o
 (``<name>-dark.png``, View > Theme > Dark), switched live on the same window.
 
 It uses a throwaway DIGITLAB_HOME and settings file, so your own models and settings are never
-touched. ``--out DIR`` writes elsewhere; ``--quick`` trains on a subset (for trying the script).
+touched. ``--out DIR`` writes elsewhere; ``--quick`` trains on a subset (for trying the script);
+``--network-only`` takes only the network view's four screenshots (no training).
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Take the README's screenshots from the running app.")
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
     parser.add_argument("--quick", action="store_true", help="train on a 5,000-image subset")
+    parser.add_argument("--network-only", action="store_true",
+                        help="only the network view's screenshots (draw-network*.png, evaluate-silenced.png)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +113,67 @@ def main(argv: list[str] | None = None) -> int:
     tv = window.train_view
     subset = {"train_subset": "5000"} if args.quick else {}
 
+    def draw_strokes(strokes) -> None:
+        canvas = window.draw_view.canvas
+        rect = canvas.target_rect()
+        for stroke in strokes:
+            pts = [QPoint(int(rect.x() + fx * rect.width()), int(rect.y() + fy * rect.height()))
+                   for fx, fy in stroke]
+            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
+            for a, b in zip(pts, pts[1:]):
+                for i in range(1, 7):
+                    t = i / 6
+                    QTest.mouseMove(canvas, QPoint(int(a.x() + (b.x() - a.x()) * t),
+                                                   int(a.y() + (b.y() - a.y()) * t)))
+            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
+            spin(0.1)
+
+    def network_shots() -> None:
+        """Draw > Network with the pad pair: a drawn 3, a unit clicked off, a unit pointed at, and
+        Evaluate's accuracy without that unit."""
+        previous = window.pair.a, window.pair.b
+        window.pair.set_pair(window.library.get("pad"), window.library.get("pad-l2"))
+        window.show_view("draw")
+        dv = window.draw_view
+        dv.clear()
+        dv.show_network_tab()
+        spin(0.3)
+        draw_strokes(THREE)
+        spin(0.5)
+        save(window, "draw-network.png")
+        # the first-layer unit whose absence changes A's answer for this digit the most
+        net, x = window.pair.a.network, dv.current_input()
+        p = net.predict_one(x)
+        units = [(1, u) for u in range(net.layer_sizes[1])]
+        unit = max(units, key=lambda lu: float(np.abs(net.predict_one(x, [lu]) - p).sum()))
+        nv = dv.network_view
+        QTest.mouseClick(nv.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         nv.unit_position(*unit))
+        spin(0.5)
+        save(window, "draw-network-silenced.png")
+        # pointing at a second-layer unit: its value, weights and top digits (found on a thread)
+        QTest.mouseMove(nv.canvas.viewport(), nv.unit_position(2, 1))
+        wait_until(lambda: nv.top_digits(2, 1) is not None)
+        QTest.mouseMove(nv.canvas.viewport(), nv.unit_position(2, 1) + QPoint(1, 1))
+        spin(0.3)
+        save(window, "draw-network-hover.png")
+        QTest.mouseMove(nv.canvas.viewport(), QPoint(2, 2))
+        window.show_view("evaluate")
+        ev = window.evaluate_view
+        ev.tabs.setCurrentIndex(0)
+        wait_until(lambda: ev.eval_a is not None and ev.silenced_shown["A"] == (unit,))
+        save(window, "evaluate-silenced.png")
+        window.silencing.reset()
+        dv.see_tabs.setCurrentIndex(0)
+        dv.clear()
+        window.pair.set_pair(*previous)
+
+    import numpy as np
+    if args.network_only:
+        network_shots()
+        window.close()
+        return 0
+
     # ---------------- Train: an earlier run (faded) and a live run of the report's setting
     window.show_view("train")
     form = tv.form
@@ -150,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     spin(0.5)
     save(window, "draw.png")
 
+    # ---------------- Draw > Network: the network at work, a unit switched off, Evaluate without it
+    network_shots()
+
     # ---------------- Draw with the default pad pair: a small digit, "not a digit yet", My digits
-    import numpy as np
     from drawn_set import draw_on_canvas  # benchmarks/drawn_set.py: real mouse events
 
     from digitlab.data.digit_templates import TEMPLATE_STYLES, template_strokes

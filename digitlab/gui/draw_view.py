@@ -5,9 +5,13 @@ one prediction every ``PREDICT_INTERVAL_MS`` while drawing, plus a trailing one 
 segment is never missed, plus one on stroke end) -> ``drawing_to_mnist_steps`` on the canvas's
 strokes (``DrawingCanvas.drawing()``: redrawn with MNIST's pen, scaled to MNIST's 20-px box,
 centred by mass; a loaded image goes through ``to_mnist_steps`` instead) ->
-``Network.predict_one`` for both models -> ``ProbabilityBars.set_probabilities``. The first
-segment of a drawing is predicted at once (leading edge), so the first bars appear within the
-same frame as the ink.
+``Network.predict_one`` for both models -> ``ProbabilityBars.set_probabilities``, and the same
+input to the network view (the "Network" tab beside the preview: every unit at work, issue 12).
+The first segment of a drawing is predicted at once (leading edge), so the first bars appear
+within the same frame as the ink.
+
+Switched-off units (:class:`~digitlab.gui.silencing.SilencedUnits`, clicked in the network view)
+are left out of each network's prediction; a change recomputes both networks' bars at once.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from digitlab.gui import messages, theme
 from digitlab.gui.canvas import DEFAULT_BRUSH_PERCENT, DrawingCanvas
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.model_pair import ModelPair, PairChooser
+from digitlab.gui.network_view import NetworkView
 from digitlab.gui.personal_panel import PersonalPanel
 from digitlab.gui.probability_bars import ProbabilityBars, set_text_colour
+from digitlab.gui.silencing import SilencedUnits
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.nn import Network
 
@@ -166,6 +172,9 @@ class DrawView(QWidget):
         The window's shared library; the two choosers list its models and follow its changes.
     pair : ModelPair, optional
         The window's A/B choice, which the two choosers show and set (a new one if not given).
+    silencing : SilencedUnits, optional
+        The window's switched-off units of A and B (a new one if not given): the network view
+        toggles them, the bars leave them out.
 
     Signals
     -------
@@ -177,11 +186,12 @@ class DrawView(QWidget):
     input_changed = Signal(object)
 
     def __init__(self, library: ModelLibrary, pair: ModelPair | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, *, silencing: SilencedUnits | None = None):
         super().__init__(parent)
         self.library = library
         own_pair = pair is None
         self.pair = pair if pair is not None else ModelPair(library, self)
+        self.silencing = silencing if silencing is not None else SilencedUnits(self.pair, self)
         self._input: np.ndarray | None = None
         self._steps: dict | None = None
         self._check: InputCheck | None = None
@@ -212,6 +222,7 @@ class DrawView(QWidget):
         self.canvas.changed.connect(self._on_canvas_changed)
         self.canvas.stroke_finished.connect(self._on_stroke_finished)
         self.pair.changed.connect(self._on_pair_changed)
+        self.silencing.changed.connect(self._on_silencing_changed)
         self._on_pair_changed()
 
     # ================================================================== UI
@@ -377,11 +388,18 @@ class DrawView(QWidget):
         self.personal_panel = PersonalPanel(self.pair, self.current_input, self.canvas.drawing)
         self.see_tabs = QTabWidget()
         see_box.setTitle("")            # the tab says it
+        self.network_view = NetworkView(self.pair, self.silencing)
         self.see_tabs.addTab(see_box, "What the networks see")
+        self.see_tabs.addTab(self.network_view, "Network")
         self.see_tabs.addTab(self.personal_panel, "My digits")
+        self.see_tabs.setTabToolTip(1, "Every unit of network A or B at work on your digit; click a "
+                                       "unit to switch it off")
         right_lay.addWidget(self.see_tabs)
         right_lay.addWidget(self.verdict)
         right_lay.addLayout(nets, 1)
+        self._right_lay = right_lay
+        # the network needs room: its tab takes the larger share of the height, the bars the rest
+        self.see_tabs.currentChanged.connect(self._on_see_tab_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("drawSplitter")
@@ -421,6 +439,19 @@ class DrawView(QWidget):
     def models(self) -> tuple[ModelEntry | None, ModelEntry | None]:
         """The current choices: the pair's A and B."""
         return self.pair.a, self.pair.b
+
+    def show_network_tab(self) -> None:
+        """Bring the network view (the "Network" tab beside the preview) to the front."""
+        self.see_tabs.setCurrentWidget(self.network_view)
+
+    def show_training_network(self, network: Network | None, name: str = "training run") -> None:
+        """Let the network view follow ``network`` (a run's network after each training step;
+        None goes back to A or B): connect a training step's signal here."""
+        self.network_view.show_network(network, name)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Join the network view's worker thread (top test digits)."""
+        return self.network_view.shutdown(timeout_ms)
 
     def load_digit(self, image28: np.ndarray, label: int | None = None, *, source: str | None = None) -> None:
         """Put a digit on the canvas (e.g. a misclassified test digit) with its true label."""
@@ -485,15 +516,33 @@ class DrawView(QWidget):
 
     # ================================================================== models
     def _on_pair_changed(self) -> None:
+        self._show_model_names()
+        for side in self._sides:
+            side.bars.set_true_label(self._true_label)
+        self._warm_up()
+        self._predict_now()
+
+    def _show_model_names(self) -> None:
         for side in self._sides:
             e = side.entry
             if e is None:
                 side.bars.set_model_name(None)
-            else:
-                side.bars.set_model_name(e.display_name, e.short_summary)
-            side.bars.set_true_label(self._true_label)
-        self._warm_up()
+                continue
+            off = len(self.silencing.units(side.letter))
+            name = e.display_name + (f" ({off} unit{'s' if off != 1 else ''} off)" if off else "")
+            side.bars.set_model_name(name, e.short_summary)
+
+    def _on_silencing_changed(self, _side: str) -> None:
+        # both networks' bars at once: the silenced one changes, the other is the control
+        self._show_model_names()
         self._predict_now()
+
+    def _on_see_tab_changed(self, _index: int) -> None:
+        network = self.see_tabs.currentWidget() is self.network_view
+        policy = self.see_tabs.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Expanding if network else QSizePolicy.Policy.Preferred)
+        self.see_tabs.setSizePolicy(policy)
+        self._right_lay.setStretchFactor(self.see_tabs, 4 if network else 0)
 
     # ================================================================== drawing -> prediction
     def _on_brush_changed(self, value: int) -> None:
@@ -591,8 +640,9 @@ class DrawView(QWidget):
             if x is None or side.network is None:
                 side.bars.set_probabilities(None)
             else:
-                side.bars.set_probabilities(side.network.predict_one(x))
+                side.bars.set_probabilities(side.network.predict_one(x, self.silencing.units(side.letter)))
             side.bars.set_dimmed(note is not None, note)
+        self.network_view.show_input(x)
         self._show_preview()
         self._update_verdict()
         self.last_predict_ms = (time.perf_counter() - t0) * 1000.0

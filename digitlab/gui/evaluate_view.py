@@ -16,7 +16,10 @@ numbers come from ``digitlab.reports.analysis``; the pictures from ``digitlab.re
 the same code as the reports.
 
 Models A and B are the window's :class:`~digitlab.gui.model_pair.ModelPair`: the choosers at the
-top show and set it, and Inside, Draw and File > Export report follow the same two.
+top show and set it, and Inside, Draw and File > Export report follow the same two. Units switched
+off in Draw's network view (:class:`~digitlab.gui.silencing.SilencedUnits`) are switched off here
+too: the scores are those of the networks without them, and the headline names them beside the
+intact network's accuracy, so a person can find which units matter.
 
 The main window connects (in ``MainWindow._connect_views``)::
 
@@ -61,6 +64,7 @@ from digitlab.gui.guard import guarded
 from digitlab.gui.inside_view import InsideView
 from digitlab.gui.model_pair import ModelPair, PairChooser
 from digitlab.gui.probability_bars import ProbabilityBars
+from digitlab.gui.silencing import SilencedUnits, describe_units
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.reports import figures as F
 from digitlab.reports.analysis import compare, evaluate
@@ -107,6 +111,8 @@ class EvaluateView(QWidget):
         The window's models A and B (a new one if not given).
     splits_for : callable(config) -> Splits, optional
         How to load a model's data (tests pass a small set); default: the model's own dataset.
+    silencing : SilencedUnits, optional
+        The window's switched-off units of A and B (a new one, nothing off, if not given).
 
     Signals
     -------
@@ -131,11 +137,13 @@ class EvaluateView(QWidget):
     report_finished = Signal(str)
 
     def __init__(self, library: ModelLibrary, pair: ModelPair | None = None,
-                 parent: QWidget | None = None, *, splits_for: Callable | None = None):
+                 parent: QWidget | None = None, *, splits_for: Callable | None = None,
+                 silencing: SilencedUnits | None = None):
         super().__init__(parent)
         self.library = library
         own_pair = pair is None
         self.pair = pair if pair is not None else ModelPair(library, self)
+        self.silencing = silencing if silencing is not None else SilencedUnits(self.pair, self)
         self._splits_for = splits_for or _default_splits_for
         # datasets an injected provider has given (for the progress line; the default provider asks
         # the split cache itself)
@@ -156,6 +164,7 @@ class EvaluateView(QWidget):
         self._report_task.cancelled.connect(self._on_report_cancelled)
         self._report_target: Path | None = None
         self.eval_a = self.eval_b = self.comparison = None
+        self.silenced_shown: dict = {"A": (), "B": ()}   # the units off in what is shown
         self.current_x = None
         self._gallery_indices = np.zeros(0, dtype=int)
         self._selected: int | None = None
@@ -296,6 +305,7 @@ class EvaluateView(QWidget):
         layout.addWidget(self.tabs, 1)
 
         self.pair.changed.connect(self.refresh)
+        self.silencing.changed.connect(lambda _side: self.refresh())
         self.set_combo.currentIndexChanged.connect(self._on_set_chosen)
         self.list_combo.currentIndexChanged.connect(lambda _i: self._fill_gallery())
         self.gallery.currentRowChanged.connect(self._on_gallery_row)
@@ -383,7 +393,8 @@ class EvaluateView(QWidget):
             return
         self._stale = False
         a, b, which = self.pair.a, self.pair.b, self.set_combo.currentData()
-        key = self._set_key(which)
+        off_a, off_b = self.silencing.units("A"), self.silencing.units("B")
+        key = (self._set_key(which), off_a, off_b)
         same = self._computed_for is not None and self._computed_for[0] is a \
             and self._computed_for[1] is b and self._computed_for[2] == key
         if same and not self._pending and (self.eval_a is not None or self._eval_task.is_running()):
@@ -429,15 +440,19 @@ class EvaluateView(QWidget):
                 set_name += f" ({set_file})"
             say(f"Evaluating {name_a}…")
             start = time.perf_counter()
-            eval_a = evaluate(net_a, X, y, name=name_a, l2=cfg_a.l2, m=cfg_a.batch_size)
+            eval_a = evaluate(net_a, X, y, name=name_a, l2=cfg_a.l2, m=cfg_a.batch_size, silenced=off_a)
+            # with units off, the intact network's accuracy beside it: what those units were worth
+            intact = {"A": net_a.accuracy(X, y) if off_a else None, "B": None}
             eval_b = comparison = None
             if job_b is not None:
                 net_b, cfg_b, name_b = job_b
                 say(f"Evaluating {name_b}…")
-                eval_b = evaluate(net_b, X, y, name=name_b, l2=cfg_b.l2, m=cfg_b.batch_size)
+                eval_b = evaluate(net_b, X, y, name=name_b, l2=cfg_b.l2, m=cfg_b.batch_size, silenced=off_b)
+                intact["B"] = net_b.accuracy(X, y) if off_b else None
                 comparison = compare(eval_a, eval_b)
             return {"set_name": set_name, "which": which, "X": X, "y": y, "eval_a": eval_a,
-                    "eval_b": eval_b, "comparison": comparison, "elapsed": time.perf_counter() - start}
+                    "eval_b": eval_b, "comparison": comparison, "elapsed": time.perf_counter() - start,
+                    "silenced": {"A": off_a, "B": off_b}, "intact": intact}
 
         self.eval_progress.start("Loading the data set…" if not loaded else "Evaluating…")
         self._eval_task.start(compute)
@@ -464,11 +479,13 @@ class EvaluateView(QWidget):
         self.eval_a, self.eval_b, self.comparison = result["eval_a"], result["eval_b"], result["comparison"]
         self.current_x, self.current_y = result["X"], result["y"]
         # plain text (the headline shows names from files, never rendered as HTML)
-        parts = [f"A: {self.eval_a.name} — cost {self.eval_a.cost:.4f} (cross-entropy "
+        self.silenced_shown = result["silenced"]
+        off = {side: self._silenced_words(side, result) for side in ("A", "B")}
+        parts = [f"A: {self.eval_a.name}{off['A']} — cost {self.eval_a.cost:.4f} (cross-entropy "
                  f"{self.eval_a.cross_entropy:.4f}), accuracy {100 * self.eval_a.accuracy:.2f} %, "
                  f"ECE {100 * self.eval_a.ece:.2f} %"]
         if self.eval_b is not None:
-            parts.append(f"B: {self.eval_b.name} — cost {self.eval_b.cost:.4f} (cross-entropy "
+            parts.append(f"B: {self.eval_b.name}{off['B']} — cost {self.eval_b.cost:.4f} (cross-entropy "
                          f"{self.eval_b.cross_entropy:.4f}), accuracy {100 * self.eval_b.accuracy:.2f} %, "
                          f"ECE {100 * self.eval_b.ece:.2f} %; "
                          f"{len(self.comparison.only_a)} digits only A gets "
@@ -478,6 +495,19 @@ class EvaluateView(QWidget):
         self.headline.setText("\n".join(parts))
         self._draw()
         self.evaluated.emit()
+
+    @staticmethod
+    def _silenced_words(side: str, result: dict) -> str:
+        """`` with layer 1 unit 3 switched off (intact: 95.10 %)`` for a side with units off."""
+        units, intact = result["silenced"][side], result["intact"][side]
+        if not units or intact is None:
+            return ""
+        return f" with {describe_units(units)} switched off (intact: {100 * intact:.2f} %)"
+
+    def accuracy_shown(self, side: str = "A") -> float | None:
+        """The accuracy the headline shows for ``side`` (with its silenced units off), or None."""
+        ev = self.eval_a if side.upper() == "A" else self.eval_b
+        return None if ev is None else ev.accuracy
 
     @Slot(object)
     def _on_eval_failed(self, exc: object) -> None:
@@ -519,7 +549,9 @@ class EvaluateView(QWidget):
             plot.clear()
             widget.setVisible(ev is not None or tag == "A")
             if ev is not None:
-                F.style_plot(plot, f"{tag}: {ev.name}", "predicted digit", "true digit", look=look)
+                off = len(self.silenced_shown.get(tag, ()))
+                title = f"{tag}: {ev.name}" + (f" ({off} unit{'s' if off != 1 else ''} off)" if off else "")
+                F.style_plot(plot, title, "predicted digit", "true digit", look=look)
                 F.draw_confusion(plot, ev.cm, look=look)
 
     def plot_widgets(self) -> list:

@@ -41,6 +41,7 @@ from digitlab.gui.library_events import LibraryEvents
 from digitlab.gui.model_pair import ModelPair
 from digitlab.gui.models_view import ModelsView, ask_export_weights_path
 from digitlab.gui.runs_view import RunsView
+from digitlab.gui.silencing import SilencedUnits, describe_units
 from digitlab.gui.train_view import TrainView
 from digitlab.io import SavedModel
 from digitlab.library import ModelEntry, ModelLibrary
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self.library = library if library is not None else ModelLibrary()
         self.library_events = LibraryEvents(self.library, self)
         self.pair = ModelPair(self.library, self)     # networks A and B, for every view
+        # their switched-off units: toggled in Draw's network view, left out by Draw and Evaluate
+        self.silencing = SilencedUnits(self.pair, self)
         self._runs_offered: list[TrainResult] = []     # finished runs already put in the library
 
         # replaceable dialogs (tests answer them directly)
@@ -111,9 +114,10 @@ class MainWindow(QMainWindow):
 
         # ---------------- views
         self.train_view = TrainView(self.library, splits_for=splits_for)
-        self.draw_view = DrawView(self.library, self.pair)
+        self.draw_view = DrawView(self.library, self.pair, silencing=self.silencing)
         self.models_view = ModelsView(self.library)
-        self.evaluate_view = EvaluateView(self.library, self.pair, splits_for=evaluate_splits_for)
+        self.evaluate_view = EvaluateView(self.library, self.pair, splits_for=evaluate_splits_for,
+                                          silencing=self.silencing)
         self.runs_view = RunsView(self.library)
         self._views: dict[str, QWidget] = {"train": self.train_view, "draw": self.draw_view,
                                            "models": self.models_view, "evaluate": self.evaluate_view,
@@ -177,6 +181,7 @@ class MainWindow(QMainWindow):
         self.pair.refused.connect(
             lambda text, details: self.show_error("Cannot use this model", text, details or None))
         self.pair.changed.connect(self._show_pair)
+        self.silencing.changed.connect(self._on_silencing_changed)
         self.library_events.damaged.connect(self._on_model_found_damaged)
         self.views.currentChanged.connect(self._on_view_changed)
 
@@ -200,6 +205,12 @@ class MainWindow(QMainWindow):
 
     def _show_pair(self) -> None:
         self.pair_label.setText(self.pair.names_text())
+
+    def _on_silencing_changed(self, side: str) -> None:
+        units = self.silencing.units(side)
+        self.statusBar().showMessage(
+            f"Network {side}: {describe_units(units)} switched off (Evaluate scores it without them)"
+            if units else f"Network {side}: every unit on", 8000)
 
     def _on_runs_finished(self) -> None:
         """Every finished run appears in Models (marked unsaved until saved) and can be chosen.
@@ -526,6 +537,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop every background activity and join threads. True when nothing runs any more."""
         ok = self.train_view.shutdown(timeout_ms)
+        ok = self.draw_view.shutdown(timeout_ms) and ok
         return self.evaluate_view.shutdown(timeout_ms) and ok
 
     @guarded

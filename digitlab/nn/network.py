@@ -249,49 +249,84 @@ class Network:
             layers.append((W, b))
         return layers
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
-        """Output-layer pre-activations ``(n, classes)`` in inference mode."""
+    def inference_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` per layer as inference uses them (batch norm folded in): the weights a digit
+        meets, e.g. to draw the network."""
+        return self._inference_layers()
+
+    def keep_masks(self, silenced) -> list[np.ndarray] | None:
+        """Per hidden layer, 1 for a unit that works and 0 for a silenced one, from ``silenced``:
+        ``(layer, unit)`` pairs, ``layer`` counting hidden layers from 1 (the first hidden layer
+        is 1). None when nothing is silenced, so that the inference methods take their usual path.
+
+        A silenced unit outputs 0 whatever its input ("switching a neuron off"): its activation is
+        multiplied by 0 after the activation function, so the next layer never hears from it."""
+        pairs = sorted({(int(layer), int(unit)) for layer, unit in (silenced or ())})
+        if not pairs:
+            return None
+        hidden = self.layer_sizes[1:-1]
+        masks = [np.ones(units, dtype=self.dtype) for units in hidden]
+        for layer, unit in pairs:
+            if not 1 <= layer <= len(hidden):
+                raise ValueError(f"hidden layer {layer} does not exist: this network has hidden layers "
+                                 f"1 to {len(hidden)}")
+            if not 0 <= unit < hidden[layer - 1]:
+                raise ValueError(f"hidden layer {layer} has units 0 to {hidden[layer - 1] - 1}, not {unit}")
+            masks[layer - 1][unit] = 0
+        return masks
+
+    def logits(self, X: np.ndarray, silenced=None) -> np.ndarray:
+        """Output-layer pre-activations ``(n, classes)`` in inference mode; ``silenced``: hidden
+        units switched off, as :meth:`keep_masks` reads them (nothing silenced by default)."""
         A = np.asarray(X, dtype=self.dtype)
         layers = self._inference_layers()
         activate = self._activate      # looked up once: predict_one runs this on every stroke
-        for W, b in layers[:-1]:
+        keep = self.keep_masks(silenced) if silenced else None
+        for i, (W, b) in enumerate(layers[:-1]):
             A = A @ W
             A += b
             activate(A)
+            if keep is not None:
+                A *= keep[i]
         W, b = layers[-1]
         Z = A @ W
         Z += b
         return Z
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, classes)`` for ``X`` of shape ``(n, features)``."""
+    def predict_proba(self, X: np.ndarray, silenced=None) -> np.ndarray:
+        """Class probabilities ``(n, classes)`` for ``X`` of shape ``(n, features)``; ``silenced``
+        as for :meth:`logits`."""
         X = np.asarray(X)
         if X.ndim == 1:
             X = X[None, :]
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"inputs have {X.shape[1]} features, the network expects {self.layer_sizes[0]}")
-        return softmax(self.logits(X))
+        return softmax(self.logits(X, silenced))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, silenced=None) -> np.ndarray:
         """Predicted class per row."""
-        return np.argmax(self.predict_proba(X), axis=1)
+        return np.argmax(self.predict_proba(X, silenced), axis=1)
 
-    def predict_one(self, x: np.ndarray) -> np.ndarray:
+    def predict_one(self, x: np.ndarray, silenced=None) -> np.ndarray:
         """Probabilities ``(classes,)`` for one image, ``(784,)`` or ``(28, 28)``.
 
         The drawing pad calls this on every stroke, so it skips the batch checks.
         """
         A = np.asarray(x, dtype=self.dtype).reshape(1, -1)
-        return softmax(self.logits(A))[0]
+        return softmax(self.logits(A, silenced))[0]
 
-    def hidden_activations(self, X: np.ndarray) -> list[np.ndarray]:
-        """The activations after each hidden layer's activation function, ``[(n, units), ...]``."""
+    def hidden_activations(self, X: np.ndarray, silenced=None) -> list[np.ndarray]:
+        """The activations after each hidden layer's activation function, ``[(n, units), ...]``;
+        a silenced unit's (``silenced`` as for :meth:`logits`) are 0."""
         A = np.asarray(X, dtype=self.dtype)
         if A.ndim == 1:
             A = A[None, :]
+        keep = self.keep_masks(silenced) if silenced else None
         out = []
-        for W, b in self._inference_layers()[:-1]:
+        for i, (W, b) in enumerate(self._inference_layers()[:-1]):
             A = self._activate(A @ W + b)
+            if keep is not None:
+                A *= keep[i]
             out.append(A)
         return out
 
@@ -315,8 +350,9 @@ class Network:
         """See :meth:`cost_and_accuracy`."""
         return self.cost_and_accuracy(X, y, l2, m)[0]
 
-    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        return float(np.mean(np.argmax(self.logits(X), axis=1) == np.asarray(y)))
+    def accuracy(self, X: np.ndarray, y: np.ndarray, silenced=None) -> float:
+        """Fraction of rows classified as ``y``; ``silenced`` as for :meth:`logits`."""
+        return float(np.mean(np.argmax(self.logits(X, silenced), axis=1) == np.asarray(y)))
 
     # ------------------------------------------------------------------ training
     def loss_and_grad(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, input_scale: float = 1.0,

@@ -70,14 +70,18 @@ class Evaluation:
 
 
 def evaluate(network, X, y, *, name: str = "", l2: float = 0.0, m: int | None = None,
-             n_bins: int = 10) -> Evaluation:
+             n_bins: int = 10, silenced=None) -> Evaluation:
     """Run ``network`` on ``X`` once; return an :class:`Evaluation`.
+
+    ``silenced``: hidden units switched off, ``(layer, unit)`` pairs (``Network.keep_masks``);
+    the evaluation is then of the network without them.
 
     ``l2`` and ``m`` add the report's L2 term to ``cost`` (``m`` = the batch size the model trained
     with, as ``digitlab evaluate`` and the trainer do); ``cross_entropy`` never includes it.
     """
     y = np.asarray(y, dtype=np.intp)
-    proba = np.asarray(network.predict_proba(X), dtype=np.float64)
+    proba = np.asarray(network.predict_proba(X, silenced) if silenced else network.predict_proba(X),
+                       dtype=np.float64)
     n, k = proba.shape
     pred = np.argmax(proba, axis=1)
     conf = proba[np.arange(n), pred]
