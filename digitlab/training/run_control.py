@@ -156,8 +156,8 @@ class RunControl:
             raise ValueError(f"only {' and '.join(CHANGEABLE.values())} can change during a run, "
                              f"not {name!r}")
         problems = field_problems(name, value)
-        if problems:
-            raise ValueError(problems[0])
+        if problems:        # in a person's words: "learning rate must be > 0", not "learning_rate"
+            raise ValueError(problems[0].replace(name, CHANGEABLE[name], 1))
         with self._lock:
             self._changes[name] = float(value)
 

@@ -60,6 +60,7 @@ class StepInfo:
     cost: float
     learning_rate: float
     network: Network
+    changes: tuple = ()        # the Changes applied at this step (a person's new settings)
 
 
 @dataclass
@@ -433,8 +434,8 @@ class _Run:
 
     def loop(self, on_check, on_epoch, on_step=None) -> Stop:
         """Train epoch by epoch until a rule stops the run or the epochs run out."""
-        stop = None
         self.on_step = on_step
+        stop = self._pause_or_cancel()      # a run may start paused (RunControl(steps=0))
         while self.epoch < self.config.max_epochs and stop is None:
             stop = self._epoch(on_check)
             self.partial = stop is not None and self.skip < self.steps_per_epoch
@@ -479,8 +480,7 @@ class _Run:
     def _step(self, x_batch: np.ndarray, idx: np.ndarray) -> Stop | None:
         """One step of descent on a batch, unless its cost shows the run has diverged."""
         changes = self.control.take_changes()
-        if changes:
-            self._apply(changes)
+        applied = self._apply(changes) if changes else ()
         cost = self.network.loss_and_grad(x_batch, self.y[idx], self.l2, self.batches.input_scale)
         diverged = self.divergence.after_step(cost, self.step + 1, self.epoch + 1)
         if diverged:
@@ -493,11 +493,13 @@ class _Run:
         self.cost_sum += cost
         self.cost_count += 1
         if self.on_step is not None:
-            self.on_step(StepInfo(self.step, self.epoch + 1, float(cost), float(self.lr), self.network))
+            self.on_step(StepInfo(self.step, self.epoch + 1, float(cost), float(self.lr), self.network,
+                                  applied))
         return None
 
-    def _apply(self, changes: dict[str, float]) -> None:
+    def _apply(self, changes: dict[str, float]) -> tuple[Change, ...]:
         """Use a person's new learning rate or L2 lambda from this step on, and record it."""
+        applied = []
         for name in CHANGEABLE:
             if name not in changes:
                 continue
@@ -506,9 +508,11 @@ class _Run:
             if new == old:
                 continue
             setattr(self, attr, new)
-            self.history.changes.append(Change(self.step, name, old, new))
+            applied.append(Change(self.step, name, old, new))
             log.info("From step %d on, the %s is %g (was %g)", self.step + 1, CHANGEABLE[name], new, old)
+        self.history.changes.extend(applied)
         self._settings_changed()
+        return tuple(applied)
 
     def _check(self, on_check) -> Stop | None:
         """A validation check, recorded and reported, then the rules that judge it."""
