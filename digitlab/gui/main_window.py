@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         models.compare_requested.connect(self._compare_in_draw)
         models.draw_side_requested.connect(self._use_as)
         models.continue_requested.connect(self._continue_training)
+        # Train -> Evaluate > Inside: the network being trained, step by step when it is followed
+        tv.network_stepped.connect(ev.show_training)
         # Evaluate: a test digit goes to the canvas; its messages to the status bar
         ev.send_to_draw.connect(self._send_to_draw)
         ev.status_message.connect(lambda text: status.showMessage(text, 8000))

@@ -47,6 +47,10 @@ TRAINING_SWITCH_INTERVAL = 0.001
 # and a copy of its network at most this often (copying a large network takes milliseconds).
 STEP_EMIT_INTERVAL = 0.1
 NETWORK_EMIT_INTERVAL = 0.5
+# While a person follows the run, a copy after every step, but at most this often (a run slowed
+# to 100 steps a second would otherwise copy and redraw 100 networks a second); the step a Step
+# ends on is always sent.
+NETWORK_FOLLOW_INTERVAL = 0.05
 
 Job = tuple[str, TrainConfig]
 SplitsProvider = Callable[[TrainConfig], Splits]
@@ -135,7 +139,10 @@ class TrainWorker(QObject):
         following = self._control.stepping
         if following or now - self._steps_sent_at >= STEP_EMIT_INTERVAL:
             self._send_steps(now)
-        if following or now - self._network_sent_at >= NETWORK_EMIT_INTERVAL:
+        since = now - self._network_sent_at
+        last_of_a_step = self._control.steps_left == 1
+        if since >= NETWORK_EMIT_INTERVAL or (following and (since >= NETWORK_FOLLOW_INTERVAL
+                                                             or last_of_a_step)):
             self._network_sent_at = now
             self.network.emit(info.network.copy(), info.step)
 

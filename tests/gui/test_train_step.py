@@ -35,12 +35,19 @@ def _wait_steps(qtbot, view, n: int) -> None:
 
 def _reference_costs(config, n: int) -> list[float]:
     """The first ``n`` mini-batch costs of ``config``'s run, from the core alone."""
+    return [info.cost for info in _reference_steps(config, n)]
+
+
+def _reference_steps(config, n: int) -> list:
+    """The first ``n`` steps of ``config``'s run (StepInfo, with a copy of the network), from the
+    core alone."""
     costs = []
     control = RunControl(steps=n)
     done = threading.Event()
 
     def on_step(info):
-        costs.append(info.cost)
+        info.network = info.network.copy()
+        costs.append(info)
 
     thread = threading.Thread(target=lambda: (train(config, cached_splits(config), control=control,
                                                     on_step=on_step), done.set()))
@@ -205,3 +212,28 @@ def test_continuing_a_saved_run_from_the_models_view_equals_an_uninterrupted_run
     # the plot shows the whole run: the saved checks, then the new ones
     run_id = view.plots.run_ids()[-1]
     assert list(view.plots.series(run_id, "val_cost")[0]) == [c.step for c in uninterrupted.history.checks]
+
+
+def test_inside_shows_the_training_network_after_each_step(qtbot, main_window, fill_form, quick_settings):
+    window = main_window
+    view, ev = window.train_view, window.evaluate_view
+    fill_form(view.form, quick_settings)
+    config = view.form.config()
+    window.show_view("evaluate")
+    ev.tabs.setCurrentWidget(ev.inside)
+    inside = ev.inside
+    qtbot.mouseClick(inside.follow_box, Qt.MouseButton.LeftButton)
+    assert inside.follow_box.isChecked()
+    reference = _reference_steps(config, 4)
+    for step in (1, 2, 3, 4):
+        view.step(1)
+        qtbot.waitUntil(lambda step=step: f"training run, step {step} " in inside.models_label.text() + " ",
+                        timeout=RUN_TIMEOUT)
+        name, network = inside._named_networks()[0]
+        assert name == f"training run, step {step}"
+        assert network.params.tobytes() == reference[step - 1].network.params.tobytes()
+        assert inside.tiles_a.getPlotItem().titleLabel.text == name
+        assert inside.weights_table.item(0, 1).text() == f"{network.mean_abs_weights()[0]:.5f}"
+    view.stop()
+    with qtbot.waitSignal(view.controller.finished, timeout=RUN_TIMEOUT):
+        pass
