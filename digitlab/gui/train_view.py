@@ -142,6 +142,7 @@ class TrainView(QWidget):
         self._headline_before_problem: str | None = None
         # the running run's learning rate and L2 lambda, as the "Change the run" row shows them
         self._run_settings: dict[str, float] = {}
+        self._running_label: tuple[str, TrainConfig] | None = None    # the single run's label, settings
 
         # ---------------- left: the settings and the buttons
         self.form = SettingsForm()
@@ -688,8 +689,8 @@ class TrainView(QWidget):
             title = re.sub(r"^Experiment \d+:\s*", "", label)
             self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {title}")
         else:
-            self.headline.setText(f"{label}: training {format_layer_sizes(config.layer_sizes)}, "
-                                  f"{config.optimizer}, learning rate {config.learning_rate:g}")
+            self._running_label = (label, config)
+            self._show_running_headline()
         self._update_progress()
         self.status_message.emit(f"Training {label}…")
 
@@ -716,8 +717,22 @@ class TrainView(QWidget):
             self.plots.add_change(run_id, change)
         self._run_settings[change.setting] = change.new
         self._show_run_settings()
+        if not self._experiment_mode and self._running_label is not None:
+            self._show_running_headline()
         words = "learning rate" if change.setting == "learning_rate" else "L2 lambda"
         self.status_message.emit(f"From step {change.step + 1} on, the {words} is {change.new:g}")
+
+    def _show_running_headline(self) -> None:
+        """ "Run 1: training 784-20-7-5-10, sgd, learning rate 0.01" with the run's current rate (and
+        L2 lambda, once changed): a person who changed them reads the values the run now uses."""
+        label, config = self._running_label
+        lr = self._run_settings.get("learning_rate", config.learning_rate)
+        l2 = self._run_settings.get("l2", config.l2)
+        text = (f"{label}: training {format_layer_sizes(config.layer_sizes)}, {config.optimizer}, "
+                f"learning rate {lr:g}")
+        if l2 != config.l2:
+            text += f", L2 lambda {l2:g}"
+        self.headline.setText(text)
 
     def _show_run_settings(self) -> None:
         for key, edit in (("learning_rate", self.run_lr), ("l2", self.run_l2)):
