@@ -219,8 +219,8 @@ def _model_image(model: SavedModel, arrays: list[NamedArray]) -> bytes:
         _write_root(f, model)
         _write_layers(f, model.network, arrays)
         _write_history_and_metrics(f, model)
-        write_run_record(f, model.history.changes, model.training_state, model.network.dtype,
-                         MAX_FILE_BYTES - 2 * model.network.params.nbytes - 2**20)
+        write_run_record(f, model.history.changes, model.training_state, model.network.state(),
+                         model.network.dtype, MAX_FILE_BYTES - 2 * model.network.params.nbytes - 2**20)
     return buffer.getvalue()
 
 
@@ -1143,7 +1143,7 @@ def _read(path: Path, *, arrays: bool) -> _Contents:
             history = r.history(read=arrays)
             metrics = r.metrics()
             history.changes = read_changes(r, config, read=arrays)
-            training_state = read_training_state(r, spec, config, read=arrays)
+            training_state = read_training_state(r, spec, config, state)
     except ModelFileError:
         raise
     except _READ_ERRORS as e:

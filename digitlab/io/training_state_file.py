@@ -37,9 +37,12 @@ _STATE_NUMBERS = ("learning_rate", "l2", "lr", "cost_sum", "elapsed")
 
 # ---------------------------------------------------------------------------- write
 def write_run_record(f: h5py.File, changes: list[Change], state: TrainingState | None,
-                     dtype: np.dtype, room: int) -> None:
+                     model_state: dict, dtype: np.dtype, room: int) -> None:
     """``/changes`` (when any setting changed) and ``/training_state`` (when there is one and its
-    arrays, ``dtype``, fit in ``room`` bytes, so the file stays within what readers accept)."""
+    arrays, ``dtype``, fit in ``room`` bytes, so the file stays within what readers accept).
+
+    The last and the best weights are often the model's own (``model_state``, in /layers): then
+    only an attribute says so (``last_is_model``, ``best_is_model``) instead of a second copy."""
     if changes:
         group = f.create_group(CHANGES, track_order=True)
         for setting in CHANGEABLE:
@@ -49,8 +52,12 @@ def write_run_record(f: h5py.File, changes: list[Change], state: TrainingState |
                 ds.attrs["columns"] = np.array(CHANGE_COLUMNS, dtype=h5py.string_dtype())
     if state is None:
         return
-    groups = [("last", state.network), ("optimizer", state.optimizer_arrays)]
-    if state.best_state is not None:
+    same = {"last": _same(state.network, model_state),
+            "best": state.best_state is not None and _same(state.best_state, model_state)}
+    groups = [("optimizer", state.optimizer_arrays)]
+    if not same["last"]:
+        groups.append(("last", state.network))
+    if state.best_state is not None and not same["best"]:
         groups.append(("best", state.best_state))
     size = sum(np.asarray(a).size * dtype.itemsize for _, arrays in groups for a in arrays.values())
     if size > room:
@@ -68,10 +75,18 @@ def write_run_record(f: h5py.File, changes: list[Change], state: TrainingState |
         g.attrs["best_cost"] = float(state.best_cost)
     if state.first_cost is not None and math.isfinite(state.first_cost):
         g.attrs["first_cost"] = float(state.first_cost)
+    for name, is_model in same.items():
+        if is_model:
+            g.attrs[f"{name}_is_model"] = True
     for name, arrays in groups:
         sub = g.create_group(name, track_order=True)
         for key, value in arrays.items():
             sub.create_dataset(key, data=np.ascontiguousarray(value, dtype=dtype), fletcher32=True)
+
+
+def _same(arrays: dict, model_state: dict) -> bool:
+    return arrays.keys() == model_state.keys() and all(
+        np.asarray(arrays[k]).tobytes() == np.asarray(model_state[k]).tobytes() for k in arrays)
 
 
 # ---------------------------------------------------------------------------- read
@@ -108,9 +123,11 @@ def read_changes(r, config: TrainConfig, read: bool) -> list[Change]:
     return sorted(out, key=lambda c: c.step)
 
 
-def read_training_state(r, spec: dict, config: TrainConfig, read: bool) -> TrainingState | None:
+def read_training_state(r, spec: dict, config: TrainConfig, model_state: dict | None) -> TrainingState | None:
     """``/training_state`` checked against the network (``spec``) and the settings, or None
-    without it; ``read=False`` checks its structure and arrays' metadata but reads no values."""
+    without it. ``model_state``: the model's own arrays (read from /layers), for the last or best
+    weights that are the model's; None checks the structure and the arrays' metadata only."""
+    read = model_state is not None
     g = r.member(r.f, STATE, f"/{STATE}", h5py.Group)
     if g is None:
         return None
@@ -142,10 +159,13 @@ def read_training_state(r, spec: dict, config: TrainConfig, read: bool) -> Train
 
     dtype = spec["dtype"]
     specs = array_specs(spec["layer_sizes"], spec["batch_norm"])
-    last = _network_arrays(r, g, "last", specs, dtype, required=True)
-    best = _network_arrays(r, g, "best", specs, dtype, required=False)
-    if (best is None) != (best_cost == math.inf):
-        raise r.fail(f"{where} has {'no' if best is None else ''} best weights but "
+    last_is_model = r.flag(g, "last_is_model", f"the last_is_model flag of {where}", False)
+    best_is_model = r.flag(g, "best_is_model", f"the best_is_model flag of {where}", False)
+    last = None if last_is_model else _network_arrays(r, g, "last", specs, dtype, required=True)
+    best = None if best_is_model else _network_arrays(r, g, "best", specs, dtype, required=False)
+    has_best = best is not None or best_is_model
+    if has_best != (best_cost != math.inf):
+        raise r.fail(f"{where} has {'' if has_best else 'no '}best weights but "
                      f"{'a' if best_cost != math.inf else 'no'} best cost; one of them was edited")
     n_params = sum(math.prod(a.shape) for a in specs if a.trainable)
     opt_group = r.member(g, "optimizer", f"{where}/optimizer", h5py.Group)
@@ -168,9 +188,11 @@ def read_training_state(r, spec: dict, config: TrainConfig, read: bool) -> Train
         if name == "v" and np.any(value < 0):
             raise r.fail(f"{what} has negative values, which a mean of squares never has")
         opt_arrays[name] = value
-    return TrainingState(network=r.layer_state(last, spec), optimizer=optimizer,
-                         optimizer_arrays=opt_arrays,
-                         best_state=r.layer_state(best, spec) if best is not None else None,
+    def copy_of_model():
+        return {k: np.array(v, copy=True) for k, v in model_state.items()}
+    best_state = copy_of_model() if best_is_model else r.layer_state(best, spec) if best is not None else None
+    return TrainingState(network=copy_of_model() if last_is_model else r.layer_state(last, spec),
+                         optimizer=optimizer, optimizer_arrays=opt_arrays, best_state=best_state,
                          best_cost=best_cost, first_cost=first_cost, **ints, **numbers)
 
 

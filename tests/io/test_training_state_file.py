@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -21,6 +23,18 @@ def changed_adam(splits):
     return train(config, splits, control=control)
 
 
+@pytest.fixture(scope="module")
+def apart(changed_adam):
+    """``changed_adam`` with last and best weights that differ from the kept ones, so the file holds
+    all three (a run that kept its best weights after worse last ones, with its best recorded
+    before a keep_better)."""
+    state = changed_adam.training_state
+    nudged = dataclasses.replace(
+        state, network={k: v + np.float32(1e-3) for k, v in state.network.items()},
+        best_state={k: v - np.float32(1e-3) for k, v in state.best_state.items()})
+    return dataclasses.replace(changed_adam, training_state=nudged)
+
+
 def _edited(tmp_path, result, edit, name="edited.h5"):
     path = save_model(tmp_path / name, result)
     with h5py.File(path, "r+") as f:
@@ -37,7 +51,9 @@ def _refused(path, *fragments):
     return text
 
 
-def test_changes_and_training_state_round_trip_exactly(tmp_path, changed_adam):
+@pytest.mark.parametrize("which", ["changed_adam", "apart"])
+def test_changes_and_training_state_round_trip_exactly(tmp_path, request, which):
+    changed_adam = request.getfixturevalue(which)
     state = changed_adam.training_state
     path = save_model(tmp_path / "a.h5", changed_adam)
     m = load_model(path)
@@ -60,17 +76,23 @@ def test_changes_and_training_state_round_trip_exactly(tmp_path, changed_adam):
     assert again.training_state.network["W1"].tobytes() == s.network["W1"].tobytes()
 
 
-def test_the_layout_is_documented_plain_hdf5(tmp_path, changed_adam):
-    path = save_model(tmp_path / "a.h5", changed_adam)
+def test_the_layout_is_documented_plain_hdf5(tmp_path, changed_adam, apart):
+    with h5py.File(save_model(tmp_path / "same.h5", changed_adam), "r") as f:
+        # its last weights are its best, and the kept ones: stored once, in /layers
+        g = f["training_state"]
+        assert changed_adam.best_step == changed_adam.steps
+        assert set(g) == {"optimizer"} and g.attrs["last_is_model"] and g.attrs["best_is_model"]
+    path = save_model(tmp_path / "a.h5", apart)
     with h5py.File(path, "r") as f:
         lr = f["changes/learning_rate"]
         assert list(lr.attrs["columns"]) == ["step", "old", "new"]
         np.testing.assert_array_equal(lr[()], [[0, 0.001, 0.003]])
         g = f["training_state"]
         assert g.attrs["optimizer"] == "adam" and g.attrs["step"] == changed_adam.steps
-        assert set(g) == {"last", "optimizer", "best"}
         assert g["optimizer/m"].shape == (changed_adam.network.params.size,)
+        assert set(g) == {"last", "optimizer", "best"} and "last_is_model" not in g.attrs
         assert g["last/W1"].shape == (784, 20) and g["last/running_var1"].shape == (20,)
+        assert g["best/W1"].shape == (784, 20)
 
 
 def test_an_older_file_without_them_loads_as_before(tmp_path, changed_adam, splits):
@@ -114,8 +136,14 @@ def test_a_run_without_changes_writes_no_changes_group(tmp_path, result_plain):
     (lambda f: _replace(f, "changes/l2", np.zeros((2, 5))), ["have shape (2, 5), not (changes, 3)"]),
     (lambda f: _link_elsewhere(f, "training_state/last"), ["external link"]),
 ])
-def test_a_damaged_or_hostile_record_is_refused_with_a_reason(tmp_path, changed_adam, edit, fragments):
-    _refused(_edited(tmp_path, changed_adam, edit), *fragments)
+def test_a_damaged_or_hostile_record_is_refused_with_a_reason(tmp_path, apart, edit, fragments):
+    _refused(_edited(tmp_path, apart, edit), *fragments)
+
+
+def test_a_flag_without_best_cost_is_refused(tmp_path, changed_adam):
+    def drop(f):
+        del f["training_state"].attrs["best_cost"]
+    _refused(_edited(tmp_path, changed_adam, drop), "/training_state has best weights but no best cost")
 
 
 def _replace(f, name, data):
