@@ -1213,7 +1213,8 @@ def read_model_info(path) -> dict:
 
     Keys: every root attribute present (name, created, stop_reason, message, dataset,
     dataset_checksum, epochs, steps, best_step, elapsed, digitlab_version) and format_version,
-    ``config`` (a :class:`TrainConfig`), ``layer_sizes``, ``batch_norm``, ``metrics`` (dict) and
+    ``config`` (a :class:`TrainConfig`), ``layer_sizes``, ``batch_norm``, ``metrics`` (dict),
+    ``can_continue`` (the file keeps a training state: its run can be continued exactly) and
     ``path``. Raises :class:`ModelFileError` like :func:`load_model`.
     """
     path = Path(path)
