@@ -6,6 +6,8 @@ and saves into ``docs/screenshots/``:
 
 - ``train.png``    the Train view during a live run of the report's setting, with an earlier
                    (faded) run to compare against;
+- ``train-lr-change.png`` a run whose learning rate was changed twice while it trained, paused
+                   (benchmarks/screenshot_lr_change.py, which also takes it alone);
 - ``draw.png``     the Draw view with a digit drawn stroke by stroke with QTest mouse events and
                    both networks' probability bars;
 - ``draw-small.png``, ``draw-not-a-digit.png``, ``draw-my-digits.png``: the Draw view with the
@@ -195,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     save(window, "train.png")
     tv.stop()
     wait_until(lambda: not tv.is_training())
+    # ---------------- Train: a run whose learning rate is changed while it trains
+    from screenshot_lr_change import shoot as shoot_lr_change
+    shoot_lr_change(window, save, wait_until, subset)
 
     # ---------------- Draw: a 3, drawn stroke by stroke
     window.show_view("draw")

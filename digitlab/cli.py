@@ -412,6 +412,10 @@ def _extra_data(args):
 
 def cmd_train(args) -> int:
     start, start_path = _starting_model(args)
+    if args.continue_run:
+        return _continue_run(args, start, start_path)
+    if args.more_epochs is not None:
+        raise UserError("--more-epochs continues a saved run: add --continue (with --init-from)")
     config = _train_config(args, start)
     extra = _extra_data(args)
     out = _out_path(args.out)
@@ -426,12 +430,65 @@ def cmd_train(args) -> int:
         return _train_and_report(args, config, out, start, start_path, extra)
 
 
-def _train_and_report(args, config, out: Path | None, start=None, start_path=None, extra=None) -> int:
+# What `train --continue` may change about the saved run; every other training option is refused
+# (digitlab.training.continuing): the run goes on with its own settings.
+_CONTINUE_OPTIONS = ("learning_rate", "l2", "max_epochs")
+
+
+def _continue_run(args, start, start_path) -> int:
+    """``train --init-from MODEL --continue``: the saved run, continued exactly."""
+    from .training.continuing import continue_config, continue_problems
+    if start is None:
+        raise UserError("--continue needs --init-from MODEL: the saved run to continue")
+    if args.extra_data is not None or args.extra_share is not None:
+        raise UserError("--continue goes on with the saved run's own data; drop --extra-data, or fine-tune "
+                        "without --continue")
+    given = [a for a in _TRAINING_DESTS if getattr(args, a, None) is not None and a not in _CONTINUE_OPTIONS]
+    if given:
+        shown = ", ".join("--" + a.replace("_", "-") for a in given)
+        raise UserError(f"--continue goes on with the saved run's own settings, so {shown} cannot change; "
+                        f"only --lr, --l2 and the epochs (--max-epochs in all, or --more-epochs) can. Drop "
+                        f"{shown}, or fine-tune without --continue")
+    problems = continue_problems(start.training_state, start.origin, start.stop_reason)
+    if problems:
+        raise UserError("--continue: " + "; ".join(problems))
+    try:
+        config = continue_config(start.config, start.training_state, max_epochs=args.max_epochs,
+                                 more_epochs=args.more_epochs)
+    except ValueError as e:
+        raise UserError(f"--continue: {e}") from None
+    changes = {k: getattr(args, k) for k in ("learning_rate", "l2") if getattr(args, k) is not None}
+    for key, value in changes.items():
+        from .training import TrainConfig
+        problems = TrainConfig.field_problems(key, value)
+        if problems:
+            raise UserError("invalid settings: " + "; ".join(problems))
+    out = _out_path(args.out)
+    resume = dict(resume=start.training_state, history=start.history, changes=changes)
+    if out is None:
+        return _train_and_report(args, config, None, start, start_path, **resume)
+    inputs = _dataset_inputs(config) + [start_path]
+    _check_out(out, replace=args.force, inputs=inputs)
+    with _locked(out):
+        _check_out(out, replace=args.force, inputs=inputs)
+        return _train_and_report(args, config, out, start, start_path, **resume)
+
+
+_TRAINING_DESTS = ("preset", "layers", "init", "init_std", "batch_norm", "optimizer", "learning_rate",
+                   "momentum", "schedule", "batch_size", "l2", "seed", "eval_every", "patience", "tol",
+                   "max_epochs", "dataset", "n_validation", "train_subset", "augment", "augment_fraction")
+
+
+def _train_and_report(args, config, out: Path | None, start=None, start_path=None, extra=None, *,
+                      resume=None, history=None, changes=None) -> int:
     from .io import save_model
     from .training import RunControl, train
     from .training.fine_tune import accuracy_on, start_origin
     splits = _splits(config)
-    if start is not None:
+    if resume is not None:
+        _info(args, f"continuing {printable(start.name, 200)} ({start_path}) from step {resume.step}, "
+              f"epoch {resume.epoch + 1}, to {config.max_epochs} epochs in all")
+    elif start is not None:
         _info(args, f"starting from {printable(start.name, 200)} ({start_path}) instead of a fresh "
               "initialisation")
     if extra is not None:
@@ -452,6 +509,8 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
           f"{splits.n_val} validation, {splits.n_test} test images")
     progress = Progress(config.max_epochs, quiet=args.quiet)
     control = RunControl()
+    for key, value in (changes or {}).items():
+        control.change(key, value)          # recorded as changed at the step the run goes on from
     # The first Ctrl+C (or SIGTERM, as from `kill` or a job scheduler) stops the run the way the
     # GUI's Stop button does, keeping what it learned and saving it; a second one ends it at once.
     # Ctrl+C still ends with the status of an interrupted command (130), after the save.
@@ -463,8 +522,9 @@ def _train_and_report(args, config, out: Path | None, start=None, start_path=Non
         signal.signal(signum, previous[signum] if signum != signal.SIGINT else signal.default_int_handler)
     previous = {sig: signal.signal(sig, first_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = train(config, splits, initial=start.network if start is not None else None,
-                       control=control, on_check=progress.check, on_epoch=progress.epoch)
+        initial = start.network if start is not None and resume is None else None
+        result = train(config, splits, initial=initial, control=control, on_check=progress.check,
+                       on_epoch=progress.epoch, resume=resume, history=history)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -1154,6 +1214,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--extra-share", type=float,
                    help="the fraction of every epoch's training images that are extra digits (default 0.1: "
                         "the weight of one more digit class)")
+    g.add_argument("--continue", dest="continue_run", action="store_true",
+                   help="with --init-from: continue the saved run exactly where it ended (its weights, "
+                        "optimiser state, counters, shuffle position, early stopping), as if it had never "
+                        "stopped, instead of fine-tuning; only --lr, --l2 (recorded as changes) and the "
+                        "epochs can differ; default: to the epochs it was planned for")
+    g.add_argument("--more-epochs", type=int, metavar="M",
+                   help="with --continue: train M epochs beyond those the run has done")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("models", help="list the model library: name, source, layers, test accuracy, file")

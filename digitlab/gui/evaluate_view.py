@@ -707,6 +707,10 @@ class EvaluateView(QWidget):
         """Connect ``DrawView.input_changed`` here: the Inside tab shows each hidden layer's activations."""
         self.inside.show_activations(x)
 
+    def show_training(self, network, step: int) -> None:
+        """The network being trained (Inside can show it in place of A, step by step)."""
+        self.inside.show_training(network, step)
+
     def sweep_running(self) -> bool:
         """Is Inside's lambda sweep training?"""
         return self.inside.sweep_running()

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -123,6 +123,18 @@ class InsideView(QWidget):
         self.models_label.setToolTip("Networks A and B: choose them above (or in Draw or Models)")
         top = QHBoxLayout()
         top.addWidget(self.models_label, 1)
+        # the network being trained in place of A, redrawn as it learns
+        self.follow_box = QCheckBox("Show the training run as A")
+        self.follow_box.setToolTip("While a run trains, show its network in place of A: after every "
+                                   "step when you Step or slow it down, twice a second otherwise")
+        self.follow_box.toggled.connect(lambda _on: self.refresh())
+        top.addWidget(self.follow_box)
+        self._training: tuple[str, Network] | None = None
+        # a step's network is drawn at most every 50 ms, the latest one (a timer coalesces them)
+        self._training_timer = QTimer(self)
+        self._training_timer.setSingleShot(True)
+        self._training_timer.setInterval(50)
+        self._training_timer.timeout.connect(self.refresh)
 
         self.tabs = QTabWidget()
         # -- weights
@@ -219,11 +231,24 @@ class InsideView(QWidget):
         self.pair.set_pair(a, b)
 
     def _named_networks(self) -> list[tuple[str, Network]]:
+        if self.follow_box.isChecked() and self._training is not None:
+            b = self.pair.b
+            return [self._training] + ([(b.display_name, b.network)] if b is not None else [])
         return [(e.display_name, e.network) for e in self.pair.entries()]
+
+    def show_training(self, network: Network, step: int) -> None:
+        """The network being trained, after ``step`` steps: drawn in place of A while "Show the
+        training run as A" is ticked."""
+        self._training = (f"training run, step {step}", network)
+        if self.follow_box.isChecked() and not self._training_timer.isActive():
+            self._training_timer.start()
 
     def refresh(self) -> None:
         """Draw the chosen networks: now if this tab is shown, else when it is next shown."""
         self.models_label.setText(self.pair.names_text())
+        if self.follow_box.isChecked() and self._training is not None:
+            b = self.pair.b
+            self.models_label.setText(f"A: {self._training[0]} · B: {b.display_name if b else '(none)'}")
         if not self.isVisible():
             self._stale = True
             return

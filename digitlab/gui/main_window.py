@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
         # Models: choosing networks A and B; Draw is where a comparison is seen
         models.compare_requested.connect(self._compare_in_draw)
         models.draw_side_requested.connect(self._use_as)
+        models.continue_requested.connect(self._continue_training)
+        # Train -> Evaluate > Inside: the network being trained, step by step when it is followed
+        tv.network_stepped.connect(ev.show_training)
         # Evaluate: a test digit goes to the canvas; its messages to the status bar
         ev.send_to_draw.connect(self._send_to_draw)
         ev.status_message.connect(lambda text: status.showMessage(text, 8000))
@@ -198,6 +201,11 @@ class MainWindow(QMainWindow):
     def _compare_in_draw(self, a: ModelEntry, b: ModelEntry) -> None:
         if self.pair.set_pair(a, b):
             self.show_view("draw")
+
+    def _continue_training(self, entry: ModelEntry, more_epochs: int) -> None:
+        """Models > Continue training: the run goes on in the Train view, where it is watched."""
+        self.show_view("train")
+        self.train_view.continue_run(entry.path, entry.display_name, more_epochs)
 
     def _use_as(self, entry: ModelEntry, side: str) -> None:
         if self.pair.set(side, entry):
@@ -266,11 +274,13 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit digitlab")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        self.start_action = self._action("&Start", self.train_view.start, "F5",
+        self.start_action = self._action("&Start", lambda: self.train_view.start(), "F5",
                                          "Train with the current settings")
         self.pause_action = self._action("&Pause", self.train_view.toggle_pause, "F6",
                                          "Pause or resume the run")
         self.stop_action = self._action("S&top", self.train_view.stop, "Shift+F5", "Stop the run")
+        self.step_action = self._action("St&ep", lambda: self.train_view.step(1), "F7",
+                                        "Take one mini-batch step, then pause (starts a run if none)")
         self.experiments_action = self._action("Run the report's four &experiments", self.run_experiments,
                                                "Ctrl+F5", "Train the report's 2x2 grid one after another")
 
@@ -311,7 +321,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = bar.addMenu("&Train")
-        train_menu.addActions([self.start_action, self.pause_action, self.stop_action])
+        train_menu.addActions([self.start_action, self.pause_action, self.stop_action, self.step_action])
         train_menu.addSeparator()
         train_menu.addAction(self.experiments_action)
         view_menu = bar.addMenu("&View")

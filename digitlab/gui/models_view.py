@@ -289,10 +289,14 @@ class ModelsView(QWidget):
         ("Compare in Draw"); the window sets its pair, which Evaluate and the report follow too.
     draw_side_requested(object, str)
         One entry for network "A" or "B" ("Use as A" / "Use as B").
+    continue_requested(object, int)
+        A saved model whose run should go on exactly where it ended, for so many more epochs
+        ("Continue training…"); the window hands it to the Train view.
     """
 
     compare_requested = Signal(object, object)
     draw_side_requested = Signal(object, str)
+    continue_requested = Signal(object, int)
 
     def __init__(self, library: ModelLibrary, parent: QWidget | None = None):
         super().__init__(parent)
@@ -304,6 +308,7 @@ class ModelsView(QWidget):
         self.ask_confirm: Callable[[str, str], bool] = self._dialog_confirm
         self.ask_export_path: Callable[[str], tuple[str, str]] = self._dialog_export_path
         self.ask_save_path: Callable[[str], str] = self._dialog_save_path
+        self.ask_more_epochs: Callable[[str], int | None] = self._dialog_more_epochs
         self.show_error: Callable[..., object] = lambda title, text, details=None: messages.warn(
             self, title, text, details)
         self.show_info: Callable[[str], Any] = self._status
@@ -342,12 +347,16 @@ class ModelsView(QWidget):
         self.use_b_button = button("Use as B",
                                    "Make the selected model network B (Draw, Evaluate and the report use it)",
                                    lambda: self.use_selected_in_draw("B"))
+        self.continue_button = button("Continue training…", "Go on training the selected model's run "
+                                      "exactly where it ended (its optimiser state, step and shuffle "
+                                      "position too), as if it had never stopped",
+                                      self.continue_selected)
         self.compare_button.setDefault(True)
 
         bar = QHBoxLayout()
         bar.setSpacing(6)
         for b in (self.open_button, self.rename_button, self.delete_button, self.export_button,
-                  self.copy_button):
+                  self.copy_button, self.continue_button):
             bar.addWidget(b)
         bar.addStretch(1)
         for b in (self.use_a_button, self.use_b_button, self.compare_button):
@@ -489,6 +498,7 @@ class ModelsView(QWidget):
             self.rename_button.setToolTip("A damaged file cannot be renamed; you can delete it")
         self.export_button.setEnabled(usable)
         self.copy_button.setEnabled(usable)
+        self.continue_button.setEnabled(usable and e.path is not None)
         self.use_a_button.setEnabled(usable)
         self.use_b_button.setEnabled(usable)
         self.compare_button.setEnabled(len(sel) == 2 and not any(x.damaged for x in sel))
@@ -662,7 +672,30 @@ class ModelsView(QWidget):
         self.show_info(f"“{e.display_name}” is network {side} (Draw, Evaluate and the report).")
         return True
 
+    def continue_selected(self, more_epochs: int | None = None) -> bool:
+        """Ask for the epochs more (unless given) and request that the selected saved model's run
+        continue; False when nothing suitable is selected or the person cancels."""
+        e = self.selected_entry()
+        if e is None or e.damaged:
+            return False
+        if e.path is None:
+            self.show_info("Save this run first (Train > Save model): a run continues from its file.")
+            return False
+        if more_epochs is None:
+            more_epochs = self.ask_more_epochs(e.display_name)
+            if not more_epochs:
+                return False
+        self.continue_requested.emit(e, int(more_epochs))
+        self.show_info(f"Continuing “{e.display_name}” for {more_epochs} more epoch"
+                       f"{'s' if more_epochs != 1 else ''} in the Train view.")
+        return True
+
     # ================================================================== dialogs
+    def _dialog_more_epochs(self, name: str) -> int | None:
+        value, ok = QInputDialog.getInt(self, "Continue training", f"Continue “{name}” for how many more "
+                                        "epochs?", 5, 1, 100_000)
+        return value if ok else None
+
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
 

@@ -5,6 +5,10 @@ buffered on arrival. A QTimer flushes the buffer at most ``max_fps`` times a sec
 preallocated numpy arrays that double when full and calling ``setData`` on curves made once per
 run (the pyqtgraph ``scrollingPlots`` pattern): nothing is re-plotted from scratch.
 
+Besides the checks, every step's mini-batch cost is drawn as a thin, light line under the run's
+curves (``add_steps``: one point per step, so a Step shows at once), and a setting changed during
+the run as a vertical line labelled with its new value (``add_change``: "lr 0.01", "L2 5").
+
 Non-finite values (a diverging run) are dropped rather than drawn; the view shows the core's
 message instead.
 """
@@ -35,6 +39,10 @@ MAX_FADED_RUNS = 8
 # Training costs above this stretch the cost plot no further: 2.5 is just above ln 10 = 2.30, the
 # cost of guessing among ten classes, so a higher training cost is a spike, not a trend.
 TRAIN_COST_CEILING = 2.5
+# The mini-batch cost of every step: light enough to read as the noise under the curves.
+BATCH_COST_ALPHA = 80
+# How a change marker names each setting, e.g. "lr 0.01".
+CHANGE_NAMES = {"learning_rate": "lr", "l2": "L2"}
 
 
 class GrowingBuffer:
@@ -98,7 +106,10 @@ class _Run:
     best_marker: pg.ScatterPlotItem
     best_acc_marker: pg.ScatterPlotItem
     best_line: pg.InfiniteLine
+    batch_cost: _Series | None = None
     pending: list = field(default_factory=list)
+    pending_steps: list = field(default_factory=list)
+    changes: list = field(default_factory=list)     # (step, text, InfiniteLine)
     best_step: int | None = None
     best_cost: float = math.inf
     faded: bool = False
@@ -109,7 +120,9 @@ class TrainPlots(QWidget):
     """Two linked plots (cost, validation accuracy) with one set of curves per run.
 
     ``begin_run(label)`` returns a run id; ``add_check(run_id, check)`` buffers a check (anything
-    with ``step``, ``train_cost``, ``val_cost``, ``val_accuracy``); ``end_run(run_id, best_step)``
+    with ``step``, ``train_cost``, ``val_cost``, ``val_accuracy``); ``add_steps(run_id, rows)``
+    buffers steps ``(step, cost, ...)``; ``add_change(run_id, change)`` marks a setting changed
+    during the run (anything with ``step``, ``setting``, ``new``); ``end_run(run_id, best_step)``
     marks the early-stopping point for good. ``fade_previous()`` turns every earlier run into a
     faded curve kept for comparison.
     """
@@ -223,9 +236,16 @@ class TrainPlots(QWidget):
                                pen=pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
         line.hide()
         cost_pi.addItem(line, ignoreBounds=True)
-        for item in (train, val, acc):
+        light = QColor(color)
+        light.setAlpha(BATCH_COST_ALPHA)
+        batch = cost_pi.plot([], [], pen=pg.mkPen(light, width=1))
+        batch.setZValue(-1)
+        # a long run has tens of thousands of steps: draw at most a point or two per pixel
+        batch.setDownsampling(auto=True, method="peak")
+        for item in (train, val, acc, batch):
             item.setClipToView(True)
-        run = _Run(run_id, label, color, _Series(train), _Series(val), _Series(acc), best, best_acc, line)
+        run = _Run(run_id, label, color, _Series(train), _Series(val), _Series(acc), best, best_acc, line,
+                   batch_cost=_Series(batch))
         self._runs[run_id] = run
         self._ink_run(run, theme.look())
         self._following = True
@@ -239,6 +259,33 @@ class TrainPlots(QWidget):
         run = self._runs.get(run_id)
         if run is not None:
             run.pending.append((check.step, check.train_cost, check.val_cost, check.val_accuracy))
+
+    def add_steps(self, run_id: int, rows) -> None:
+        """Buffer steps, each ``(step, mini-batch cost, ...)``; the timer draws them."""
+        run = self._runs.get(run_id)
+        if run is not None:
+            run.pending_steps.extend((r[0], r[1]) for r in rows)
+
+    def add_change(self, run_id: int, change: Any) -> None:
+        """Mark a setting changed during the run: a vertical line at ``change.step`` labelled with the
+        new value ("lr 0.01"), in the run's colour."""
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        text = f"{CHANGE_NAMES.get(change.setting, change.setting)} {change.new:g}"
+        # labels of changes close together are stacked downwards instead of overlapping
+        position = 0.95 - 0.08 * (len(run.changes) % 6)
+        line = pg.InfiniteLine(pos=change.step, angle=90, movable=False,
+                               pen=pg.mkPen(run.color, width=1.5, style=pg.QtCore.Qt.PenStyle.DashDotLine),
+                               label=text, labelOpts={"position": position, "color": run.color,
+                                                      "fill": pg.mkBrush(255, 255, 255, 220),
+                                                      "anchors": [(0, 0.5), (0, 0.5)]})
+        self.cost_plot.getPlotItem().addItem(line, ignoreBounds=True)
+        run.changes.append((int(change.step), text, line))
+
+    def change_marks(self, run_id: int) -> list[tuple[int, str]]:
+        """``[(step, label), ...]`` of the run's change markers, in order."""
+        return [(step, text) for step, text, _line in self._runs[run_id].changes]
 
     def end_run(self, run_id: int, best_step: int | None = None) -> None:
         self.flush()
@@ -269,6 +316,10 @@ class TrainPlots(QWidget):
                 marker.setBrush(pg.mkBrush(color))
                 marker.setPen(pg.mkPen(color))
             run.best_line.hide()
+            run.batch_cost.item.hide()           # the noise of old runs would only blur the live one
+            for _step, _text, line in run.changes:
+                line.setPen(pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashDotLine))
+                line.label.setColor(color)
             self.cost_legend.removeItem(run.val_cost.item)  # the accuracy plot shares its colours
         self.cost_legend.setVisible(bool(self.cost_legend.items))
         faded = [r for r in self._runs.values() if r.faded]
@@ -293,7 +344,9 @@ class TrainPlots(QWidget):
 
     def _remove(self, run: _Run) -> None:
         for pi, items in ((self.cost_plot.getPlotItem(), (run.train_cost.item, run.val_cost.item,
-                                                          run.best_marker, run.best_line)),
+                                                          run.best_marker, run.best_line,
+                                                          run.batch_cost.item,
+                                                          *[line for _s, _t, line in run.changes])),
                           (self.acc_plot.getPlotItem(), (run.val_acc.item, run.best_acc_marker))):
             for item in items:
                 pi.removeItem(item)
@@ -304,7 +357,8 @@ class TrainPlots(QWidget):
         return list(self._runs)
 
     def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The plotted (x, y) data of ``"train_cost"``, ``"val_cost"`` or ``"val_acc"`` of a run."""
+        """The plotted (x, y) data of ``"train_cost"``, ``"val_cost"``, ``"val_acc"`` or
+        ``"batch_cost"`` (every step's mini-batch cost) of a run."""
         item = getattr(self._runs[run_id], name).item
         x, y = item.getData()
         return (np.array([]) if x is None else np.asarray(x), np.array([]) if y is None else np.asarray(y))
@@ -319,6 +373,12 @@ class TrainPlots(QWidget):
         """Append every buffered check to its curves (one ``setData`` per changed curve)."""
         changed = False
         for run in self._runs.values():
+            if run.pending_steps:
+                rows = np.asarray(run.pending_steps, dtype=np.float64)
+                run.pending_steps.clear()
+                run.batch_cost.extend(rows[:, 0], rows[:, 1])
+                run.batch_cost.push()
+                changed = True
             if not run.pending:
                 continue
             rows = np.asarray(run.pending, dtype=np.float64)
@@ -362,7 +422,7 @@ class TrainPlots(QWidget):
             return
         x_max = cost_max = 0.0
         for run in self._runs.values():
-            for series in (run.train_cost, run.val_cost):
+            for series in (run.train_cost, run.val_cost, run.batch_cost):
                 if len(series.x):
                     x_max = max(x_max, float(series.x.view()[-1]))
             # the height follows the validation cost and the training cost up to a limit: the
@@ -371,8 +431,9 @@ class TrainPlots(QWidget):
             # plot rather than flatten every curve
             if len(run.val_cost.y):
                 cost_max = max(cost_max, float(run.val_cost.y.view().max()))
-            if len(run.train_cost.y):
-                cost_max = max(cost_max, min(float(run.train_cost.y.view().max()), TRAIN_COST_CEILING))
+            for series in (run.train_cost, run.batch_cost):
+                if len(series.y):
+                    cost_max = max(cost_max, min(float(series.y.view().max()), TRAIN_COST_CEILING))
         if x_max <= 0:
             return
         x_needed = self._nice_ceiling(x_max * 1.04)

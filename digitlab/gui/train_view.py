@@ -3,6 +3,13 @@
 Everything that trains goes through :class:`~digitlab.gui.train_worker.TrainController` (a worker
 on a QThread); this widget only reacts to its GUI-thread signals. Curves are buffered and drawn by
 :class:`~digitlab.gui.train_plots.TrainPlots` at most ~20 times a second.
+
+Beside Start, Pause and Stop, a person can follow a run step by step: Step takes one mini-batch
+step and pauses, Step N takes N, and the speed box slows a run to a pace a class can follow (steps
+per second). Step with no run starts one, paused at step 0, and takes the step. The "Change the
+run" row sets a new learning rate or L2 lambda for the running (or paused) run from its next step;
+the cost plot marks it and the run's history (and so its model file) records it. The form's fields
+stay those of the next run.
 """
 
 from __future__ import annotations
@@ -19,14 +26,19 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFrame,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -65,6 +77,15 @@ _REASON_TITLES = {
 }
 # Runs that ended without a usable network: shown as a problem, with the reason over the plot.
 _FAILED_REASONS = ("diverged", "not_learning")
+# The speed box: a run at full speed, or slowed to so many steps per second (the text says it).
+SPEEDS: tuple[float | None, ...] = (None, 100.0, 20.0, 10.0, 5.0, 2.0, 1.0, 0.5)
+DEFAULT_STEP_N = 10
+
+
+def _speed_text(speed: float | None) -> str:
+    if speed is None:
+        return "Full speed"
+    return f"{speed:g} step/s" if speed == 1 else f"{speed:g} steps/s"
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -93,6 +114,9 @@ class TrainView(QWidget):
     paused_changed = Signal(bool)
     status_message = Signal(str)
     model_saved = Signal(str)
+    # a copy of the network being trained and its step: after every step while a person follows
+    # the run (Step, a speed limit, paused), every half second otherwise
+    network_stepped = Signal(object, int)
 
     def __init__(self, library: ModelLibrary | None = None, parent: QWidget | None = None, *,
                  splits_for: Callable[[TrainConfig], Splits] | None = None) -> None:
@@ -117,6 +141,9 @@ class TrainView(QWidget):
         self._saved: tuple[TrainResult, str, Path] | None = None
         # what the headline said before an invalid setting replaced it ("Cannot train yet: ...")
         self._headline_before_problem: str | None = None
+        # the running run's learning rate and L2 lambda, as the "Change the run" row shows them
+        self._run_settings: dict[str, float] = {}
+        self._running_label: tuple[str, TrainConfig] | None = None    # the single run's label, settings
 
         # ---------------- left: the settings and the buttons
         self.form = SettingsForm()
@@ -140,10 +167,55 @@ class TrainView(QWidget):
         bold = QFont(self.start_button.font())
         bold.setBold(True)
         self.start_button.setFont(bold)
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda: self.start())
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.experiments_button.clicked.connect(self.run_experiments)
+
+        # step by step, and slowed down
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Take one mini-batch step, then pause (F7). With no run, start "
+                                    "one with these settings, paused at step 0, and take the step")
+        self.step_n_button = QPushButton(f"Step {DEFAULT_STEP_N}")
+        self.step_n_button.setToolTip("Take the number of steps beside, then pause")
+        self.step_count = QSpinBox()
+        self.step_count.setRange(1, 100_000)
+        self.step_count.setValue(DEFAULT_STEP_N)
+        self.step_count.setAccessibleName("Steps for Step N")
+        self.step_count.setToolTip("How many mini-batch steps Step N takes")
+        self.step_count.valueChanged.connect(lambda n: self.step_n_button.setText(f"Step {n}"))
+        self.speed_box = QComboBox()
+        for speed in SPEEDS:
+            self.speed_box.addItem(_speed_text(speed), speed)
+        self.speed_box.setAccessibleName("Speed")
+        self.speed_box.setToolTip("Slow the run down to a pace a class can follow: at most this many "
+                                  "steps per second (the curves update after every step)")
+        self.step_button.clicked.connect(lambda: self.step(1))
+        self.step_n_button.clicked.connect(lambda: self.step(self.step_count.value()))
+        self.speed_box.currentIndexChanged.connect(self._on_speed_chosen)
+
+        # a new learning rate or L2 lambda for the running run
+        self.run_lr = QLineEdit()
+        self.run_lr.setAccessibleName("The run's learning rate")
+        self.run_lr.setToolTip("The learning rate the running run uses from its next step on")
+        self.run_l2 = QLineEdit()
+        self.run_l2.setAccessibleName("The run's L2 lambda")
+        self.run_l2.setToolTip("The L2 lambda the running run uses from its next step on")
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Use these values from the run's next step; the cost plot marks "
+                                     "the change and the saved model records it")
+        self.apply_button.clicked.connect(self.apply_changes)
+        for edit in (self.run_lr, self.run_l2):
+            edit.returnPressed.connect(self.apply_changes)
+            edit.textEdited.connect(self._on_change_edited)
+        self.change_box = QGroupBox("Change the run")
+        cg = QGridLayout(self.change_box)
+        cg.setContentsMargins(6, 4, 6, 4)
+        cg.addWidget(QLabel("Learning rate"), 0, 0)
+        cg.addWidget(self.run_lr, 0, 1)
+        cg.addWidget(QLabel("L2 lambda"), 1, 0)
+        cg.addWidget(self.run_l2, 1, 1)
+        cg.addWidget(self.apply_button, 0, 2, 2, 1)
 
         buttons = QWidget()
         bl = QVBoxLayout(buttons)
@@ -153,6 +225,13 @@ class TrainView(QWidget):
         row.addWidget(self.pause_button, 1)
         row.addWidget(self.stop_button, 1)
         bl.addLayout(row)
+        step_row = QHBoxLayout()
+        step_row.addWidget(self.step_button, 1)
+        step_row.addWidget(self.step_n_button, 1)
+        step_row.addWidget(self.step_count, 1)
+        step_row.addWidget(self.speed_box, 2)
+        bl.addLayout(step_row)
+        bl.addWidget(self.change_box)
         bl.addWidget(self.experiments_button)
 
         left = QWidget()
@@ -273,6 +352,9 @@ class TrainView(QWidget):
         c.run_started.connect(self._on_run_started)
         c.check.connect(self._on_check)
         c.epoch.connect(self._on_epoch)
+        c.steps.connect(self._on_steps)
+        c.changed.connect(self._on_changed)
+        c.network.connect(self.network_stepped)
         c.run_finished.connect(self._on_run_finished)
         c.error.connect(self._on_error)
         c.finished.connect(self._on_finished)
@@ -321,6 +403,11 @@ class TrainView(QWidget):
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Resume" if self.controller.is_paused() else "Pause")
         self.form.setEnabled(not running)
+        can_step = running or self.form.is_valid()
+        self.step_button.setEnabled(can_step)
+        self.step_n_button.setEnabled(can_step)
+        self.step_count.setEnabled(can_step)
+        self.change_box.setEnabled(running)
         self.save_button.setEnabled(not running and self.last_result is not None)
 
     @Slot()
@@ -364,8 +451,10 @@ class TrainView(QWidget):
 
     # ----------------------------------------------------------------- commands
     @Slot()
-    def start(self) -> bool:
-        """Train one run with the form's settings. False (and the reason shown) if it cannot."""
+    def start(self, steps: int | None = None) -> bool:
+        """Train one run with the form's settings. False (and the reason shown) if it cannot.
+
+        ``steps``: take that many steps, then pause (Step with no run)."""
         if self.controller.is_running():
             return False
         try:
@@ -384,7 +473,88 @@ class TrainView(QWidget):
         if fine_tuning.start_path is not None:
             label += f" from {fine_tuning.start_name}"
         self._jobs = [(label, config)]
-        return self._launch(fine_tuning)
+        return self._launch(fine_tuning, steps)
+
+    @Slot()
+    def step(self, n: int = 1) -> bool:
+        """Take ``n`` mini-batch steps, then pause; with no run, start one paused at step 0 first.
+        False (and the reason shown) if no run can start."""
+        if self.controller.is_running():
+            self.controller.step(n)
+            self._update_buttons()
+            return True
+        return self.start(steps=n)
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        """Slow the run (and the next) to at most this many steps per second; None: full speed."""
+        index = self.speed_box.findData(steps_per_second)
+        if index < 0:
+            self.speed_box.addItem(_speed_text(steps_per_second), steps_per_second)
+            index = self.speed_box.count() - 1
+        self.speed_box.setCurrentIndex(index)
+
+    @Slot(int)
+    def _on_speed_chosen(self, _index: int) -> None:
+        speed = self.speed_box.currentData()
+        self.controller.set_speed(speed)
+        self.status_message.emit("Training at full speed" if speed is None
+                                 else f"Training slowed to {_speed_text(speed)}")
+
+    def continue_run(self, path: str | Path, name: str, more_epochs: int) -> bool:
+        """Continue the run saved in ``path`` exactly where it ended, for ``more_epochs`` epochs
+        (digitlab.training.continuing). False (and the reason shown) if it cannot start."""
+        from digitlab.io import ModelFileError, read_model_info
+        if self.controller.is_running():
+            return False
+        try:
+            info = read_model_info(path)
+        except ModelFileError as exc:
+            self._show_message(f"Cannot continue {name}: {exc}", error=True)
+            return False
+        if not info.get("can_continue"):
+            from digitlab.training.continuing import continue_problems
+            text = "; ".join(continue_problems(None, info.get("origin", {}), info.get("stop_reason", "")))
+            self._show_message(f"Cannot continue {name}: {text}", error=True)
+            self.status_message.emit(f"Cannot continue {name}")
+            return False
+        self._run_counter += 1
+        self._experiment_mode = False
+        # the worker reads the file and puts the epochs in: this config only names the run
+        self._jobs = [(f"Run {self._run_counter}: {name} continued", info["config"])]
+        return self._launch(FineTuning(start_path=Path(path), start_name=name, more_epochs=int(more_epochs)))
+
+    @Slot()
+    def apply_changes(self) -> bool:
+        """Use the "Change the run" row's learning rate and L2 lambda from the run's next step.
+        False (and the reason shown) when a value is not one a run can use."""
+        if not self.controller.is_running():
+            return False
+        from digitlab.training import TrainConfig
+        wanted = {}
+        for key, edit in (("learning_rate", self.run_lr), ("l2", self.run_l2)):
+            try:
+                value = TrainConfig.setting_from_text(key, edit.text())
+                problems = TrainConfig.field_problems(key, value)
+                if problems:
+                    raise ValueError(problems[0])
+            except ValueError as exc:
+                edit.setStyleSheet("background: #fde7e9;")
+                edit.setToolTip(str(exc))
+                self.status_message.emit(f"Not applied: {exc}")
+                self._show_message(f"Not applied: {exc}", error=True)
+                return False
+            if value != self._run_settings.get(key):
+                wanted[key] = value
+        for key, value in wanted.items():
+            self.controller.change(key, value)
+        if wanted:
+            self.status_message.emit("The new values apply from the next step")
+        return True
+
+    @Slot()
+    def _on_change_edited(self, *_args) -> None:
+        for edit in (self.run_lr, self.run_l2):
+            edit.setStyleSheet("")
 
     @Slot()
     def run_experiments(self) -> bool:
@@ -407,7 +577,7 @@ class TrainView(QWidget):
         self._jobs = [(label, config) for label, config in EXPERIMENTS]
         return self._launch()
 
-    def _launch(self, fine_tuning: FineTuning | None = None) -> bool:
+    def _launch(self, fine_tuning: FineTuning | None = None, steps: int | None = None) -> bool:
         self.plots.fade_previous()
         self._run_ids = {}
         self._show_message("")
@@ -417,7 +587,7 @@ class TrainView(QWidget):
         self._saved = None
         self.headline.setToolTip("")
         self.headline.setText("Preparing the data…")
-        started = self.controller.start(self._jobs, self.splits_for, fine_tuning)
+        started = self.controller.start(self._jobs, self.splits_for, fine_tuning, steps)
         self._update_buttons()
         if started:
             self._progress_timer.start()
@@ -513,13 +683,15 @@ class TrainView(QWidget):
         self._steps_per_epoch = None
         self._total_epochs = config.max_epochs
         self._last_step = self._last_epoch = 0
+        self._run_settings = {"learning_rate": config.learning_rate, "l2": config.l2}
+        self._show_run_settings()
         if self._experiment_mode:
             # the core's labels already start "Experiment 1: ..."; say the number only once
             title = re.sub(r"^Experiment \d+:\s*", "", label)
             self.headline.setText(f"Experiment {index + 1} of {len(self._jobs)}: {title}")
         else:
-            self.headline.setText(f"{label}: training {format_layer_sizes(config.layer_sizes)}, "
-                                  f"{config.optimizer}, learning rate {config.learning_rate:g}")
+            self._running_label = (label, config)
+            self._show_running_headline()
         self._update_progress()
         self.status_message.emit(f"Training {label}…")
 
@@ -529,6 +701,45 @@ class TrainView(QWidget):
         if run_id is not None:
             self.plots.add_check(run_id, check)
         self._last_step = int(check.step)
+
+    @Slot(int, object)
+    def _on_steps(self, index: int, steps: list) -> None:
+        run_id = self._run_ids.get(index)
+        if run_id is not None:
+            self.plots.add_steps(run_id, steps)
+        self._last_step = int(steps[-1][0])
+        if self.controller.is_paused() or self.controller.speed is not None:
+            self._update_progress()     # a person follows it step by step: show each one
+
+    @Slot(int, object)
+    def _on_changed(self, index: int, change) -> None:
+        run_id = self._run_ids.get(index)
+        if run_id is not None:
+            self.plots.add_change(run_id, change)
+        self._run_settings[change.setting] = change.new
+        self._show_run_settings()
+        if not self._experiment_mode and self._running_label is not None:
+            self._show_running_headline()
+        words = "learning rate" if change.setting == "learning_rate" else "L2 lambda"
+        self.status_message.emit(f"From step {change.step + 1} on, the {words} is {change.new:g}")
+
+    def _show_running_headline(self) -> None:
+        """ "Run 1: training 784-20-7-5-10, sgd, learning rate 0.01" with the run's current rate (and
+        L2 lambda, once changed): a person who changed them reads the values the run now uses."""
+        label, config = self._running_label
+        lr = self._run_settings.get("learning_rate", config.learning_rate)
+        l2 = self._run_settings.get("l2", config.l2)
+        text = (f"{label}: training {format_layer_sizes(config.layer_sizes)}, {config.optimizer}, "
+                f"learning rate {lr:g}")
+        if l2 != config.l2:
+            text += f", L2 lambda {l2:g}"
+        self.headline.setText(text)
+
+    def _show_run_settings(self) -> None:
+        for key, edit in (("learning_rate", self.run_lr), ("l2", self.run_l2)):
+            if key in self._run_settings and not edit.hasFocus():
+                edit.setText(f"{self._run_settings[key]:g}")
+                edit.setStyleSheet("")
 
     @Slot(int, int, int)
     def _on_epoch(self, epoch: int, step: int, total: int) -> None:

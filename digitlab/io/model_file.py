@@ -14,6 +14,8 @@ The layout is documented in ``docs/model-format.md``; in short::
                       network also gamma, beta, running_mean, running_var (fan_out,)
     /history          (n_checks, 7) float64, attr columns = CHECK_FIELDS
     /metrics          attrs: train_cost, val_cost, test_cost, train_accuracy, ...
+    /changes          optional: settings changed during the run (training_state_file.py)
+    /training_state   optional: where the run ended, to continue it exactly (training_state_file.py)
 
 Reading: a model file may come from anywhere, and HDF5 can point outside the file (external
 storage, external links, virtual datasets), declare sizes it does not hold, or name filters that
@@ -49,9 +51,10 @@ from ..atomic import write_bytes_atomic
 from ..nn import INITS, Network
 from ..nn.activations import ACTIVATIONS
 from ..nn.arrays import KINDS, NamedArray, affine_first, array_specs
-from ..training import CHECK_FIELDS, History, TrainConfig, TrainResult
+from ..training import CHECK_FIELDS, History, TrainConfig, TrainingState, TrainResult
 from ..training.config import layer_size_problems, parameter_count
 from ..training.naming import default_model_name, format_layer_sizes
+from .training_state_file import read_changes, read_training_state, write_run_record
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,8 @@ class SavedModel:
     format_version: int = FORMAT_VERSION
     path: Path | None = None
     origin: dict = field(default_factory=dict)    # ORIGIN_TEXTS / ORIGIN_NUMBERS that apply
+    # Where the run ended, to continue it exactly (None: an older file, or a run that diverged).
+    training_state: TrainingState | None = None
 
     @classmethod
     def from_result(cls, result: TrainResult, *, name: str | None = None, dataset_name: str = "",
@@ -120,7 +125,8 @@ class SavedModel:
                    name=name or config.name or default_model_name(config),
                    dataset=dataset_name or getattr(result, "dataset", "") or config.dataset,
                    dataset_checksum=dataset_checksum or getattr(result, "dataset_checksum", ""),
-                   origin=dict(getattr(result, "origin", {})))
+                   origin=dict(getattr(result, "origin", {})),
+                   training_state=getattr(result, "training_state", None))
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -215,6 +221,8 @@ def _model_image(model: SavedModel, arrays: list[NamedArray]) -> bytes:
         _write_root(f, model)
         _write_layers(f, model.network, arrays)
         _write_history_and_metrics(f, model)
+        write_run_record(f, model.history.changes, model.training_state, model.network.state(),
+                         model.network.dtype, MAX_FILE_BYTES - 2 * model.network.params.nbytes - 2**20)
     return buffer.getvalue()
 
 
@@ -1136,6 +1144,7 @@ class _Contents:
     state: dict | None
     history: History
     metrics: dict
+    training_state: TrainingState | None = None
 
 
 def _read(path: Path, *, arrays: bool) -> _Contents:
@@ -1155,11 +1164,13 @@ def _read(path: Path, *, arrays: bool) -> _Contents:
             state = r.layer_state(datasets, spec) if arrays else None
             history = r.history(read=arrays)
             metrics = r.metrics()
+            history.changes = read_changes(r, config, read=arrays)
+            training_state = read_training_state(r, spec, config, state)
     except ModelFileError:
         raise
     except _READ_ERRORS as e:
         raise _damaged(path, e) from None
-    return _Contents(info, config, spec, state, history, metrics)
+    return _Contents(info, config, spec, state, history, metrics, training_state)
 
 
 def load_model(path) -> SavedModel:
@@ -1196,7 +1207,8 @@ def load_model(path) -> SavedModel:
         name=info.get("name", ""), created=info.get("created", ""),
         dataset=info.get("dataset", ""), dataset_checksum=info.get("dataset_checksum", ""),
         digitlab_version=info.get("digitlab_version", ""),
-        format_version=info["format_version"], path=path, origin=info.get("origin", {}))
+        format_version=info["format_version"], path=path, origin=info.get("origin", {}),
+        training_state=c.training_state)
 
 
 def _info(c: _Contents, path: Path) -> dict:
@@ -1207,6 +1219,7 @@ def _info(c: _Contents, path: Path) -> dict:
     info["activation"] = c.spec["activation"]
     info["metrics"] = c.metrics
     info["path"] = path
+    info["can_continue"] = c.training_state is not None
     return info
 
 
@@ -1223,7 +1236,8 @@ def read_model_info(path) -> dict:
 
     Keys: every root attribute present (name, created, stop_reason, message, dataset,
     dataset_checksum, epochs, steps, best_step, elapsed, digitlab_version) and format_version,
-    ``config`` (a :class:`TrainConfig`), ``layer_sizes``, ``batch_norm``, ``metrics`` (dict) and
+    ``config`` (a :class:`TrainConfig`), ``layer_sizes``, ``batch_norm``, ``metrics`` (dict),
+    ``can_continue`` (the file keeps a training state: its run can be continued exactly) and
     ``path``. Raises :class:`ModelFileError` like :func:`load_model`.
     """
     path = Path(path)

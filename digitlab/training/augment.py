@@ -354,16 +354,16 @@ class AugmentedBatches:
     is one); the chunks are the same bit for bit either way, since each one's random numbers come
     from (seed, epoch, chunk) and the permutations are drawn in order by one thread. Call
     :meth:`close` when done (or use ``with``); if a run ends by an exception instead, the helper
-    stops once this object is collected.
+    stops once this object is collected. ``first_epoch``: a continued run starts at that epoch.
     """
 
     def __init__(self, x_bytes: np.ndarray, batch_size: int, shuffle: np.random.Generator,
-                 augmenter: Augmenter, dtype=np.float32, ahead: int | None = None):
+                 augmenter: Augmenter, dtype=np.float32, ahead: int | None = None, first_epoch: int = 0):
         x = _checked(x_bytes)
         ahead = CHUNKS_AHEAD if ahead is None else ahead
         self.batch_size = batch_size
         self.per_chunk = max(1, CHUNK_IMAGES // batch_size) * batch_size   # no batch straddles two
-        chunks = _chunks(x, self.per_chunk, shuffle, augmenter, dtype)
+        chunks = _chunks(x, self.per_chunk, shuffle, augmenter, dtype, first_epoch)
         self._chunk, self._idx, self._next = None, None, 0
         self._thread = None
         if ahead <= 0:
@@ -411,9 +411,10 @@ class AugmentedBatches:
         self.close()
 
 
-def _chunks(x, per_chunk, shuffle, augmenter, dtype):
-    """Every chunk of every epoch, in training order: (images as ``dtype``, row indices)."""
-    epoch = 0
+def _chunks(x, per_chunk, shuffle, augmenter, dtype, first_epoch=0):
+    """Every chunk of every epoch from ``first_epoch`` on (a continued run: ``shuffle`` has already
+    drawn the earlier epochs' permutations), in training order: (images as ``dtype``, row indices)."""
+    epoch = first_epoch
     while True:
         order = shuffle.permutation(len(x))
         for chunk, begin in enumerate(range(0, len(x), per_chunk)):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -25,52 +24,15 @@ from .divergence import DivergenceWatch
 from .early_stopping import EarlyStopping
 from .naming import format_layer_sizes
 from .not_learning import NotLearningWatch
+from .run_control import CHANGEABLE, RunControl
 from .schedules import learning_rate_at
 from .stop_reasons import STOP_REASONS, Stop, StopReason
+from .training_state import OPTIMIZER_ARRAYS, Change, TrainingState
 
 log = logging.getLogger(__name__)
 
 __all__ = ["STOP_REASONS", "StopReason", "RunControl", "Check", "CHECK_FIELDS", "History", "TrainResult",
-           "evaluate", "initial_network_problems", "train"]
-
-
-class RunControl:
-    """Pause, resume and cancel a run from any thread.
-
-    The training thread calls :meth:`wait_if_paused` between steps; it blocks on an Event while
-    paused, so a paused run costs no CPU. Cancelling also releases a paused run.
-    """
-
-    def __init__(self):
-        self._running = threading.Event()
-        self._running.set()
-        self._cancelled = threading.Event()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def wait_if_paused(self) -> float:
-        """Block while paused; return the seconds spent waiting."""
-        if self._running.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._running.wait()
-        return time.perf_counter() - start
+           "Change", "StepInfo", "TrainingState", "evaluate", "initial_network_problems", "train"]
 
 
 @dataclass
@@ -90,10 +52,24 @@ CHECK_FIELDS = ("step", "epoch", "train_cost", "val_cost", "val_accuracy", "elap
 
 
 @dataclass
+class StepInfo:
+    """One step as ``on_step`` hears of it: the mini-batch cost of step ``step`` (1-based) and the
+    network right after it (the live one: copy it to keep it)."""
+
+    step: int
+    epoch: int
+    cost: float
+    learning_rate: float
+    network: Network
+    changes: tuple = ()        # the Changes applied at this step (a person's new settings)
+
+
+@dataclass
 class History:
-    """Every check of a run, in order."""
+    """Every check of a run, in order, and every setting changed during it (``changes``)."""
 
     checks: list[Check] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
     def column(self, name: str) -> np.ndarray:
         if name not in CHECK_FIELDS:
@@ -108,6 +84,9 @@ class History:
         if not self.checks:
             return np.zeros((0, len(CHECK_FIELDS)))
         return np.array([[getattr(c, f) for f in CHECK_FIELDS] for c in self.checks], dtype=float)
+
+    def changes_of(self, setting: str) -> list[Change]:
+        return [c for c in self.changes if c.setting == setting]
 
     @classmethod
     def from_array(cls, arr: np.ndarray) -> History:
@@ -146,6 +125,9 @@ class TrainResult:
     # With extra data (mixed splits): the accuracy on the extra digits, once each, of the starting
     # network ("before", only when the run started from one) and of the kept one ("after").
     extra_accuracy: dict = field(default_factory=dict)
+    # Where the run was when it ended (its last weights, the optimiser's arrays, the counters),
+    # so that it can be continued exactly; None when the arrays are not finite (it diverged).
+    training_state: TrainingState | None = None
 
     @property
     def mean_abs_weights(self) -> list[float]:
@@ -200,7 +182,8 @@ def _as_exact_bytes(x: np.ndarray, chunk: int = 8192) -> np.ndarray | None:
     return out
 
 
-def _augmented_feed(config: TrainConfig, batches: _BatchSource, batch_size: int, rng, dtype):
+def _augmented_feed(config: TrainConfig, batches: _BatchSource, batch_size: int, rng, dtype,
+                    first_epoch: int = 0):
     """The augmented batches of a run (digitlab.training.augment), from the raw pixel bytes.
 
     Augmentation samples uint8 images; data that is not exact bytes (``batches.bytes`` None, e.g.
@@ -213,7 +196,7 @@ def _augmented_feed(config: TrainConfig, batches: _BatchSource, batch_size: int,
         x_bytes = np.rint(np.clip(batches.x, 0.0, 1.0) * 255).astype(np.uint8)
         batches.input_scale = 1.0 / 255.0
     augmenter = Augmenter(config.seed, config.augment_fraction)
-    return AugmentedBatches(x_bytes, batch_size, rng, augmenter, dtype=dtype)
+    return AugmentedBatches(x_bytes, batch_size, rng, augmenter, dtype=dtype, first_epoch=first_epoch)
 
 
 def evaluate(network: Network, splits, l2: float = 0.0, batch_size: int | None = None) -> dict:
@@ -253,7 +236,8 @@ def initial_network_problems(config: TrainConfig, network: Network) -> list[str]
 
 
 def train(config: TrainConfig, splits, *, initial: Network | None = None,
-          control: RunControl | None = None, on_check=None, on_epoch=None) -> TrainResult:
+          control: RunControl | None = None, on_check=None, on_epoch=None, on_step=None,
+          resume: TrainingState | None = None, history: History | None = None) -> TrainResult:
     """Train a network with ``config`` on ``splits`` (a :class:`digitlab.data.Splits`).
 
     Parameters
@@ -274,6 +258,16 @@ def train(config: TrainConfig, splits, *, initial: Network | None = None,
         Called after every validation check (every ``config.eval_every`` steps).
     on_epoch : callable(epoch, step, max_epochs), optional
         Called after every epoch.
+    on_step : callable(StepInfo), optional
+        Called after every step (the live network in it: copy what should be kept).
+    resume : TrainingState, optional
+        Continue the run this state was taken from (``result.training_state``, kept in the model
+        file) instead of starting one: ``config`` is that run's settings with ``max_epochs``
+        raised to the total wanted. With the constant and step schedules the continued run is
+        bit for bit the run that would have trained for the total at once
+        (:mod:`digitlab.training.training_state`); not with ``initial``.
+    history : History, optional
+        With ``resume``: the run's history so far (kept in the model file), which it extends.
 
     The same config and data give the same run bit for bit: the initialisation and the per-epoch
     shuffles come from independent streams of ``config.seed``. With ``config.augment`` a fraction
@@ -287,14 +281,23 @@ def train(config: TrainConfig, splits, *, initial: Network | None = None,
     # A diverging run overflows before its cost turns inf; the loop detects that and stops with a
     # message, so NumPy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if resume is not None and initial is not None:
+            raise ValueError("a run either continues a saved run (resume) or starts from a network's "
+                             "weights (initial), not both")
         network = _starting_network(config, splits, initial)
-        log.info("Training started on %s (%d training images)%s: %s; settings %s",
+        log.info("Training %s on %s (%d training images)%s: %s; settings %s",
+                 f"continued from step {resume.step}" if resume is not None else "started",
                  getattr(splits, "name", "") or "the given data", len(splits.y_train),
                  " from a given network" if initial is not None else "", config.describe(),
                  dataclasses.asdict(config))
-        run = _Run(config, splits, network, control or RunControl())
-        stop = run.finish(run.loop(on_check, on_epoch))
+        run = _Run(config, splits, network, control or RunControl(), resume)
+        if resume is not None and history is not None:
+            run.history = History(list(history.checks), list(history.changes))
+        stop = run.loop(on_check, on_epoch, on_step)
+        state = run.state()
+        stop = run.finish(stop)
         result = _result(run, splits, initial, stop)
+        result.training_state = state if state.arrays_finite() else None
     accuracy = result.metrics.get("test_accuracy")
     log.info("Training ended (%s) after %d epochs, %d steps, %.1f s; test accuracy %s. %s",
              result.stop_reason, result.epochs, result.steps, result.elapsed,
@@ -345,7 +348,8 @@ class _Run:
     place where a run ends, with its reason and message.
     """
 
-    def __init__(self, config: TrainConfig, splits, network: Network, control: RunControl):
+    def __init__(self, config: TrainConfig, splits, network: Network, control: RunControl,
+                 resume: TrainingState | None = None):
         self.config, self.network, self.control = config, network, control
         self.y = np.asarray(splits.y_train, dtype=np.intp)
         self.x_val, self.y_val = splits.x_val, np.asarray(splits.y_val, dtype=np.intp)
@@ -362,29 +366,109 @@ class _Run:
         rates = config.dropout_per_layer()
         self.dropout = ((np.random.default_rng(streams[2]), network.layer_sizes[1:-1], rates)
                         if any(rates) else None)
+        self.step = self.epoch = 0          # steps taken; epochs started, counted once each ends
+        self.skip = 0                       # batches of the current epoch taken
+        self.partial = False                # whether the run stopped inside an epoch
+        if resume is not None:
+            self._check_resume(resume)
+            # The shuffling generator draws one permutation per epoch and nothing else: drawing
+            # the finished epochs' again puts it where the interrupted run had it.
+            for _ in range(resume.epoch):
+                self.rng.permutation(self.n)
+            self.epoch, self.skip = resume.epoch, resume.batch
+            if self.dropout is not None:
+                self._replay_dropout(resume)
         self.batches = _BatchSource(splits.x_train, self.batch_size, network.dtype,
                                     getattr(splits, "x_train_bytes", None))
         # With augmentation the feed shuffles (drawing the same permutations from ``rng``) and
         # transforms the batches, a chunk of them at a time.
-        self.feed = (_augmented_feed(config, self.batches, self.batch_size, self.rng, network.dtype)
-                     if config.augment else None)
+        self.feed = (_augmented_feed(config, self.batches, self.batch_size, self.rng, network.dtype,
+                                     self.epoch) if config.augment else None)
         self.history = History()
         self.early = EarlyStopping(config.patience, config.tol, config.eval_every)
         self.divergence = DivergenceWatch(config, self.batch_size)
         self.learning = NotLearningWatch(network, self.x_val, learning_rate=config.learning_rate, l2=self.l2,
                                          batch_size=self.batch_size, steps_per_epoch=self.steps_per_epoch)
-        self.step = self.epoch = 0          # steps taken; epochs started, counted once each ends
         self.cost_sum, self.cost_count = 0.0, 0
+        self.learning_rate = config.learning_rate   # the base rate, until a person changes it
         self.lr = config.learning_rate      # of the latest step
         self.paused_time = 0.0
         self.elapsed = 0.0                  # seconds of training, pauses excluded: set by finish()
         self.start = time.perf_counter()
+        if resume is not None:
+            self._restore(resume)
 
-    def loop(self, on_check, on_epoch) -> Stop:
+    def _check_resume(self, state: TrainingState) -> None:
+        """Refuse a state that cannot continue this run (other settings, other data)."""
+        if state.optimizer != self.config.optimizer:
+            raise ValueError(f"the saved training state is of the {state.optimizer} optimiser but the "
+                             f"settings say {self.config.optimizer}; continue with the run's own settings")
+        if state.epoch + (state.batch > 0) > self.config.max_epochs:
+            raise ValueError(f"the run already trained {state.epoch + (state.batch > 0)} epochs; continue "
+                             f"it for more than that (max_epochs {self.config.max_epochs})")
+        if not 0 <= state.batch < self.steps_per_epoch:
+            raise ValueError(f"the saved run stopped after batch {state.batch} of an epoch, but this data "
+                             f"has {self.steps_per_epoch} batches an epoch; continue it on its own data")
+
+    def _replay_dropout(self, state: TrainingState) -> None:
+        """Draw the finished steps' dropout masks again, and drop them: the masks' stream is then
+        where the interrupted run had it, as the shuffles' stream is after its permutations.
+        Every step drew one set of masks for its batch; an epoch's last batch holds the rest."""
+        rng, units, rates = self.dropout
+        dtype = self.network.dtype
+        last = self.n - (self.steps_per_epoch - 1) * self.batch_size
+        epoch_sizes = [self.batch_size] * (self.steps_per_epoch - 1) + [last]
+        for m in epoch_sizes * state.epoch + [self.batch_size] * state.batch:
+            draw_masks(rng, m, units, rates, dtype)
+
+    def _restore(self, s: TrainingState) -> None:
+        """Put the loop where the state says (weights, optimiser, counters, rules)."""
+        self.network.load_state(s.network)
+        for name in OPTIMIZER_ARRAYS[self.config.optimizer]:
+            getattr(self.optimizer, name)[...] = s.optimizer_arrays[name]
+        if self.config.optimizer == "adam":
+            self.optimizer.t = int(s.adam_t)
+        self.step = int(s.step)
+        self.learning_rate, self.l2, self.lr = float(s.learning_rate), float(s.l2), float(s.lr)
+        self._settings_changed()
+        self.cost_sum, self.cost_count = s.cost_sum, int(s.cost_count)
+        self.paused_time = -float(s.elapsed)     # elapsed() goes on from the saved time
+        e = self.early
+        e.best_cost, e.best_step, e.since_best = float(s.best_cost), int(s.best_step), int(s.since_best)
+        e.best_state = {k: np.array(v, copy=True) for k, v in s.best_state.items()} if s.best_state else None
+        self.divergence.first_cost = s.first_cost
+        self.learning.stuck, self.learning.dead = int(s.stuck), int(s.dead)
+
+    def state(self) -> TrainingState:
+        """Where the run is now, between two steps (see :class:`TrainingState`)."""
+        epoch, batch = (self.epoch - 1, self.skip) if self.partial else (self.epoch, 0)
+        optimizer = self.config.optimizer
+        e = self.early
+        return TrainingState(
+            step=self.step, epoch=epoch, batch=batch,
+            learning_rate=self.learning_rate, l2=self.l2, lr=float(self.lr),
+            cost_sum=self.cost_sum, cost_count=self.cost_count, elapsed=self._elapsed(),
+            network=self.network.state(), optimizer=optimizer,
+            optimizer_arrays={n: getattr(self.optimizer, n).copy() for n in OPTIMIZER_ARRAYS[optimizer]},
+            adam_t=int(getattr(self.optimizer, "t", 0)), best_cost=e.best_cost, best_step=e.best_step,
+            since_best=e.since_best, best_state=({k: v.copy() for k, v in e.best_state.items()}
+                                                 if e.best_state is not None else None),
+            first_cost=self.divergence.first_cost, stuck=self.learning.stuck, dead=self.learning.dead)
+
+    def _settings_changed(self) -> None:
+        """Tell the rules' messages the current learning rate and L2 lambda."""
+        self.divergence.config = self.config.replace(learning_rate=self.learning_rate, l2=self.l2)
+        self.learning.learning_rate, self.learning.l2 = self.learning_rate, self.l2
+
+    def loop(self, on_check, on_epoch, on_step=None) -> Stop:
         """Train epoch by epoch until a rule stops the run or the epochs run out."""
-        stop = None
+        self.on_step = on_step
+        stop = self._pause_or_cancel()      # a run may start paused (RunControl(steps=0))
         while self.epoch < self.config.max_epochs and stop is None:
             stop = self._epoch(on_check)
+            self.partial = stop is not None and self.skip < self.steps_per_epoch
+            if not self.partial:
+                self.skip = 0
             self.epoch += 1      # epochs started, so a run stopped mid-epoch counts that epoch
             if on_epoch:
                 on_epoch(self.epoch, self.step, self.config.max_epochs)
@@ -392,28 +476,39 @@ class _Run:
 
     def _epoch(self, on_check) -> Stop | None:
         for x_batch, idx in self._batches():
+            began = time.perf_counter()
             stop = self._step(x_batch, idx)
-            if stop is None and self.step % self.config.eval_every == 0:
-                stop = self._check(on_check)
             if stop is None:
+                self.skip += 1
+                if self.step % self.config.eval_every == 0:
+                    stop = self._check(on_check)
+            if stop is None:
+                self.control.after_step()
+                self.paused_time += self.control.throttle(began)
                 stop = self._pause_or_cancel()
             if stop is not None:
                 return stop
         return None
 
     def _batches(self):
-        """The epoch's batches as ``(pixels, row indices)``, in a fresh random order."""
+        """The epoch's batches as ``(pixels, row indices)``, in a fresh random order; a continued
+        run starts after the batches its epoch had already taken (``self.skip``)."""
+        first = self.skip
         if self.feed is not None:
-            for _ in range(0, self.n, self.batch_size):
-                yield self.feed.next_batch()
+            for i in range(self.steps_per_epoch):
+                batch = self.feed.next_batch()
+                if i >= first:
+                    yield batch
             return
         order = self.rng.permutation(self.n)
-        for begin in range(0, self.n, self.batch_size):
+        for begin in range(first * self.batch_size, self.n, self.batch_size):
             idx = order[begin:begin + self.batch_size]
             yield self.batches.gather(idx), idx
 
     def _step(self, x_batch: np.ndarray, idx: np.ndarray) -> Stop | None:
         """One step of descent on a batch, unless its cost shows the run has diverged."""
+        changes = self.control.take_changes()
+        applied = self._apply(changes) if changes else ()
         masks = None
         if self.dropout is not None:
             rng, units, rates = self.dropout
@@ -423,13 +518,33 @@ class _Run:
         if diverged:
             return Stop(StopReason.DIVERGED, diverged)
         config = self.config
-        self.lr = learning_rate_at(config.schedule, config.learning_rate, self.step, self.total_steps,
+        self.lr = learning_rate_at(config.schedule, self.learning_rate, self.step, self.total_steps,
                                    self.steps_per_epoch)
         self.optimizer.step(self.network.grads, self.lr)
         self.step += 1
         self.cost_sum += cost
         self.cost_count += 1
+        if self.on_step is not None:
+            self.on_step(StepInfo(self.step, self.epoch + 1, float(cost), float(self.lr), self.network,
+                                  applied))
         return None
+
+    def _apply(self, changes: dict[str, float]) -> tuple[Change, ...]:
+        """Use a person's new learning rate or L2 lambda from this step on, and record it."""
+        applied = []
+        for name in CHANGEABLE:
+            if name not in changes:
+                continue
+            attr = "learning_rate" if name == "learning_rate" else "l2"
+            old, new = getattr(self, attr), float(changes[name])
+            if new == old:
+                continue
+            setattr(self, attr, new)
+            applied.append(Change(self.step, name, old, new))
+            log.info("From step %d on, the %s is %g (was %g)", self.step + 1, CHANGEABLE[name], new, old)
+        self.history.changes.extend(applied)
+        self._settings_changed()
+        return tuple(applied)
 
     def _check(self, on_check) -> Stop | None:
         """A validation check, recorded and reported, then the rules that judge it."""

@@ -38,7 +38,8 @@ def test_menus_and_shortcuts(main_window):
     menus = main_window.menus
     assert _menu_texts(menus["File"]) == ["Open model…", "Save model…", "Export weights…", "Export report…",
                                           "Quit"]
-    assert _menu_texts(menus["Train"]) == ["Start", "Pause", "Stop", "Run the report's four experiments"]
+    assert _menu_texts(menus["Train"]) == ["Start", "Pause", "Stop", "Step",
+                                           "Run the report's four experiments"]
     assert _menu_texts(menus["View"]) == ["Train", "Draw", "Models", "Evaluate", "Runs", "Theme"]
     assert _menu_texts(menus["Help"]) == ["Show log folder", "About digitlab", "About Qt"]
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in main_window.actions()}

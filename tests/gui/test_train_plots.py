@@ -161,7 +161,8 @@ def test_only_the_latest_faded_runs_are_kept(plots):
     assert plots.run_ids() == ids[-MAX_FADED_RUNS:]
     assert all(plots.is_faded(r) for r in plots.run_ids())
     drawn = plots.cost_plot.getPlotItem().listDataItems()
-    assert len(drawn) == 3 * MAX_FADED_RUNS           # training and validation curves, best mark per run
+    # training, validation and every step's mini-batch cost curves, best mark per run
+    assert len(drawn) == 4 * MAX_FADED_RUNS
 
 
 def test_clearing_leaves_an_empty_plot_for_the_next_run(plots):
