@@ -445,9 +445,9 @@ class DrawView(QWidget):
         self.see_tabs.setCurrentWidget(self.network_view)
 
     def show_training_network(self, network: Network | None, name: str = "training run") -> None:
-        """Let the network view follow ``network`` (a run's network after each training step;
-        None goes back to A or B): connect a training step's signal here."""
-        self.network_view.show_network(network, name)
+        """Offer the network view ``network``, a run's network after a training step (None: no
+        run): its Run button draws it, and follows the run's steps while chosen."""
+        self.network_view.offer_training_network(network, name)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Join the network view's worker thread (top test digits)."""

@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         models.continue_requested.connect(self._continue_training)
         # Train -> Evaluate > Inside: the network being trained, step by step when it is followed
         tv.network_stepped.connect(ev.show_training)
+        tv.network_stepped.connect(lambda network, step: draw.show_training_network(
+            network, f"training run, step {step}"))
         # Evaluate: a test digit goes to the canvas; its messages to the status bar
         ev.send_to_draw.connect(self._send_to_draw)
         ev.status_message.connect(lambda text: status.showMessage(text, 8000))

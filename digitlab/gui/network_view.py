@@ -372,6 +372,18 @@ class NetworkView(QWidget):
             row.addWidget(b)
             b.clicked.connect(lambda _checked=False, s=side: self.set_side(s))
         self.buttons["A"].setChecked(True)
+        # the network of a run in training, offered after its steps (offer_training_network)
+        self._run_network: Network | None = None
+        self._run_name = ""
+        self.run_button = QToolButton()
+        self.run_button.setText("Run")
+        self.run_button.setCheckable(True)
+        self.run_button.setEnabled(False)
+        self.run_button.setToolTip("Draw the network being trained, redrawn after its steps (start or "
+                                   "step a run in Train); its units cannot be switched off")
+        group.addButton(self.run_button)
+        row.addWidget(self.run_button)
+        self.run_button.clicked.connect(self._show_run)
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)        # model names come from files
         row.addWidget(self.title, 1)
@@ -446,7 +458,24 @@ class NetworkView(QWidget):
             b.group().setExclusive(False)
             b.setChecked(False)
             b.group().setExclusive(True)
+        self.run_button.setChecked(network is self._run_network)
         self._set_network(network, name, rebuild=network is not self._network)
+
+    def offer_training_network(self, network: Network | None, name: str = "training run") -> None:
+        """A run's network after a training step (a copy each time), or None when there is none:
+        the Run button shows it, and while it is shown each new one is drawn at once."""
+        self._run_network, self._run_name = network, name
+        self.run_button.setEnabled(network is not None)
+        if network is None:
+            if self.run_button.isChecked():
+                self.set_side(self._side)
+            return
+        if self._following and self.run_button.isChecked():
+            self.show_network(network, name)
+
+    def _show_run(self) -> None:
+        if self._run_network is not None:
+            self.show_network(self._run_network, self._run_name)
 
     def show_input(self, x: np.ndarray | None) -> None:
         """The digit on the canvas (28x28 or 784, ink high), or None: nodes and outputs follow."""

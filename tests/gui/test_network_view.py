@@ -269,16 +269,20 @@ def test_pointing_at_a_unit_shows_its_value_weights_and_top_test_digits(qtbot, w
 
 
 def test_the_view_follows_a_network_given_to_it_as_its_weights_change(qtbot, window):
-    """What a training step will call (DrawView.show_training_network): the picture follows the
-    network's new weights in place, and its units cannot be switched off."""
+    """What a training step calls (DrawView.show_training_network): the Run button offers the
+    network; chosen, the picture follows the network's new weights in place, and its units cannot
+    be switched off."""
     window.show_view("draw")
     dv = window.draw_view
     dv.show_network_tab()
     nv = dv.network_view
     draw(qtbot, dv)
+    assert not nv.run_button.isEnabled()
     net = window.pair.a.network.copy()
     dv.show_training_network(net, "run 1")
-    assert "run 1" in nv.title.text() and not nv.buttons["A"].isChecked()
+    assert nv.run_button.isEnabled() and nv.buttons["A"].isChecked()      # offered, not forced
+    nv.run_button.click()
+    assert "run 1" in nv.title.text() and not nv.buttons["A"].isChecked() and nv.run_button.isChecked()
     before = nv.activations()
     net.weights[0][...] *= -1                 # a (large) training step
     dv.show_training_network(net, "run 1")
@@ -291,3 +295,43 @@ def test_the_view_follows_a_network_given_to_it_as_its_weights_change(qtbot, win
     assert window.silencing.count() == 0
     nv.buttons["A"].click()
     assert nv.network() is window.pair.a.network
+
+
+def test_the_run_button_follows_the_training_run_step_by_step(qtbot, window, fill_form, quick_settings):
+    """Step a run in Train; Draw's network view, on Run, draws the run's network after each step."""
+    import threading
+
+    from digitlab.training import RunControl, cached_splits, train
+    tv = window.train_view
+    fill_form(tv.form, quick_settings)
+    config = tv.form.config()
+    window.show_view("draw")
+    dv = window.draw_view
+    dv.show_network_tab()
+    nv = dv.network_view
+    draw(qtbot, dv)
+    tv.step(1)
+    qtbot.waitUntil(nv.run_button.isEnabled, timeout=60_000)
+    nv.run_button.click()
+    qtbot.waitUntil(lambda: "training run, step 1" in nv.title.text(), timeout=60_000)
+    tv.step(1)
+    qtbot.waitUntil(lambda: "training run, step 2" in nv.title.text(), timeout=60_000)
+    # the core alone, two steps of the same settings: the network drawn is that one
+    control = RunControl(steps=2)
+    stepped = []
+    thread = threading.Thread(target=lambda: train(config, cached_splits(config), control=control,
+                                                   on_step=lambda info: stepped.append(info.network.copy())))
+    thread.start()
+    qtbot.waitUntil(lambda: control.paused, timeout=60_000)
+    control.cancel()
+    thread.join(60)
+    assert nv.network().params.tobytes() == stepped[-1].params.tobytes()
+    x = dv.current_input().reshape(-1)
+    want = [a[0] for a in nv.network().hidden_activations(x)]
+    for got, w in zip(nv.activations(), want):
+        np.testing.assert_allclose(got, w, rtol=1e-6)
+    assert nv.network() is not window.pair.a.network and nv.network().params.tobytes() != \
+        window.pair.a.network.params.tobytes()
+    tv.stop()
+    with qtbot.waitSignal(tv.controller.finished, timeout=60_000):
+        pass
