@@ -127,11 +127,39 @@ def read_training_state(r, spec: dict, config: TrainConfig, model_state: dict | 
     """``/training_state`` checked against the network (``spec``) and the settings, or None
     without it. ``model_state``: the model's own arrays (read from /layers), for the last or best
     weights that are the model's; None checks the structure and the arrays' metadata only."""
-    read = model_state is not None
     g = r.member(r.f, STATE, f"/{STATE}", h5py.Group)
     if g is None:
         return None
     where = f"/{STATE}"
+    optimizer, ints, numbers, best_cost, first_cost = _state_scalars(r, g, where, config)
+    dtype = spec["dtype"]
+    specs = array_specs(spec["layer_sizes"], spec["batch_norm"])
+    last_is_model = r.flag(g, "last_is_model", f"the last_is_model flag of {where}", False)
+    best_is_model = r.flag(g, "best_is_model", f"the best_is_model flag of {where}", False)
+    last = None if last_is_model else _network_arrays(r, g, "last", specs, dtype, required=True)
+    best = None if best_is_model else _network_arrays(r, g, "best", specs, dtype, required=False)
+    has_best = best is not None or best_is_model
+    if has_best != (best_cost != math.inf):
+        raise r.fail(f"{where} has {'' if has_best else 'no '}best weights but "
+                     f"{'a' if best_cost != math.inf else 'no'} best cost; one of them was edited")
+    n_params = sum(math.prod(a.shape) for a in specs if a.trainable)
+    opt_datasets = _optimizer_datasets(r, g, where, optimizer, n_params, dtype)
+    if model_state is None:
+        return TrainingState(network={}, optimizer=optimizer, best_cost=best_cost, first_cost=first_cost,
+                             **ints, **numbers)
+    opt_arrays = _optimizer_arrays(r, opt_datasets, dtype)
+
+    def copy_of_model():
+        return {k: np.array(v, copy=True) for k, v in model_state.items()}
+    best_state = copy_of_model() if best_is_model else r.layer_state(best, spec) if best is not None else None
+    return TrainingState(network=copy_of_model() if last_is_model else r.layer_state(last, spec),
+                         optimizer=optimizer, optimizer_arrays=opt_arrays, best_state=best_state,
+                         best_cost=best_cost, first_cost=first_cost, **ints, **numbers)
+
+
+def _state_scalars(r, g, where: str, config: TrainConfig):
+    """The state's optimiser name, counters and numbers, each checked against the settings and
+    against what a run can reach: ``(optimizer, ints, numbers, best_cost, first_cost)``."""
     ints = {}
     for key in _STATE_INTS:
         ints[key] = r.integer(g, key, f"the {key} attribute of {where}", default=0)
@@ -156,18 +184,11 @@ def read_training_state(r, spec: dict, config: TrainConfig, model_state: dict | 
                      f"{ints['best_step']} of {ints['step']} steps)")
     best_cost = r.number(g, "best_cost", f"the best_cost attribute of {where}", default=math.inf)
     first_cost = r.number(g, "first_cost", f"the first_cost attribute of {where}", default=None)
+    return optimizer, ints, numbers, best_cost, first_cost
 
-    dtype = spec["dtype"]
-    specs = array_specs(spec["layer_sizes"], spec["batch_norm"])
-    last_is_model = r.flag(g, "last_is_model", f"the last_is_model flag of {where}", False)
-    best_is_model = r.flag(g, "best_is_model", f"the best_is_model flag of {where}", False)
-    last = None if last_is_model else _network_arrays(r, g, "last", specs, dtype, required=True)
-    best = None if best_is_model else _network_arrays(r, g, "best", specs, dtype, required=False)
-    has_best = best is not None or best_is_model
-    if has_best != (best_cost != math.inf):
-        raise r.fail(f"{where} has {'' if has_best else 'no '}best weights but "
-                     f"{'a' if best_cost != math.inf else 'no'} best cost; one of them was edited")
-    n_params = sum(math.prod(a.shape) for a in specs if a.trainable)
+
+def _optimizer_datasets(r, g, where: str, optimizer: str, n_params: int, dtype) -> dict:
+    """The optimiser's datasets (name -> (dataset, what)), each checked: one number a parameter."""
     opt_group = r.member(g, "optimizer", f"{where}/optimizer", h5py.Group)
     if opt_group is None:
         raise r.fail(f"{where}/optimizer is missing")
@@ -179,21 +200,18 @@ def read_training_state(r, spec: dict, config: TrainConfig, model_state: dict | 
             raise r.fail(f"{what} is missing ({optimizer} keeps it)")
         r.check_dataset(ds, what, (n_params,), (dtype,))
         opt_datasets[name] = (ds, what)
-    if not read:
-        return TrainingState(network={}, optimizer=optimizer, best_cost=best_cost, first_cost=first_cost,
-                             **ints, **numbers)
+    return opt_datasets
+
+
+def _optimizer_arrays(r, opt_datasets: dict, dtype) -> dict:
+    """The optimiser's arrays read; Adam's mean of squares is never negative."""
     opt_arrays = {}
     for name, (ds, what) in opt_datasets.items():
         value = r.values(ds, what).astype(dtype, copy=False)
         if name == "v" and np.any(value < 0):
             raise r.fail(f"{what} has negative values, which a mean of squares never has")
         opt_arrays[name] = value
-    def copy_of_model():
-        return {k: np.array(v, copy=True) for k, v in model_state.items()}
-    best_state = copy_of_model() if best_is_model else r.layer_state(best, spec) if best is not None else None
-    return TrainingState(network=copy_of_model() if last_is_model else r.layer_state(last, spec),
-                         optimizer=optimizer, optimizer_arrays=opt_arrays, best_state=best_state,
-                         best_cost=best_cost, first_cost=first_cost, **ints, **numbers)
+    return opt_arrays
 
 
 def _network_arrays(r, g, name: str, specs, dtype, *, required: bool):
