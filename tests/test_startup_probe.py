@@ -8,9 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_probe_stamps_first_paint_then_first_prediction_and_quits(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DIGITLAB_STARTUP_PROBE="1",
                DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_SETTINGS=str(tmp_path / "settings.ini"))

@@ -144,6 +144,7 @@ def test_scattered_clicks_are_many_pieces():
 
 # --------------------------------------------------------------------------- digits pass
 
+@pytest.mark.slow
 def test_under_one_percent_of_mnist_test_digits_are_rejected():
     raw = load_dataset()
     states = check_inputs(raw.test_images / 255.0)

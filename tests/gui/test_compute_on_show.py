@@ -102,6 +102,7 @@ def test_evaluate_shows_progress_then_figures_without_blocking(qtbot, window):
     assert meter.max_ms < 500, meter.summary()   # 0.8-1.4 s before; ~0.2 s idle machine
 
 
+@pytest.mark.slow
 def test_export_stays_responsive_and_cancel_leaves_nothing(qtbot, window, tmp_path):
     ev = window.evaluate_view
     with qtbot.waitSignal(ev.evaluated, timeout=TIMEOUT):

@@ -111,6 +111,7 @@ def test_without_a_log_the_dialog_says_nothing_about_one(qtbot, shown_boxes):
     assert box.text() == "It failed" and box.informativeText() == ""
 
 
+@pytest.mark.slow
 def test_the_app_started_as_a_person_starts_it_writes_its_log(tmp_path):
     """main.py (what digitlab-app runs): the log says what started, with which Qt, and what loaded."""
     import os

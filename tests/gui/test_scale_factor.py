@@ -95,6 +95,7 @@ def scaled(tmp_path_factory):
     return json.loads(line[len("PROBE"):])
 
 
+@pytest.mark.slow
 def test_the_scale_factor_is_in_effect(scaled):
     assert scaled["dpr"] == pytest.approx(1.5)
 

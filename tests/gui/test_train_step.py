@@ -116,6 +116,7 @@ def test_step_pauses_a_running_run_after_one_more_step(qtbot, train_view, fill_f
         pass
 
 
+@pytest.mark.slow
 def test_the_speed_box_slows_a_run_to_the_chosen_steps_per_second(qtbot, train_view, fill_form,
                                                                     quick_settings):
     view = train_view

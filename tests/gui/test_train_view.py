@@ -394,6 +394,7 @@ def test_save_the_trained_model_into_the_library(qtbot, train_view, fill_form, q
 
 
 # ------------------------------------------------------------------ responsiveness
+@pytest.mark.slow
 def test_event_loop_never_stalls_while_training(qtbot, train_view, fill_form):
     """The issue asks for no stall over 50 ms; the assertion is generous for loaded CI machines."""
     fill_form(train_view.form, {"max_epochs": "1000"})       # the report's setting, full data

@@ -18,6 +18,7 @@ def model_files(quick_runs, tmp_path):
     return paths
 
 
+@pytest.mark.slow
 def test_report_of_model_files_then_refuses_to_overwrite(model_files, tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["report", "--models", *map(str, model_files), "--out", str(out), "--formats",
@@ -31,6 +32,7 @@ def test_report_of_model_files_then_refuses_to_overwrite(model_files, tmp_path, 
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_from_an_experiments_folder(model_files, tmp_path):
     out = tmp_path / "rep2"
     assert main(["report", "--from", str(model_files[0].parent), "--out", str(out), "--formats", "md"]) == 0
