@@ -521,6 +521,7 @@ class MainWindow(QMainWindow):
         name = str(s.value("window/view", "train"))
         self.show_view(name if name in self._views else "train")
         self.train_view.restore_state(s)
+        self.runs_view.restore_state(s)
         try:
             self.pair.restore_state(s)
         except Exception:  # noqa: BLE001 - bad saved state never blocks the window
@@ -532,6 +533,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/view", self.current_view_name())
         self.train_view.save_state(s)
+        self.runs_view.save_state(s)
         self.pair.save_state(s)
         s.sync()
 

@@ -329,6 +329,24 @@ class RunsView(QWidget):
     def x_axis_name(self) -> str:
         return str(self.x_axis.currentData())
 
+    def save_state(self, settings) -> None:
+        """Keep the x axis and the smoothing for the next launch (QSettings)."""
+        settings.setValue("runs/x_axis", self.x_axis_name())
+        settings.setValue("runs/smoothing", self.smoothing.value())
+
+    def restore_state(self, settings) -> None:
+        """The x axis and the smoothing of the last launch; a value this version does not know
+        (an edited or newer settings file) leaves the default."""
+        index = self.x_axis.findData(str(settings.value("runs/x_axis", self.x_axis_name())))
+        if index >= 0:
+            self.x_axis.setCurrentIndex(index)
+        try:
+            value = int(settings.value("runs/smoothing", self.smoothing.value()))
+        except (TypeError, ValueError):
+            return            # not a number: the default stays
+        if self.smoothing.minimum() <= value <= self.smoothing.maximum():
+            self.smoothing.setValue(value)
+
     def smoothing_weight(self) -> float:
         return self.smoothing.value() / 100.0
 

@@ -93,6 +93,9 @@ def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
     first.show()
     fill_form(first.train_view.form, {"learning_rate": "0.02", "train_subset": "5000"})
     first.train_view.form.batch_norm.setChecked(True)
+    runs = first.runs_view
+    runs.x_axis.setCurrentIndex(runs.x_axis.findData("seconds"))
+    runs.smoothing.setValue(85)
     first.resize(first.minimumSizeHint().width(), 640)   # as close as it gets to the offscreen 800x800 screen
     size = first.size()
     first.show_view("models")
@@ -107,6 +110,7 @@ def test_settings_persist_across_two_windows(qtbot, make_settings, fill_form):
     second.show()
     config = second.train_view.form.config()
     assert config.learning_rate == 0.02 and config.train_subset == 5000 and config.batch_norm
+    assert second.runs_view.x_axis_name() == "seconds" and second.runs_view.smoothing_weight() == 0.85
     # restoreGeometry keeps a window on its screen: the offscreen screen is only 800 px wide
     screen_width = second.screen().availableGeometry().width()
     assert second.height() == size.height()
@@ -223,6 +227,16 @@ def test_save_model_from_the_menu(qtbot, main_window, fill_form, quick_settings,
     assert np.abs(probabilities - want).max() < 1e-5
     meta = session.get_modelmeta().custom_metadata_map
     assert "metrics.test_accuracy" in meta        # the run's metrics went along with the network
+
+
+def test_an_edited_settings_file_leaves_the_runs_views_defaults(qtbot, make_settings):
+    settings = make_settings()
+    settings.setValue("runs/x_axis", "fortnights")
+    settings.setValue("runs/smoothing", "lots")
+    settings.sync()
+    window = MainWindow(settings=make_settings())
+    qtbot.addWidget(window)
+    assert window.runs_view.x_axis_name() == "step" and window.runs_view.smoothing_weight() == 0.6
 
 
 def test_app_names_for_qsettings_and_the_entry_point():
