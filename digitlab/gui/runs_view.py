@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from digitlab.gui import messages
 from digitlab.gui.guard import call_guarded, guarded
 from digitlab.gui.library_events import LibraryEvents
-from digitlab.gui.train_plots import PALETTE
+from digitlab.gui.train_plots import PALETTE, PLOT_LABELS, cost_and_accuracy_plots
 from digitlab.io import ModelFileError
 from digitlab.library import ModelEntry, ModelLibrary
 from digitlab.reports.curves import (
@@ -179,20 +179,9 @@ class RunsView(QWidget):
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.note.hide()
 
-        self.cost_plot = pg.PlotWidget()
-        self.acc_plot = pg.PlotWidget()
-        for plot, title, ylabel in (
-            (self.cost_plot, "Cost — solid: validation, dashed: training", "cross-entropy"),
-            (self.acc_plot, "Validation accuracy", "accuracy (%)"),
-        ):
-            pi = plot.getPlotItem()
-            pi.setTitle(title, size="11pt")
-            pi.setLabel("left", ylabel)
-            pi.getAxis("left").setProperty("digitlab_label", ylabel)     # re-inked by _restyle
-            pi.setMenuEnabled(False)
-            pi.hideButtons()
-            for axis in ("left", "bottom"):
-                pi.getAxis(axis).enableAutoSIPrefix(False)   # as in the Train view's plots
+        self.cost_plot, self.acc_plot = cost_and_accuracy_plots()      # as in the Train view
+        for plot, (_title, ylabel) in zip((self.cost_plot, self.acc_plot), PLOT_LABELS):
+            plot.getPlotItem().getAxis("left").setProperty("digitlab_label", ylabel)  # re-inked by _restyle
             plot.setMinimumHeight(140)
         self.acc_plot.setXLink(self.cost_plot)
         self.legend = self.cost_plot.getPlotItem().addLegend(offset=(-10, 10))

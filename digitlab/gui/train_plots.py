@@ -116,6 +116,33 @@ class _Run:
     live: bool = True
 
 
+#: The two plots of a run's curves, with their titles and y labels (the Train view's and the Runs
+#: view's).
+PLOT_LABELS = (("Cost — solid: validation, dashed: training", "cross-entropy"),
+               ("Validation accuracy", "accuracy (%)"))
+
+
+def cost_and_accuracy_plots() -> tuple[pg.PlotWidget, pg.PlotWidget]:
+    """The cost plot and the validation-accuracy plot, titled and labelled, without pyqtgraph's
+    context menu, its auto-range button and its SI prefixes."""
+    plots = []
+    for title, ylabel in PLOT_LABELS:
+        plot = pg.PlotWidget()
+        pi = plot.getPlotItem()
+        pi.setTitle(title, size="11pt")
+        pi.setLabel("left", ylabel)
+        # no grid: pyqtgraph replays grid lines across the whole plot on every repaint, which
+        # measured as the largest share of the GUI thread's time while training
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        for axis in ("left", "bottom"):
+            # a cost or a step count has no unit to prefix: pyqtgraph's automatic SI prefix
+            # turned costs of 0.2-0.8 into "cross-entropy (x0.001)" with ticks 200-800
+            pi.getAxis(axis).enableAutoSIPrefix(False)
+        plots.append(plot)
+    return plots[0], plots[1]
+
+
 class TrainPlots(QWidget):
     """Two linked plots (cost, validation accuracy) with one set of curves per run.
 
@@ -139,29 +166,15 @@ class TrainPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
 
-        self.cost_plot = pg.PlotWidget()
-        self.acc_plot = pg.PlotWidget()
-        for plot, title, ylabel in (
-            (self.cost_plot, "Cost — solid: validation, dashed: training", "cross-entropy"),
-            (self.acc_plot, "Validation accuracy", "accuracy (%)"),
-        ):
+        self.cost_plot, self.acc_plot = cost_and_accuracy_plots()
+        for plot in (self.cost_plot, self.acc_plot):
             pi = plot.getPlotItem()
-            pi.setTitle(title, size="11pt")
             pi.setLabel("bottom", "step")
-            pi.setLabel("left", ylabel)
-            # no grid: pyqtgraph replays grid lines across the whole plot on every repaint, which
-            # measured as the largest share of the GUI thread's time while training
-            pi.setMenuEnabled(False)
-            pi.hideButtons()
             # The view follows the data in coarse steps set by _follow() rather than pyqtgraph's
             # auto-range: a range that changes on every flush regenerates the axes (and their
             # width, which re-lays out the plot) and costs a second paint per frame.
             pi.getViewBox().disableAutoRange()
             pi.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
-            for axis in ("left", "bottom"):
-                # a cost or a step count has no unit to prefix: pyqtgraph's automatic SI prefix
-                # turned costs of 0.2-0.8 into "cross-entropy (x0.001)" with ticks 200-800
-                pi.getAxis(axis).enableAutoSIPrefix(False)
             plot.setMinimumHeight(160)
             layout.addWidget(plot, 3 if plot is self.cost_plot else 2)
         self.acc_plot.setXLink(self.cost_plot)
